@@ -1,0 +1,104 @@
+"""Forward/backward periphery parameters (``IOParameters``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rpusim.configs.encode import encode_fields
+from rpusim.configs.enums import (
+    AnalogMVType,
+    BoundManagementType,
+    NoiseManagementType,
+    WeightNoiseType,
+)
+
+
+@dataclass
+class IOParameters:
+    """Non-idealities of one direction (forward or backward) of the analog MVM.
+
+    Per input vector x: α = noise-management scale; u = clip(quantise(x/(α·r)), ±inp_bound)
+    + inp_noise·ξ (DAC); v = W u + w_noise·‖u‖·ξ + out_noise·ξ (analog product); ADC: quantise
+    then clip to ±out_bound; bound management doubles r and re-reads saturated vectors;
+    y = out_scale·α·r·v.
+
+    Resolutions (``inp_res``, ``out_res``): ≤ 0 means no quantisation, ≤ 1 is a fraction of the
+    full range 2·bound, > 1 a number of steps.
+    """
+
+    is_perfect: bool = False
+    """Exact floating-point MVM; all other settings are ignored."""
+    mv_type: AnalogMVType = AnalogMVType.ONE_PASS
+    """MVM mode; ``ONE_PASS`` (and ``IDEAL``, exact) are supported."""
+    inp_bound: float = 1.0
+    """DAC range ±inp_bound (must be 1 with noise management)."""
+    inp_res: float = 1 / (2**7 - 2)
+    """DAC resolution (7 bit: step 2/126)."""
+    inp_sto_round: bool = False
+    """Stochastic rounding in the DAC."""
+    inp_noise: float = 0.0
+    """Std of Gaussian noise added to each DAC output."""
+    inp_asymmetry: float = 0.0
+    """Negative inputs × (1 − a) (two-pass MVM types only; not supported)."""
+    out_bound: float = 12.0
+    """ADC range ±out_bound (≤ 0: infinite)."""
+    out_res: float = 1 / (2**9 - 2)
+    """ADC resolution (9 bit: step 24/510)."""
+    out_sto_round: bool = False
+    """Stochastic rounding in the ADC."""
+    out_noise: float = 0.06
+    """Std of Gaussian noise added to each analog output (α-normalised units)."""
+    out_noise_std: float = 0.0
+    """Fixed per-output spread of out_noise (not supported)."""
+    out_scale: float = 1.0
+    """Extra digital output factor."""
+    out_asymmetry: float = 0.0
+    """Output asymmetry (two-pass MVM types only; not supported)."""
+    noise_management: NoiseManagementType = NoiseManagementType.ABS_MAX
+    """Input scaling per vector: ``ABS_MAX`` (α = max|x|), ``MAX``, ``CONSTANT``, ``NONE``."""
+    bound_management: BoundManagementType = BoundManagementType.ITERATIVE
+    """``ITERATIVE``: halve the input of saturated vectors and re-read (forward only)."""
+    w_noise: float = 0.0
+    """Strength of the output-referred weight noise."""
+    w_noise_type: WeightNoiseType = WeightNoiseType.NONE
+    """``ADDITIVE_CONSTANT``: adds w_noise·‖u‖₂·ξ to each output."""
+    ir_drop: float = 0.0
+    """IR-drop scale (not supported)."""
+    ir_drop_g_ratio: float = 1 / 0.35 / 5e-6
+    """Wire-to-device conductance ratio for IR drop."""
+    out_nonlinearity: float = 0.0
+    """S-shaped output non-linearity (not supported)."""
+    out_nonlinearity_std: float = 0.0
+    """Spread of the output non-linearity (not supported)."""
+    slope_calibration: float = 0.0
+    """Calibration point of the output non-linearity (not supported)."""
+    v_offset_std: float = 0.0
+    """Per-output voltage offset (not supported)."""
+    v_offset_w_min: float = -1.0
+    """Implicit reference of the voltage offset."""
+    r_series: float = 0.0
+    """Series resistance (not supported)."""
+    w_read_asymmetry_dtod: float = 0.0
+    """Per-device read asymmetry (not supported)."""
+    max_bm_factor: int = 1000
+    """Bound management stops when the reduction exceeds this factor."""
+    max_bm_res: float = 0.25
+    """... or when the reduction exceeds max_bm_res / DAC step."""
+    bm_test_negative_bound: bool = True
+    """Negative saturation also triggers bound management."""
+    nm_thres: float = 0.0
+    """Cap of the noise-management scale (ABS_MAX/MAX) or the constant (CONSTANT)."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        fields = encode_fields(self, prefix)
+        fields["max_bm_factor"] = float(fields["max_bm_factor"])
+        return fields
+
+
+@dataclass
+class PresetIOParameters(IOParameters):
+    """The periphery used by the device presets: out_bound 20, out_noise 0.1."""
+
+    out_bound: float = 20.0
+    out_noise: float = 0.1

@@ -1,0 +1,88 @@
+"""RPU configurations: which tile, which device, which periphery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from rpusim.configs.devices import ConstantStepDevice, FloatingPointDevice, IdealDevice
+from rpusim.configs.encode import to_json
+from rpusim.configs.io import IOParameters
+from rpusim.configs.update import UpdateParameters
+from rpusim.exceptions import ConfigError
+
+
+@dataclass
+class SingleRPUConfig:
+    """One device per cross-point, with the forward/backward periphery and pulsed update."""
+
+    device: Union[ConstantStepDevice, IdealDevice] = field(default_factory=ConstantStepDevice)
+    """The device model."""
+    forward: IOParameters = field(default_factory=IOParameters)
+    """Periphery of the forward pass."""
+    backward: IOParameters = field(default_factory=IOParameters)
+    """Periphery of the backward pass (bound management is always off there)."""
+    update: UpdateParameters = field(default_factory=UpdateParameters)
+    """Pulsed-update parameters."""
+
+    def to_core(self) -> dict[str, Any]:
+        if not isinstance(self.device, (ConstantStepDevice, IdealDevice)):
+            raise ConfigError(
+                f"device: SingleRPUConfig supports ConstantStepDevice and IdealDevice, "
+                f"got {type(self.device).__name__}"
+            )
+        for name, cls in (
+            ("forward", IOParameters),
+            ("backward", IOParameters),
+            ("update", UpdateParameters),
+        ):
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(f"{name}: expected {cls.__name__}, got {getattr(self, name)!r}")
+        return {
+            "device": self.device.to_core("device"),
+            "forward": self.forward.to_core("forward"),
+            "backward": self.backward.to_core("backward"),
+            "update": self.update.to_core("update"),
+        }
+
+    def to_json(self) -> str:
+        return to_json(self.to_core())
+
+    def validate(self) -> None:
+        """Raises ConfigError if any value is invalid (tiles validate on construction too)."""
+        from rpusim import _core
+
+        _core.validate_config(self.to_json())
+
+
+@dataclass
+class FloatingPointRPUConfig:
+    """Ideal floating-point tile: exact forward, backward and update (the digital reference)."""
+
+    device: FloatingPointDevice = field(default_factory=FloatingPointDevice)
+    """The floating-point device."""
+
+    def to_core(self) -> dict[str, Any]:
+        if not isinstance(self.device, FloatingPointDevice):
+            raise ConfigError(
+                f"device: FloatingPointRPUConfig needs a FloatingPointDevice, "
+                f"got {type(self.device).__name__}"
+            )
+        return {
+            "device": self.device.to_core("device"),
+            "forward": {"is_perfect": True},
+            "backward": {"is_perfect": True},
+            "update": {"pulse_type": "NONE"},
+        }
+
+    def to_json(self) -> str:
+        return to_json(self.to_core())
+
+    def validate(self) -> None:
+        """Raises ConfigError if any value is invalid."""
+        from rpusim import _core
+
+        _core.validate_config(self.to_json())
+
+
+RPUConfig = Union[SingleRPUConfig, FloatingPointRPUConfig]

@@ -1,0 +1,53 @@
+"""Pulsed-update parameters (``UpdateParameters``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rpusim.configs.encode import encode_fields
+from rpusim.configs.enums import PulseType
+
+
+@dataclass
+class UpdateParameters:
+    """How ``W -= lr·d·xᵀ`` becomes stochastic pulse trains.
+
+    Per (x, d) vector pair with xm = max|x|, dm = um_grad_scale·max|d| and
+    k = lr·xm·dm/dw_min: update BL management uses BL = min(⌈k⌉, desired_bl) slots; update
+    management balances the probabilities so that the largest x and d entries fire with
+    probability √(k/BL); x_j fires in each slot with probability B|x_j|, d_i with A|d_i|, and every
+    coincidence is one pulse on device ij (up when x_j and d_i have opposite signs). The expected
+    number of pulses is lr·|d_i||x_j|/dw_min.
+    """
+
+    desired_bl: int = 31
+    """Pulse-train length (the maximum length with update_bl_management), 1…1024."""
+    fixed_bl: bool = True
+    """Keep BL = desired_bl (when update_bl_management is off)."""
+    pulse_type: PulseType = PulseType.STOCHASTIC_COMPRESSED
+    """``STOCHASTIC_COMPRESSED`` (pulses), ``NONE`` (exact float update) or ``NONE_WITH_DEVICE``."""
+    res: float = 0.0
+    """Quantisation of the pulse probabilities (≤ 0 off, ≤ 1 step, > 1 number of steps)."""
+    x_res_implicit: float = 0.0
+    """x quantisation of DETERMINISTIC_IMPLICIT (not supported)."""
+    d_res_implicit: float = 0.0
+    """d quantisation of DETERMINISTIC_IMPLICIT (not supported)."""
+    d_sparsity: bool = False
+    """Record gradient sparsity (no effect on the update)."""
+    sto_round: bool = False
+    """Stochastic rounding of the probability quantisation."""
+    update_bl_management: bool = True
+    """Dynamic train length per vector pair."""
+    update_management: bool = True
+    """Balance the x and d probabilities (always on with update_bl_management)."""
+    um_grad_scale: float = 1.0
+    """Biases the balance towards clipping d."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        return encode_fields(self, prefix)
+
+
+@dataclass
+class PresetUpdateParameters(UpdateParameters):
+    """The update used by the device presets (same values as the defaults)."""

@@ -1,0 +1,57 @@
+"""``AnalogSequential``: ``torch.nn.Sequential`` with the analog helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from torch import nn
+
+from rpusim.tiles import AnalogTile
+
+
+def analog_tiles(module: nn.Module) -> Iterator[AnalogTile]:
+    """The analog tiles inside any torch module."""
+    for child in module.modules():
+        tile = getattr(child, "analog_tile", None)
+        if isinstance(tile, AnalogTile):
+            yield tile
+
+
+def to_backend(module: nn.Module, name: str) -> nn.Module:
+    """Moves every analog tile inside ``module`` (any torch container) to backend ``name``."""
+    for tile in analog_tiles(module):
+        tile.to_backend(name)
+    return module
+
+
+class AnalogSequential(nn.Sequential):
+    """A ``Sequential`` whose analog layers can be listed and moved together.
+
+    Examples:
+        >>> model = AnalogSequential(AnalogLinear(4, 3), nn.Tanh(), AnalogLinear(3, 2))
+        >>> model.analog_tile_count()
+        2
+    """
+
+    def analog_tiles(self) -> Iterator[AnalogTile]:
+        return analog_tiles(self)
+
+    def analog_layers(self) -> Iterator[nn.Module]:
+        for module in self.modules():
+            if isinstance(getattr(module, "analog_tile", None), AnalogTile):
+                yield module
+
+    def analog_tile_count(self) -> int:
+        return sum(1 for _ in self.analog_tiles())
+
+    def to_backend(self, name: str) -> Any:
+        return to_backend(self, name)
+
+    def get_weights(self) -> dict[str, Any]:
+        """Weights and biases of every analog layer, by module name."""
+        return {
+            name: module.get_weights()
+            for name, module in self.named_modules()
+            if isinstance(getattr(module, "analog_tile", None), AnalogTile)
+        }

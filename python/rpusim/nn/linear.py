@@ -1,0 +1,117 @@
+"""``AnalogLinear``: a linear layer whose weights live in an analog tile."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from rpusim.configs.rpu_configs import RPUConfig, SingleRPUConfig
+from rpusim.exceptions import ConfigError, ShapeError
+from rpusim.functions import AnalogFunction
+from rpusim.nn.base import AnalogLayerBase
+from rpusim.optim.context import AnalogContext
+from rpusim.tiles import AnalogTile
+
+
+class AnalogLinear(AnalogLayerBase, nn.Module):
+    """Applies ``y = W x + b`` with ``W`` in an analog tile (``out_features × in_features``).
+
+    The forward and backward products go through the tile's periphery; the weights change only
+    by the tile's update, driven by ``AnalogSGD``. The bias is digital: an ordinary torch
+    parameter added after the analog output and trained by the digital part of the optimizer.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        bias: whether to add a (digital) bias.
+        rpu_config: tile configuration; ``SingleRPUConfig(device=ConstantStepDevice())`` if None.
+        backend: ``"cpu"`` (default ``$RPUSIM_BACKEND`` or cpu).
+
+    Shape:
+        - Input: ``[..., in_features]`` (any floating dtype; computed in float32).
+        - Output: ``[..., out_features]`` in the input's dtype.
+
+    Attributes:
+        analog_tile: the ``AnalogTile`` holding the weights.
+        analog_ctx: the ``AnalogContext`` parameter the optimizer updates the tile through.
+        bias: the digital bias ``[out_features]`` or None.
+
+    Examples:
+        >>> layer = AnalogLinear(20, 30)
+        >>> layer(torch.randn(128, 20)).shape
+        torch.Size([128, 30])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        rpu_config: Optional[RPUConfig] = None,
+        backend: Optional[str] = None,
+    ) -> None:
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name}: expected a positive int, got {value!r}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.rpu_config = rpu_config if rpu_config is not None else SingleRPUConfig()
+        self.analog_tile = AnalogTile(out_features, in_features, self.rpu_config, backend)
+        self.analog_ctx = AnalogContext(self.analog_tile)
+        if bias:
+            self.bias: Optional[nn.Parameter] = nn.Parameter(torch.empty(out_features))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch.nn.Linear's initialisation, written into the tile."""
+        weight = torch.empty(self.out_features, self.in_features)
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+        bias = None
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            bias = torch.empty(self.out_features).uniform_(-bound, bound)
+        self.set_weights(weight, bias)
+
+    def get_weights(self) -> tuple[Tensor, Optional[Tensor]]:
+        """``(weight [out, in], bias [out] or None)``, copies."""
+        bias = self.bias.detach().clone() if self.bias is not None else None
+        return self.analog_tile.get_weights(), bias
+
+    def set_weights(self, weight: Tensor, bias: Optional[Tensor] = None) -> None:
+        """Writes the weights into the tile (clipped by the devices) and the digital bias."""
+        self.analog_tile.set_weights(weight)
+        if bias is not None:
+            if self.bias is None:
+                raise ShapeError("bias: this layer was built with bias=False")
+            if not isinstance(bias, Tensor) or tuple(bias.shape) != (self.out_features,):
+                raise ShapeError(
+                    f"bias: expected shape [{self.out_features}], "
+                    f"got {list(getattr(bias, 'shape', []))}"
+                )
+            with torch.no_grad():
+                self.bias.copy_(bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"input: expected a torch.Tensor, got {type(x).__name__}")
+        if x.dim() == 0 or x.shape[-1] != self.in_features:
+            raise ShapeError(
+                f"input: expected shape [..., {self.in_features}], got {list(x.shape)}"
+            )
+        out = AnalogFunction.apply(self.analog_ctx, x)
+        if self.bias is not None:
+            out = out + self.bias.to(out.dtype)
+        return out
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}, device={type(self.rpu_config.device).__name__}, "
+            f"backend={self.analog_tile.backend!r}"
+        )

@@ -1,0 +1,82 @@
+"""``AnalogSGD``: torch SGD for digital parameters, pulsed updates for analog tiles."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Optional
+
+import torch
+from torch.optim import SGD
+
+from rpusim.optim.context import AnalogContext
+
+
+class AnalogSGD(SGD):
+    """Stochastic gradient descent over a model with analog layers.
+
+    Digital parameters (biases, non-analog layers) get the ordinary ``torch.optim.SGD`` step
+    (momentum, dampening, weight decay and Nesterov apply only to them). Each analog tile gets
+    one ``update(x, d, lr)`` per step with all the (x, d) pairs its backward passes recorded since
+    the last step, at the learning rate of its parameter group; lr = 0 discards the pairs.
+
+    Args:
+        params: the model's parameters (``model.parameters()``) or parameter groups.
+        lr: learning rate.
+        momentum, dampening, weight_decay, nesterov: as ``torch.optim.SGD`` (digital only).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 0.001,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
+
+    def regroup_param_groups(self, *_: Any) -> None:
+        """Moves each analog context into a parameter group of its own (with the settings of
+        the group it came from), as the reference does; accepted for compatibility."""
+        new_groups = []
+        for group in self.param_groups:
+            digital = [p for p in group["params"] if not isinstance(p, AnalogContext)]
+            analog = [p for p in group["params"] if isinstance(p, AnalogContext)]
+            settings = {k: v for k, v in group.items() if k != "params"}
+            if digital:
+                new_groups.append({**settings, "params": digital})
+            for ctx in analog:
+                new_groups.append({**settings, "params": [ctx]})
+        self.param_groups = new_groups
+
+    def set_learning_rate(self, learning_rate: float = 0.1) -> None:
+        """Sets the learning rate of every parameter group."""
+        for group in self.param_groups:
+            group["lr"] = learning_rate
+
+    @torch.no_grad()
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:  # type: ignore[override]
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        super().step()
+        for group in self.param_groups:
+            lr = group["lr"]
+            for p in group["params"]:
+                if not isinstance(p, AnalogContext) or not p.has_pairs():
+                    continue
+                x, d = p.take_pairs()
+                if lr > 0:
+                    p.analog_tile.update(x, -d if group.get("maximize") else d, lr)
+        return loss

@@ -1,0 +1,167 @@
+"""``AnalogTile``: the torch-facing wrapper of one Rust tile.
+
+Tensors cross to Rust without copies when they are contiguous float32 on the CPU (numpy views
+of the tensor memory); other floating dtypes are converted to float32 and results are returned
+in the input's dtype and on the input's device. The GIL is released while Rust computes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import torch
+from torch import Tensor
+
+from rpusim import _core
+from rpusim.configs.rpu_configs import FloatingPointRPUConfig, RPUConfig, SingleRPUConfig
+from rpusim.exceptions import ConfigError, DTypeError, InputError, ShapeError
+
+
+def default_backend() -> str:
+    """The backend new tiles use: ``$RPUSIM_BACKEND`` or ``"cpu"``."""
+    return os.environ.get("RPUSIM_BACKEND", "cpu")
+
+
+def draw_seed() -> int:
+    """A tile seed from torch's default generator, so ``torch.manual_seed`` fixes a whole run."""
+    return int(torch.randint(0, 2**62, (1,), dtype=torch.int64).item())
+
+
+def as_float32_2d(name: str, tensor: Any, width: int) -> tuple[Tensor, tuple[int, ...]]:
+    """Validates ``tensor`` (``[..., width]``, floating) and returns a contiguous float32 CPU
+    ``[batch, width]`` view or copy, with the original leading shape."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(tensor).__name__}")
+    if not tensor.is_floating_point():
+        raise DTypeError(f"{name}: expected a floating-point tensor, got dtype {tensor.dtype}")
+    if tensor.dim() == 0 or tensor.shape[-1] != width:
+        raise ShapeError(
+            f"{name}: expected shape [..., {width}], got {list(tensor.shape)}"
+        )
+    lead = tuple(tensor.shape[:-1])
+    flat = tensor.detach().reshape(-1, width)
+    if flat.device.type != "cpu":
+        flat = flat.cpu()
+    if flat.dtype != torch.float32:
+        flat = flat.to(torch.float32)
+    return flat.contiguous(), lead
+
+
+class AnalogTile:
+    """One analog crossbar array with ``out_size`` rows (outputs) and ``in_size`` columns (inputs).
+
+    Args:
+        out_size: number of outputs (rows of W).
+        in_size: number of inputs (columns of W).
+        rpu_config: ``SingleRPUConfig`` (default) or ``FloatingPointRPUConfig``.
+        backend: ``"cpu"`` (default: ``$RPUSIM_BACKEND`` or cpu).
+        seed: tile seed; drawn from torch's default generator when None.
+    """
+
+    def __init__(
+        self,
+        out_size: int,
+        in_size: int,
+        rpu_config: Optional[RPUConfig] = None,
+        backend: Optional[str] = None,
+        seed: Optional[int] = None,
+    ) -> None:
+        for name, value in (("out_size", out_size), ("in_size", in_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name}: expected a positive int, got {value!r}")
+        if rpu_config is None:
+            rpu_config = SingleRPUConfig()
+        if not isinstance(rpu_config, (SingleRPUConfig, FloatingPointRPUConfig)):
+            raise ConfigError(
+                f"rpu_config: expected SingleRPUConfig or FloatingPointRPUConfig, "
+                f"got {type(rpu_config).__name__}"
+            )
+        self.rpu_config = rpu_config
+        self.out_size = out_size
+        self.in_size = in_size
+        self._tile = _core.Tile(
+            out_size,
+            in_size,
+            rpu_config.to_json(),
+            draw_seed() if seed is None else seed,
+            backend or default_backend(),
+        )
+
+    @property
+    def seed(self) -> int:
+        return int(self._tile.seed)
+
+    @property
+    def backend(self) -> str:
+        return str(self._tile.backend)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``y = periphery(W x)`` for ``x`` of shape ``[..., in_size]``."""
+        flat, lead = as_float32_2d("x", x, self.in_size)
+        out = torch.empty(flat.shape[0], self.out_size, dtype=torch.float32)
+        self._tile.forward(flat.numpy(), out.numpy())
+        return out.reshape(*lead, self.out_size).to(device=x.device, dtype=x.dtype)
+
+    def backward(self, d: Tensor) -> Tensor:
+        """``z = periphery(Wᵀ d)`` for ``d`` of shape ``[..., out_size]``."""
+        flat, lead = as_float32_2d("d", d, self.out_size)
+        out = torch.empty(flat.shape[0], self.in_size, dtype=torch.float32)
+        self._tile.backward(flat.numpy(), out.numpy())
+        return out.reshape(*lead, self.in_size).to(device=d.device, dtype=d.dtype)
+
+    def update(self, x: Tensor, d: Tensor, lr: float) -> None:
+        """Applies ``W -= lr · Σ_n d_n x_nᵀ`` with the configured (pulsed) update."""
+        if isinstance(lr, Tensor):
+            lr = float(lr)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr >= 0.0:
+            raise InputError(f"lr: must be a number >= 0, got {lr!r}")
+        xf, _ = as_float32_2d("x", x, self.in_size)
+        df, _ = as_float32_2d("d", d, self.out_size)
+        if xf.shape[0] != df.shape[0]:
+            raise ShapeError(
+                f"d: batch size {df.shape[0]} differs from the batch size {xf.shape[0]} of x"
+            )
+        self._tile.update(xf.numpy(), df.numpy(), float(lr))
+
+    def get_weights(self) -> Tensor:
+        """The weights ``[out_size, in_size]`` (a copy)."""
+        return torch.from_numpy(self._tile.get_weights())
+
+    def set_weights(self, weights: Tensor) -> None:
+        """Writes weights ``[out_size, in_size]``; each device clips them into its bounds."""
+        if not isinstance(weights, Tensor):
+            raise TypeError(f"weights: expected a torch.Tensor, got {type(weights).__name__}")
+        if tuple(weights.shape) != (self.out_size, self.in_size):
+            raise ShapeError(
+                f"weights: expected shape [{self.out_size}, {self.in_size}], "
+                f"got {list(weights.shape)}"
+            )
+        flat, _ = as_float32_2d("weights", weights, self.in_size)
+        self._tile.set_weights(flat.numpy())
+
+    def to_backend(self, name: str) -> None:
+        """Moves the tile with its full state (weights, device draws, RNG position)."""
+        self._tile.to_backend(name)
+
+    # Saved state: everything the Rust tile holds plus the Python config.
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "rpu_config": self.rpu_config,
+            "out_size": self.out_size,
+            "in_size": self.in_size,
+            "backend": self.backend,
+            "tile": dict(self._tile.get_state()),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.rpu_config = state["rpu_config"]
+        self.out_size = state["out_size"]
+        self.in_size = state["in_size"]
+        self._tile = _core.Tile.from_state(state["tile"], state.get("backend", "cpu"))
+
+    def __repr__(self) -> str:
+        return (
+            f"AnalogTile(out_size={self.out_size}, in_size={self.in_size}, "
+            f"device={type(self.rpu_config.device).__name__}, backend={self.backend!r})"
+        )

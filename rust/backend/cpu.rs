@@ -1,0 +1,130 @@
+//! The CPU backend: periphery and pulsed update on rayon, GEMMs by `matrixmultiply`.
+
+use super::{BackendKind, TileBackend};
+use crate::config::{PulseType, TileConfig};
+use crate::device::DeviceArray;
+use crate::error::Result;
+use crate::gemm::MatRef;
+use crate::periphery::{analog_mvm, MvmScratch};
+use crate::pulsed::{float_update, pulsed_update, PulseBatch, PulseScratch};
+
+/// A tile's state on the CPU.
+pub struct CpuTile {
+    config: TileConfig,
+    rows: usize,
+    cols: usize,
+    seed: u64,
+    weights: Vec<f32>,
+    device: DeviceArray,
+    forward_scratch: MvmScratch,
+    backward_scratch: MvmScratch,
+    pulse_scratch: PulseScratch,
+}
+
+impl CpuTile {
+    pub fn new(config: TileConfig, rows: usize, cols: usize, seed: u64) -> Self {
+        let device = DeviceArray::build(&config.device, rows, cols, seed);
+        Self {
+            config,
+            rows,
+            cols,
+            seed,
+            weights: vec![0.0; rows * cols],
+            device,
+            forward_scratch: MvmScratch::default(),
+            backward_scratch: MvmScratch::default(),
+            pulse_scratch: PulseScratch::default(),
+        }
+    }
+}
+
+impl TileBackend for CpuTile {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Cpu
+    }
+
+    fn forward(&mut self, x: &[f32], batch: usize, out: &mut [f32], step: u32) {
+        // y = W x: the weights seen as Wᵀ (cols × rows).
+        let w = MatRef::transposed(&self.weights, self.cols, self.rows);
+        analog_mvm(
+            &self.config.forward,
+            w,
+            x,
+            batch,
+            out,
+            self.seed,
+            step,
+            true,
+            &mut self.forward_scratch,
+        );
+    }
+
+    fn backward(&mut self, d: &[f32], batch: usize, out: &mut [f32], step: u32) {
+        // z = Wᵀ d: the weights as stored (rows × cols). The backward pass has its own streams.
+        let w = MatRef::row_major(&self.weights, self.rows, self.cols);
+        let seed = self.seed ^ 0xB4C4_0000_0000_0001;
+        analog_mvm(
+            &self.config.backward,
+            w,
+            d,
+            batch,
+            out,
+            seed,
+            step,
+            false,
+            &mut self.backward_scratch,
+        );
+    }
+
+    fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) {
+        let pulse_type = self.config.update.pulse_type;
+        match &self.device {
+            DeviceArray::ConstantStep(array) if pulse_type == PulseType::StochasticCompressed => {
+                let input = PulseBatch {
+                    x,
+                    d,
+                    batch,
+                    rows: self.rows,
+                    cols: self.cols,
+                    lr,
+                    seed: self.seed,
+                    step,
+                };
+                pulsed_update(
+                    &self.config.update,
+                    array,
+                    &mut self.weights,
+                    &input,
+                    &mut self.pulse_scratch,
+                );
+            }
+            device => {
+                float_update(&mut self.weights, self.rows, self.cols, x, d, batch, lr);
+                if pulse_type == PulseType::NoneWithDevice {
+                    device.clip_weights(&mut self.weights);
+                }
+            }
+        }
+    }
+
+    fn weights(&self) -> Vec<f32> {
+        self.weights.clone()
+    }
+
+    fn set_weights(&mut self, weights: &[f32]) {
+        self.weights.copy_from_slice(weights);
+        self.device.clip_weights(&mut self.weights);
+    }
+
+    fn device_arrays(&self) -> Vec<(String, Vec<f32>)> {
+        self.device
+            .arrays()
+            .into_iter()
+            .map(|(n, a)| (n.to_string(), a.to_vec()))
+            .collect()
+    }
+
+    fn load_device_arrays(&mut self, arrays: &[(String, Vec<f32>)]) -> Result<()> {
+        self.device.load_arrays(arrays)
+    }
+}

@@ -1,0 +1,145 @@
+//! `ConstantStepDevice`: every pulse moves the weight by a fixed per-device step
+//! (Δ⁺ up, Δ⁻ down) times (1 + dw_min_std·ξ), then clips to the device's bounds.
+
+use crate::config::ConstantStepParameters;
+use crate::rng::{normal_table, Purpose, Stream};
+
+/// Device-to-device parameters of every cross-point, row-major `[rows, cols]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstantStepArray {
+    /// Mean step `dw_min`: the granularity the update management scales pulses with.
+    pub dw_min: f32,
+    /// Relative cycle-to-cycle spread of a step (`dw_min_std`).
+    pub dw_min_std: f32,
+    /// Step of an up pulse Δ⁺ (> 0 with `enforce_consistency`).
+    pub step_up: Vec<f32>,
+    /// Step of a down pulse Δ⁻.
+    pub step_down: Vec<f32>,
+    /// Upper bound b_max.
+    pub w_max: Vec<f32>,
+    /// Lower bound b_min.
+    pub w_min: Vec<f32>,
+}
+
+impl ConstantStepArray {
+    /// Draws Δ⁺, Δ⁻, b_max, b_min per device (reference §4.1):
+    /// b_max = w_max(1 + w_max_dtod ξ), b_min = w_min(1 + w_min_dtod ξ),
+    /// γ = 1 + dw_min_dtod ξ (or exp(dw_min_dtod ξ)), r = up_down_dtod ξ,
+    /// Δ⁺ = dw_min(γ + r + min(up_down, 0)), Δ⁻ = dw_min(γ − r − max(up_down, 0)).
+    pub fn build(p: &ConstantStepParameters, rows: usize, cols: usize, tile_seed: u64) -> Self {
+        let n = rows * cols;
+        let seed = if p.construction_seed != 0 {
+            p.construction_seed
+        } else {
+            tile_seed
+        };
+        let stream = Stream::new(seed, Purpose::DeviceToDevice);
+        let table = normal_table();
+        let mut a = Self {
+            dw_min: p.dw_min,
+            dw_min_std: p.dw_min_std,
+            step_up: vec![0.0; n],
+            step_down: vec![0.0; n],
+            w_max: vec![0.0; n],
+            w_min: vec![0.0; n],
+        };
+        for k in 0..n {
+            let xi = stream.normals8(k as u32, (k >> 32) as u32, 0, 0, table);
+            let mut b_max = p.w_max * (1.0 + p.w_max_dtod * xi[0]);
+            let mut b_min = p.w_min * (1.0 + p.w_min_dtod * xi[1]);
+            let gain = if p.dw_min_dtod_log_normal {
+                (p.dw_min_dtod * xi[2]).exp()
+            } else {
+                1.0 + p.dw_min_dtod * xi[2]
+            };
+            let asym = p.up_down_dtod * xi[3];
+            let mut up = p.dw_min * (gain + asym + p.up_down.min(0.0));
+            let mut down = p.dw_min * (gain - asym - p.up_down.max(0.0));
+            if p.enforce_consistency {
+                if b_min > b_max {
+                    std::mem::swap(&mut b_min, &mut b_max);
+                }
+                b_max = b_max.abs();
+                b_min = -b_min.abs();
+                up = up.abs();
+                down = down.abs();
+            }
+            a.step_up[k] = up;
+            a.step_down[k] = down;
+            a.w_max[k] = b_max;
+            a.w_min[k] = b_min;
+        }
+        a
+    }
+
+    pub fn clip_weights(&self, weights: &mut [f32]) {
+        for ((w, lo), hi) in weights.iter_mut().zip(&self.w_min).zip(&self.w_max) {
+            *w = w.max(*lo).min(*hi);
+        }
+    }
+
+    /// One pulse on device `k`: up: w += Δ⁺(1 + σξ), down: w −= Δ⁻(1 + σξ), then clip.
+    #[inline]
+    pub fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
+        let noise = 1.0 + self.dw_min_std * xi;
+        let next = if up {
+            w + self.step_up[k] * noise
+        } else {
+            w - self.step_down[k] * noise
+        };
+        next.max(self.w_min[k]).min(self.w_max[k])
+    }
+
+    /// `up` up-pulses and `down` down-pulses on device `k` as one group:
+    /// w + n⁺Δ⁺ − n⁻Δ⁻ + σ·sqrt(n⁺Δ⁺² + n⁻Δ⁻²)·ξ, which has the distribution of the pulses applied
+    /// one by one whenever no order of them can reach a bound. `xi_max` bounds |ξ| of a single
+    /// pulse; the group is applied only when even the worst case stays within the bounds, and
+    /// `None` (replay pulse by pulse) is returned otherwise.
+    #[inline]
+    pub fn pulse_group(
+        &self,
+        k: usize,
+        w: f32,
+        up: u32,
+        down: u32,
+        xi: f32,
+        xi_max: f32,
+    ) -> Option<f32> {
+        let (dp, dm) = (self.step_up[k], self.step_down[k]);
+        let (nu, nd) = (up as f32, down as f32);
+        let s = self.dw_min_std * xi_max;
+        // Worst-case excursions: every pulse at its largest step in its own direction, or at its
+        // largest step against it when 1 + σξ can turn negative.
+        let against = (s - 1.0).max(0.0);
+        let highest = w + nu * dp * (1.0 + s) + nd * dm * against;
+        let lowest = w - nd * dm * (1.0 + s) - nu * dp * against;
+        if highest > self.w_max[k] || lowest < self.w_min[k] {
+            return None;
+        }
+        let mean = nu * dp - nd * dm;
+        let spread = self.dw_min_std * (nu * dp * dp + nd * dm * dm).sqrt();
+        Some(
+            (w + mean + spread * xi)
+                .max(self.w_min[k])
+                .min(self.w_max[k]),
+        )
+    }
+
+    pub fn arrays(&self) -> Vec<(&'static str, &[f32])> {
+        vec![
+            ("step_up", &self.step_up),
+            ("step_down", &self.step_down),
+            ("w_max", &self.w_max),
+            ("w_min", &self.w_min),
+        ]
+    }
+
+    pub fn arrays_mut(&mut self) -> Vec<(&'static str, &mut Vec<f32>)> {
+        vec![
+            ("step_up", &mut self.step_up),
+            ("step_down", &mut self.step_down),
+            ("w_max", &mut self.w_max),
+            ("w_min", &mut self.w_min),
+        ]
+    }
+}

@@ -1,0 +1,57 @@
+//! The one error type of the crate: one variant per kind of failure a user can cause.
+
+/// Errors of rpusim. Every message names the argument or parameter at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration value is out of range or inconsistent.
+    #[error("{arg}: {msg}")]
+    Config { arg: String, msg: String },
+    /// A configuration value asks for a feature this version does not implement.
+    #[error("{arg}: {msg} is not supported by this version of rpusim")]
+    Unsupported { arg: String, msg: String },
+    /// An array has the wrong shape.
+    #[error("{arg}: expected shape {expected:?}, got {got:?}")]
+    Shape {
+        arg: &'static str,
+        expected: Vec<usize>,
+        got: Vec<usize>,
+    },
+    /// An array holds NaN or ±Inf.
+    #[error("{arg}: contains NaN or Inf (first at flat index {index})")]
+    NonFinite { arg: &'static str, index: usize },
+    /// A scalar argument is out of range (for example a negative learning rate).
+    #[error("{arg}: {msg}")]
+    Value { arg: &'static str, msg: String },
+    /// A saved state does not fit the tile it is loaded into.
+    #[error("state: {0}")]
+    State(String),
+    /// A compute backend is unavailable or failed.
+    #[error("backend: {0}")]
+    Backend(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn config(arg: impl Into<String>, msg: impl Into<String>) -> Self {
+        Error::Config {
+            arg: arg.into(),
+            msg: msg.into(),
+        }
+    }
+
+    pub fn unsupported(arg: impl Into<String>, msg: impl Into<String>) -> Self {
+        Error::Unsupported {
+            arg: arg.into(),
+            msg: msg.into(),
+        }
+    }
+}
+
+/// Checks that every value is finite; names `arg` otherwise.
+pub fn check_finite(arg: &'static str, values: &[f32]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(Error::NonFinite { arg, index }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,164 @@
+//! Dense single-precision products on the CPU: `matrixmultiply`'s packed kernels, split over
+//! rayon in fixed-size blocks. The split depends on the shapes only, never on the thread count,
+//! and every output element is accumulated in the same order whatever the split, so results are
+//! bit-identical on any number of threads.
+#![allow(unsafe_code)]
+
+use rayon::prelude::*;
+
+/// A read-only matrix view: `rows × cols` with arbitrary row and column strides.
+#[derive(Clone, Copy)]
+pub struct MatRef<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// Row-major contiguous `rows × cols`.
+    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a row-major contiguous `cols × rows` matrix, seen as `rows × cols`.
+    pub fn transposed(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: 1,
+            col_stride: rows,
+        }
+    }
+
+    fn check(&self) {
+        if self.rows > 0 && self.cols > 0 {
+            let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
+            assert!(last < self.data.len(), "matrix view out of bounds");
+        }
+    }
+}
+
+/// Output rows per parallel block when splitting over rows of the result.
+const ROW_BLOCK: usize = 16;
+/// Output columns per parallel block when the result has few rows.
+const COL_BLOCK: usize = 128;
+
+struct SyncPtr(*mut f32);
+// SAFETY: the blocks written through the pointer are disjoint (see `matmul`).
+unsafe impl Send for SyncPtr {}
+unsafe impl Sync for SyncPtr {}
+
+/// `out = alpha · a · b + beta · out`, with `out` row-major `a.rows × b.cols`.
+pub fn matmul(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, alpha: f32, beta: f32) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "inner dimensions differ");
+    assert_eq!(out.len(), m * n, "output has the wrong size");
+    a.check();
+    b.check();
+    if m == 0 || n == 0 {
+        return;
+    }
+    if m >= 2 * ROW_BLOCK || n < 2 * COL_BLOCK {
+        out.par_chunks_mut(ROW_BLOCK * n)
+            .enumerate()
+            .for_each(|(block, chunk)| {
+                let rows = chunk.len() / n;
+                let a_off = block * ROW_BLOCK * a.row_stride;
+                // SAFETY: the view checks above bound every element read; `chunk` is exactly the
+                // `rows × n` row-major block written.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        rows,
+                        k,
+                        n,
+                        alpha,
+                        a.data.as_ptr().add(a_off),
+                        a.row_stride as isize,
+                        a.col_stride as isize,
+                        b.data.as_ptr(),
+                        b.row_stride as isize,
+                        b.col_stride as isize,
+                        beta,
+                        chunk.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    );
+                }
+            });
+    } else {
+        let ptr = SyncPtr(out.as_mut_ptr());
+        let blocks = n.div_ceil(COL_BLOCK);
+        (0..blocks).into_par_iter().for_each(|block| {
+            let c0 = block * COL_BLOCK;
+            let cols = COL_BLOCK.min(n - c0);
+            let p = &ptr;
+            // SAFETY: block `block` writes columns c0..c0+cols of every row, disjoint from all
+            // other blocks, inside `out` (m × n); reads are bounded by the view checks.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    cols,
+                    alpha,
+                    a.data.as_ptr(),
+                    a.row_stride as isize,
+                    a.col_stride as isize,
+                    b.data.as_ptr().add(c0 * b.col_stride),
+                    b.row_stride as isize,
+                    b.col_stride as isize,
+                    beta,
+                    p.0.add(c0),
+                    n as isize,
+                    1,
+                );
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn matmul_matches_naive_in_both_split_modes() {
+        for &(m, k, n) in &[(3, 7, 300), (70, 9, 5), (1, 513, 257), (33, 16, 16)] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 9.0)
+                .collect();
+            let mut c = vec![1.0; m * n];
+            matmul(
+                &mut c,
+                MatRef::row_major(&a, m, k),
+                MatRef::row_major(&b, k, n),
+                1.0,
+                0.0,
+            );
+            for (x, y) in c.iter().zip(naive(&a, &b, m, k, n)) {
+                assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+            }
+        }
+    }
+}

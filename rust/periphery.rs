@@ -1,0 +1,309 @@
+//! Forward/backward periphery of an analog MVM (reference §2): noise management, DAC, the analog
+//! product with weight and output noise, ADC, iterative bound management and rescaling.
+//!
+//! Every vector of a batch is independent; its random numbers are indexed by
+//! (vector, bound-management pass, element), so the result does not depend on threading.
+
+use crate::config::{
+    quantization_step, BoundManagement, IoParameters, NoiseManagement, WeightNoiseType,
+};
+use crate::gemm::{matmul, MatRef};
+use crate::rng::{normal_table, NormalTable, Purpose, Stream};
+use rayon::prelude::*;
+
+/// Reusable buffers of one tile direction (no allocation once sizes are known).
+#[derive(Default, Clone, Debug)]
+pub struct MvmScratch {
+    dac: Vec<f32>,
+    alpha: Vec<f32>,
+    reduction: Vec<f32>,
+    norm2: Vec<f32>,
+    saturated: Vec<bool>,
+    pending: Vec<usize>,
+    sub_in: Vec<f32>,
+    sub_out: Vec<f32>,
+}
+
+/// Random streams of one MVM call.
+struct Noise {
+    input: Stream,
+    input_round: Stream,
+    output: Stream,
+    output_round: Stream,
+    step: u32,
+    table: &'static NormalTable,
+}
+
+/// Settings of one direction, derived once per call.
+struct Settings<'a> {
+    io: &'a IoParameters,
+    inp_step: f32,
+    out_step: f32,
+    out_bound: f32,
+    max_reduction: f32,
+}
+
+/// `out[n, :] = periphery(Wᵀ-view · x[n, :])` for a batch of `batch` vectors.
+///
+/// `weights` is seen as `in_size × out_size` (the forward pass passes Wᵀ, the backward pass W).
+/// `bound_management` is false for the backward pass (the reference forces it off there).
+#[allow(clippy::too_many_arguments)]
+pub fn analog_mvm(
+    io: &IoParameters,
+    weights: MatRef<'_>,
+    x: &[f32],
+    batch: usize,
+    out: &mut [f32],
+    seed: u64,
+    step: u32,
+    bound_management: bool,
+    scratch: &mut MvmScratch,
+) {
+    let (in_size, out_size) = (weights.rows, weights.cols);
+    debug_assert_eq!(x.len(), batch * in_size);
+    debug_assert_eq!(out.len(), batch * out_size);
+    if io.exact() {
+        matmul(out, MatRef::row_major(x, batch, in_size), weights, 1.0, 0.0);
+        return;
+    }
+    let settings = Settings {
+        io,
+        inp_step: quantization_step(io.inp_res, io.inp_bound),
+        out_step: quantization_step(io.out_res, io.out_bound),
+        out_bound: if io.out_bound > 0.0 {
+            io.out_bound
+        } else {
+            f32::INFINITY
+        },
+        max_reduction: {
+            let dac = quantization_step(io.inp_res, io.inp_bound);
+            let by_res = if dac > 0.0 {
+                io.max_bm_res / dac
+            } else {
+                f32::INFINITY
+            };
+            io.max_bm_factor.min(by_res)
+        },
+    };
+    let noise = Noise {
+        input: Stream::new(seed, Purpose::InputNoise),
+        input_round: Stream::new(seed, Purpose::InputRounding),
+        output: Stream::new(seed, Purpose::OutputNoise),
+        output_round: Stream::new(seed, Purpose::OutputRounding),
+        step,
+        table: normal_table(),
+    };
+    let s = scratch;
+    s.alpha.clear();
+    s.alpha
+        .extend(x.chunks_exact(in_size).map(|row| noise_scale(io, row)));
+    s.reduction.clear();
+    s.reduction.resize(batch, 1.0);
+    s.norm2.clear();
+    s.norm2.resize(batch, 0.0);
+    s.saturated.clear();
+    s.saturated.resize(batch, false);
+    s.dac.resize(batch * in_size, 0.0);
+
+    // Pass 0: every vector at reduction 1.
+    s.dac
+        .par_chunks_mut(in_size)
+        .zip(s.norm2.par_iter_mut())
+        .enumerate()
+        .for_each(|(n, (u, norm2))| {
+            let xr = &x[n * in_size..(n + 1) * in_size];
+            *norm2 = dac(&settings, &noise, xr, s.alpha[n], u, n as u32, 0);
+        });
+    matmul(
+        out,
+        MatRef::row_major(&s.dac, batch, in_size),
+        weights,
+        1.0,
+        0.0,
+    );
+    out.par_chunks_mut(out_size)
+        .zip(s.saturated.par_iter_mut())
+        .enumerate()
+        .for_each(|(n, (v, sat))| {
+            *sat = adc(&settings, &noise, v, s.norm2[n], n as u32, 0);
+        });
+
+    // Iterative bound management: re-read saturated vectors with the input halved.
+    let iterative = bound_management
+        && io.bound_management == BoundManagement::Iterative
+        && settings.out_bound.is_finite();
+    let mut pass = 0u32;
+    while iterative {
+        s.pending.clear();
+        for n in 0..batch {
+            if s.saturated[n] && s.alpha[n] > 0.0 && s.reduction[n] <= settings.max_reduction {
+                s.reduction[n] *= 2.0;
+                s.pending.push(n);
+            }
+        }
+        if s.pending.is_empty() {
+            break;
+        }
+        pass += 1;
+        let m = s.pending.len();
+        s.sub_in.resize(m * in_size, 0.0);
+        s.sub_out.resize(m * out_size, 0.0);
+        let mut norms = vec![0.0f32; m];
+        s.sub_in
+            .par_chunks_mut(in_size)
+            .zip(norms.par_iter_mut())
+            .zip(s.pending.par_iter())
+            .for_each(|((u, norm2), &n)| {
+                let xr = &x[n * in_size..(n + 1) * in_size];
+                let scale = s.alpha[n] * s.reduction[n];
+                *norm2 = dac(&settings, &noise, xr, scale, u, n as u32, pass);
+            });
+        matmul(
+            &mut s.sub_out,
+            MatRef::row_major(&s.sub_in, m, in_size),
+            weights,
+            1.0,
+            0.0,
+        );
+        for (k, &n) in s.pending.iter().enumerate() {
+            let v = &mut s.sub_out[k * out_size..(k + 1) * out_size];
+            s.saturated[n] = adc(&settings, &noise, v, norms[k], n as u32, pass);
+            out[n * out_size..(n + 1) * out_size].copy_from_slice(v);
+        }
+    }
+
+    // Rescale to the digital domain: y = out_scale · α · r · ADC output.
+    out.par_chunks_mut(out_size).enumerate().for_each(|(n, v)| {
+        let f = io.out_scale * s.alpha[n] * s.reduction[n];
+        v.iter_mut().for_each(|y| *y *= f);
+    });
+}
+
+/// Noise-management scale α of one input vector (0 → the output is 0).
+fn noise_scale(io: &IoParameters, x: &[f32]) -> f32 {
+    let cap = |a: f32| {
+        if io.nm_thres > 0.0 {
+            a.min(io.nm_thres)
+        } else {
+            a
+        }
+    };
+    match io.noise_management {
+        NoiseManagement::AbsMax => cap(x.iter().fold(0.0f32, |m, v| m.max(v.abs()))),
+        NoiseManagement::Max => cap(x.iter().fold(0.0f32, |m, &v| m.max(v))),
+        NoiseManagement::Constant => {
+            if io.nm_thres > 0.0 {
+                io.nm_thres
+            } else {
+                1.0
+            }
+        }
+        _ => 1.0,
+    }
+}
+
+#[inline(always)]
+fn quantize(v: f32, step: f32, inv_step: f32, u: f32, stochastic: bool) -> f32 {
+    if stochastic {
+        (v * inv_step + u).floor() * step
+    } else {
+        (v * inv_step).round() * step
+    }
+}
+
+/// DAC of one vector: u = clip(quantise(x / scale), ±inp_bound) + inp_noise·ξ.
+/// Returns ‖u‖² (for the output-referred weight noise).
+fn dac(
+    s: &Settings<'_>,
+    noise: &Noise,
+    x: &[f32],
+    scale: f32,
+    u: &mut [f32],
+    n: u32,
+    pass: u32,
+) -> f32 {
+    let io = s.io;
+    if scale <= 0.0 {
+        u.fill(0.0);
+        return 0.0;
+    }
+    let inv = 1.0 / scale;
+    let bound = io.inp_bound;
+    let step = s.inp_step;
+    let inv_step = if step > 0.0 { 1.0 / step } else { 0.0 };
+    if step > 0.0 && io.inp_sto_round {
+        for (b, (uc, xc)) in u.chunks_mut(4).zip(x.chunks(4)).enumerate() {
+            let r = noise.input_round.uniforms4(b as u32, pass, n, noise.step);
+            for ((ui, xi), ri) in uc.iter_mut().zip(xc).zip(r) {
+                *ui = quantize(xi * inv, step, inv_step, ri, true).clamp(-bound, bound);
+            }
+        }
+    } else if step > 0.0 {
+        for (ui, xi) in u.iter_mut().zip(x) {
+            *ui = quantize(xi * inv, step, inv_step, 0.0, false).clamp(-bound, bound);
+        }
+    } else {
+        for (ui, xi) in u.iter_mut().zip(x) {
+            *ui = (xi * inv).clamp(-bound, bound);
+        }
+    }
+    if io.inp_noise > 0.0 {
+        for (b, uc) in u.chunks_mut(8).enumerate() {
+            let xi = noise
+                .input
+                .normals8(b as u32, pass, n, noise.step, noise.table);
+            for (ui, e) in uc.iter_mut().zip(xi) {
+                *ui += io.inp_noise * e;
+            }
+        }
+    }
+    u.iter().map(|v| v * v).sum()
+}
+
+/// Output noise and ADC of one vector, in place. Returns whether an output saturated.
+fn adc(s: &Settings<'_>, noise: &Noise, v: &mut [f32], norm2: f32, n: u32, pass: u32) -> bool {
+    let io = s.io;
+    // Output noise and output-referred weight noise are independent Gaussians: one draw with
+    // the combined variance out_noise² + w_noise²‖u‖².
+    let w_var = if io.w_noise_type == WeightNoiseType::AdditiveConstant {
+        io.w_noise * io.w_noise * norm2
+    } else {
+        0.0
+    };
+    let sigma = (io.out_noise * io.out_noise + w_var).sqrt();
+    if sigma > 0.0 {
+        for (b, vc) in v.chunks_mut(8).enumerate() {
+            let xi = noise
+                .output
+                .normals8(b as u32, pass, n, noise.step, noise.table);
+            for (vi, e) in vc.iter_mut().zip(xi) {
+                *vi += sigma * e;
+            }
+        }
+    }
+    let step = s.out_step;
+    if step > 0.0 {
+        let inv_step = 1.0 / step;
+        if io.out_sto_round {
+            for (b, vc) in v.chunks_mut(4).enumerate() {
+                let r = noise.output_round.uniforms4(b as u32, pass, n, noise.step);
+                for (vi, ri) in vc.iter_mut().zip(r) {
+                    *vi = quantize(*vi, step, inv_step, ri, true);
+                }
+            }
+        } else {
+            for vi in v.iter_mut() {
+                *vi = quantize(*vi, step, inv_step, 0.0, false);
+            }
+        }
+    }
+    let bound = s.out_bound;
+    let mut saturated = false;
+    if bound.is_finite() {
+        for vi in v.iter_mut() {
+            saturated |= *vi >= bound || (io.bm_test_negative_bound && *vi <= -bound);
+            *vi = vi.clamp(-bound, bound);
+        }
+    }
+    saturated
+}

@@ -1,0 +1,252 @@
+//! Counter-based random numbers: Philox4x32-10 and the samplers built on it.
+//!
+//! Every random number in rpusim is a pure function of (tile seed, purpose, counter), where the
+//! counter holds the call step and the element index. Nothing is consumed from shared state, so
+//! results never depend on how work is split across threads, and a GPU port of the same function
+//! yields the same bits.
+
+use std::sync::OnceLock;
+
+const PHILOX_M0: u32 = 0xD251_1F53;
+const PHILOX_M1: u32 = 0xCD9E_8D57;
+const PHILOX_W0: u32 = 0x9E37_79B9;
+const PHILOX_W1: u32 = 0xBB67_AE85;
+
+#[inline(always)]
+fn mul_hi_lo(a: u32, b: u32) -> (u32, u32) {
+    let p = u64::from(a) * u64::from(b);
+    ((p >> 32) as u32, p as u32)
+}
+
+#[inline(always)]
+fn philox_round(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let (hi0, lo0) = mul_hi_lo(PHILOX_M0, ctr[0]);
+    let (hi1, lo1) = mul_hi_lo(PHILOX_M1, ctr[2]);
+    [hi1 ^ ctr[1] ^ key[0], lo1, hi0 ^ ctr[3] ^ key[1], lo0]
+}
+
+/// Philox4x32 with 10 rounds (Salmon et al., SC'11), as in Random123.
+#[inline]
+pub fn philox4x32_10(mut ctr: [u32; 4], mut key: [u32; 2]) -> [u32; 4] {
+    for round in 0..10 {
+        if round > 0 {
+            key[0] = key[0].wrapping_add(PHILOX_W0);
+            key[1] = key[1].wrapping_add(PHILOX_W1);
+        }
+        ctr = philox_round(ctr, key);
+    }
+    ctr
+}
+
+/// What a random number is used for. Each purpose is its own stream (its own Philox key), so
+/// adding a new random effect never shifts the numbers of an existing one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Purpose {
+    DeviceToDevice = 1,
+    InputNoise = 2,
+    InputRounding = 3,
+    OutputNoise = 4,
+    OutputRounding = 5,
+    XPulses = 6,
+    DPulses = 7,
+    ProbabilityRounding = 8,
+    PulseNoise = 9,
+    PulseNoiseReplay = 10,
+    Diffusion = 11,
+}
+
+/// One stream: a tile seed combined with a purpose.
+#[derive(Clone, Copy, Debug)]
+pub struct Stream {
+    key: [u32; 2],
+}
+
+impl Stream {
+    pub fn new(seed: u64, purpose: Purpose) -> Self {
+        // The purpose is folded into the high key word with an odd multiplier, so distinct
+        // purposes of one seed never share a key.
+        let salt = (purpose as u32).wrapping_mul(0x85EB_CA6B);
+        Self {
+            key: [seed as u32, ((seed >> 32) as u32) ^ salt],
+        }
+    }
+
+    /// Four random words for the counter (a, b, c, step).
+    #[inline(always)]
+    pub fn block(&self, a: u32, b: u32, c: u32, step: u32) -> [u32; 4] {
+        philox4x32_10([a, b, c, step], self.key)
+    }
+
+    /// Eight standard normals (16-bit table sampler, see [`normal_from_u16`]).
+    #[inline]
+    pub fn normals8(&self, a: u32, b: u32, c: u32, step: u32, table: &NormalTable) -> [f32; 8] {
+        let r = self.block(a, b, c, step);
+        let mut out = [0.0; 8];
+        for (k, word) in r.iter().enumerate() {
+            out[2 * k] = table.sample(*word as u16);
+            out[2 * k + 1] = table.sample((*word >> 16) as u16);
+        }
+        out
+    }
+
+    /// Four uniforms in [0, 1) with 24-bit resolution.
+    #[inline]
+    pub fn uniforms4(&self, a: u32, b: u32, c: u32, step: u32) -> [f32; 4] {
+        let r = self.block(a, b, c, step);
+        r.map(uniform_from_u32)
+    }
+}
+
+/// Uniform in [0, 1) from the top 24 bits of a word (exactly representable in f32).
+#[inline(always)]
+pub fn uniform_from_u32(word: u32) -> f32 {
+    (word >> 8) as f32 * (1.0 / 16_777_216.0)
+}
+
+/// Number of magnitude levels of the 16-bit normal sampler (15 bits; the 16th is the sign).
+pub const NORMAL_LEVELS: usize = 1 << 15;
+
+/// Largest magnitude the 16-bit normal sampler returns: the half-normal quantile of the top
+/// level's midpoint, Φ⁻¹(1 − 0.25/32768) ≈ 4.33. Bounded noise lets the pulsed update prove that
+/// a group of pulses cannot reach a device bound.
+pub fn normal_max() -> f32 {
+    normal_table().values[NORMAL_LEVELS - 1]
+}
+
+/// Standard normal sampler by table look-up: 1 sign bit + 15 magnitude bits select the
+/// half-normal quantile at the middle of one of 32768 equal-probability bins. Symmetric, so the
+/// mean is exactly 0; the variance is 1 − 2·10⁻⁴ (the mass beyond 4.33σ is folded into the top bin).
+/// The same table on every backend makes the noise bit-identical across CPU and GPU.
+pub struct NormalTable {
+    values: Box<[f32]>,
+}
+
+impl NormalTable {
+    #[inline(always)]
+    pub fn sample(&self, bits: u16) -> f32 {
+        let magnitude = self.values[usize::from(bits & 0x7FFF)];
+        if bits & 0x8000 != 0 {
+            -magnitude
+        } else {
+            magnitude
+        }
+    }
+
+    pub fn values(&self) -> &[f32] {
+        &self.values
+    }
+}
+
+/// The process-wide table (built once, in about a millisecond).
+pub fn normal_table() -> &'static NormalTable {
+    static TABLE: OnceLock<NormalTable> = OnceLock::new();
+    TABLE.get_or_init(build_normal_table)
+}
+
+/// erf(z) by the everywhere-convergent series erf(z) = 2/√π · e^(−z²) · Σ 2ⁿ z^(2n+1) / (2n+1)!!,
+/// whose terms are all positive (no cancellation), accurate to ~1e-16 for 0 ≤ z ≤ 4.
+fn erf_series(z: f64) -> f64 {
+    let z2 = z * z;
+    let mut term = z;
+    let mut sum = z;
+    let mut n = 0.0;
+    while term > 1e-18 * sum {
+        n += 1.0;
+        term *= 2.0 * z2 / (2.0 * n + 1.0);
+        sum += term;
+    }
+    2.0 / std::f64::consts::PI.sqrt() * (-z2).exp() * sum
+}
+
+fn build_normal_table() -> NormalTable {
+    let sqrt2 = std::f64::consts::SQRT_2;
+    let pdf_norm = 1.0 / (2.0 * std::f64::consts::PI).sqrt();
+    let mut values = vec![0.0f32; NORMAL_LEVELS];
+    let mut x = 0.0f64;
+    for (k, v) in values.iter_mut().enumerate() {
+        // Half-normal quantile: P(|ξ| ≤ x) = erf(x/√2) = (k + 1/2) / 32768. Newton from the
+        // previous level (the quantiles increase with k).
+        let target = (k as f64 + 0.5) / NORMAL_LEVELS as f64;
+        for _ in 0..50 {
+            let f = erf_series(x / sqrt2) - target;
+            let slope = 2.0 * pdf_norm * (-0.5 * x * x).exp();
+            let dx = f / slope;
+            x -= dx;
+            if x < 0.0 {
+                x = 0.0;
+            }
+            if dx.abs() < 1e-14 {
+                break;
+            }
+        }
+        *v = x as f32;
+    }
+    NormalTable {
+        values: values.into_boxed_slice(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn philox_known_answers_random123() {
+        // Random123 kat_vectors, philox4x32_10.
+        assert_eq!(
+            philox4x32_10([0, 0, 0, 0], [0, 0]),
+            [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]
+        );
+        assert_eq!(
+            philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
+            [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]
+        );
+        assert_eq!(
+            philox4x32_10(
+                [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344],
+                [0xa409_3822, 0x299f_31d0]
+            ),
+            [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
+        );
+    }
+
+    #[test]
+    fn erf_series_matches_known_values() {
+        assert!((erf_series(0.5) - 0.520_499_877_813_046_5).abs() < 1e-14);
+        assert!((erf_series(1.0) - 0.842_700_792_949_714_9).abs() < 1e-14);
+        assert!((erf_series(2.0) - 0.995_322_265_018_952_7).abs() < 1e-14);
+    }
+
+    #[test]
+    fn normal_table_moments() {
+        let t = normal_table();
+        // Exact moments of the discrete distribution (all 65536 codes equally likely).
+        let mut m2 = 0.0f64;
+        let mut m4 = 0.0f64;
+        for &v in t.values() {
+            let v = f64::from(v);
+            m2 += v * v;
+            m4 += v * v * v * v;
+        }
+        m2 /= NORMAL_LEVELS as f64;
+        m4 /= NORMAL_LEVELS as f64;
+        assert!((m2 - 1.0).abs() < 1e-3, "variance {m2}");
+        assert!((m4 - 3.0).abs() < 0.02, "fourth moment {m4}");
+        assert!((normal_max() - 4.3249).abs() < 1e-3);
+        // Median of |ξ| is Φ⁻¹(0.75) = 0.6745.
+        assert!((t.values()[NORMAL_LEVELS / 2] - 0.6745).abs() < 1e-3);
+        assert_eq!(t.sample(0x8000 | 5), -t.sample(5));
+    }
+
+    #[test]
+    fn streams_differ_by_purpose_and_are_pure() {
+        let a = Stream::new(42, Purpose::XPulses);
+        let b = Stream::new(42, Purpose::DPulses);
+        assert_ne!(a.block(0, 0, 0, 0), b.block(0, 0, 0, 0));
+        assert_eq!(
+            a.block(1, 2, 3, 4),
+            Stream::new(42, Purpose::XPulses).block(1, 2, 3, 4)
+        );
+    }
+}
