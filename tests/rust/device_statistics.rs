@@ -1,0 +1,167 @@
+//! Constant-step pulses against the update-once formula: mean, granularity, spread, bounds.
+
+use crate::{constant_step, cpu_tile, data};
+use rpusim::config::{ConstantStepParameters, DeviceConfig, TileConfig};
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
+    (m, var.sqrt())
+}
+
+#[test]
+fn mean_update_is_minus_lr_d_x() {
+    // Single pair, repeated: E[ΔW_ij] = −lr d_i x_j for an ideal constant-step device.
+    let (rows, cols) = (3, 4);
+    let x = [0.9f32, -0.35, 0.6, 0.05];
+    let d = [0.2f32, -0.45, 0.07];
+    let lr = 0.01;
+    let reps = 4000;
+    let mut tile = cpu_tile(constant_step(0.0, 100.0), rows, cols, 11);
+    let mut samples = vec![Vec::with_capacity(reps); rows * cols];
+    let zeros = vec![0.0; rows * cols];
+    for _ in 0..reps {
+        tile.set_weights(&zeros).unwrap();
+        tile.update(&x, &d, lr).unwrap();
+        for (s, w) in samples.iter_mut().zip(tile.weights()) {
+            s.push(f64::from(w));
+        }
+    }
+    for i in 0..rows {
+        for j in 0..cols {
+            let (m, sd) = mean_std(&samples[i * cols + j]);
+            let expected = -f64::from(lr * d[i] * x[j]);
+            let se = sd / (reps as f64).sqrt();
+            assert!(
+                (m - expected).abs() <= 3.0 * se + 1e-9,
+                "({i},{j}): mean {m:.3e} expected {expected:.3e} (3 SE = {:.3e})",
+                3.0 * se
+            );
+            // Without noise every change is a whole number of dw_min steps.
+            for w in &samples[i * cols + j] {
+                let steps = w / 0.001;
+                assert!(
+                    (steps - steps.round()).abs() < 1e-3,
+                    "ΔW {w} is not a multiple of dw_min"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn cycle_to_cycle_spread_matches_dw_min_std() {
+    // x = d = 1 and k = lr/dw_min = 20: every device gets exactly 20 down pulses, so
+    // ΔW = −dw_min(20 + σ√20 ξ). One call gives rows·cols independent samples.
+    let sigma = 0.3;
+    for start in [0.0f32, 0.06] {
+        // start 0.06 with bound 0.1 forces the pulse-by-pulse path (a worst case reaches the
+        // bound), start 0 the grouped path; both must have the same statistics.
+        let (rows, cols) = (100, 100);
+        let config = constant_step(sigma, 0.1);
+        let mut tile = cpu_tile(config, rows, cols, 3);
+        tile.set_weights(&vec![-start; rows * cols]).unwrap();
+        tile.update(&vec![1.0; cols], &vec![-1.0; rows], 0.02)
+            .unwrap();
+        let dw: Vec<f64> = tile
+            .weights()
+            .iter()
+            .map(|w| f64::from(*w + start))
+            .collect();
+        let (m, sd) = mean_std(&dw);
+        let expected_sd = 0.001 * f64::from(sigma) * 20f64.sqrt();
+        assert!(
+            (m - 0.02).abs() < 3.0 * expected_sd / 100.0,
+            "start {start}: mean {m}"
+        );
+        assert!(
+            (sd / expected_sd - 1.0).abs() < 0.05,
+            "start {start}: std {sd} vs {expected_sd}"
+        );
+    }
+}
+
+#[test]
+fn weights_stay_within_device_bounds() {
+    let config = TileConfig {
+        device: DeviceConfig::ConstantStepDevice(ConstantStepParameters {
+            w_max: 0.05,
+            w_min: -0.05,
+            dw_min: 0.005,
+            ..ConstantStepParameters::default()
+        }),
+        ..TileConfig::default()
+    };
+    let (rows, cols) = (30, 20);
+    let mut tile = cpu_tile(config, rows, cols, 8);
+    let state = tile.state();
+    let w_max = &state.device.iter().find(|(n, _)| n == "w_max").unwrap().1;
+    let w_min = &state.device.iter().find(|(n, _)| n == "w_min").unwrap().1;
+    for step in 0..40 {
+        let x = data(8 * cols, step);
+        let d: Vec<f32> = data(8 * rows, 1000 + step)
+            .iter()
+            .map(|v| v * (1.0 + (step % 3) as f32))
+            .collect();
+        tile.update(&x, &d, 0.5).unwrap();
+        for (k, w) in tile.weights().iter().enumerate() {
+            assert!(
+                *w <= w_max[k] && *w >= w_min[k],
+                "device {k}: {w} outside [{}, {}]",
+                w_min[k],
+                w_max[k]
+            );
+        }
+    }
+    // Pushed hard in one direction, devices sit at their own bounds.
+    for _ in 0..20 {
+        tile.update(&vec![1.0; cols], &vec![-1.0; rows], 1.0)
+            .unwrap();
+    }
+    let w = tile.weights();
+    let at_bound = w
+        .iter()
+        .zip(w_max)
+        .filter(|(a, b)| (*a - *b).abs() < 1e-6)
+        .count();
+    assert!(
+        at_bound > rows * cols * 9 / 10,
+        "{at_bound} of {} at w_max",
+        rows * cols
+    );
+}
+
+#[test]
+fn device_to_device_draws_follow_the_parameters() {
+    let p = ConstantStepParameters::default();
+    let array = rpusim::device::ConstantStepArray::build(&p, 200, 200, 17);
+    let up: Vec<f64> = array.step_up.iter().map(|v| f64::from(*v)).collect();
+    let wmax: Vec<f64> = array.w_max.iter().map(|v| f64::from(*v)).collect();
+    let (m, sd) = mean_std(&up);
+    // Δ⁺ = dw_min(1 + 0.3ξ + 0.01ξ'): mean dw_min, spread dw_min·√(0.3² + 0.01²).
+    assert!((m / 0.001 - 1.0).abs() < 0.01, "mean step {m}");
+    assert!(
+        (sd / (0.001 * (0.09f64 + 0.0001).sqrt()) - 1.0).abs() < 0.03,
+        "step spread {sd}"
+    );
+    let (m, sd) = mean_std(&wmax);
+    assert!(
+        (m / 0.6 - 1.0).abs() < 0.01 && (sd / 0.18 - 1.0).abs() < 0.03,
+        "w_max {m} ± {sd}"
+    );
+    assert!(array.w_min.iter().all(|v| *v <= 0.0) && array.w_max.iter().all(|v| *v >= 0.0));
+}
+
+#[test]
+fn asymmetry_shrinks_the_down_step() {
+    let p = ConstantStepParameters {
+        up_down: 0.2,
+        up_down_dtod: 0.0,
+        dw_min_dtod: 0.0,
+        ..Default::default()
+    };
+    let array = rpusim::device::ConstantStepArray::build(&p, 2, 2, 1);
+    assert!((array.step_up[0] - 0.001).abs() < 1e-9);
+    assert!((array.step_down[0] - 0.0008).abs() < 1e-9);
+}
