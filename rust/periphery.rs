@@ -133,7 +133,7 @@ pub fn analog_mvm(
         && io.bound_management == BoundManagement::Iterative
         && settings.out_bound.is_finite();
     let mut pass = 0u32;
-    while iterative {
+    while iterative && s.saturated.iter().any(|&x| x) {
         s.pending.clear();
         for n in 0..batch {
             if s.saturated[n] && s.alpha[n] > 0.0 && s.reduction[n] <= settings.max_reduction {
@@ -191,13 +191,7 @@ fn noise_scale(io: &IoParameters, x: &[f32]) -> f32 {
     match io.noise_management {
         NoiseManagement::AbsMax => cap(x.iter().fold(0.0f32, |m, v| m.max(v.abs()))),
         NoiseManagement::Max => cap(x.iter().fold(0.0f32, |m, &v| m.max(v))),
-        NoiseManagement::Constant => {
-            if io.nm_thres > 0.0 {
-                io.nm_thres
-            } else {
-                1.0
-            }
-        }
+        NoiseManagement::Constant if io.nm_thres > 0.0 => io.nm_thres,
         _ => 1.0,
     }
 }

@@ -272,6 +272,7 @@ impl PyTile {
     }
 
     /// Moves the tile with its full state to another backend.
+    #[allow(clippy::wrong_self_convention)] // Python name, mirrors `model.to_backend(...)`
     fn to_backend(&mut self, backend: &str) -> PyResult<()> {
         let kind = BackendKind::parse(backend).map_err(to_py)?;
         self.inner.to_backend(kind).map_err(to_py)

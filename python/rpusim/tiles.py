@@ -36,9 +36,7 @@ def as_float32_2d(name: str, tensor: Any, width: int) -> tuple[Tensor, tuple[int
     if not tensor.is_floating_point():
         raise DTypeError(f"{name}: expected a floating-point tensor, got dtype {tensor.dtype}")
     if tensor.dim() == 0 or tensor.shape[-1] != width:
-        raise ShapeError(
-            f"{name}: expected shape [..., {width}], got {list(tensor.shape)}"
-        )
+        raise ShapeError(f"{name}: expected shape [..., {width}], got {list(tensor.shape)}")
     lead = tuple(tensor.shape[:-1])
     flat = tensor.detach().reshape(-1, width)
     if flat.device.type != "cpu":

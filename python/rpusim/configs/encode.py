@@ -35,8 +35,8 @@ def _encode_value(name: str, value: Any, default: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{name}: expected a number, got {value!r}")
         value = float(value)
-        if math.isnan(value):
-            raise ConfigError(f"{name}: must not be NaN")
+        if not math.isfinite(value):
+            raise ConfigError(f"{name}: must be a finite number, got {value!r}")
         return value
     raise ConfigError(f"{name}: cannot encode {value!r}")
 
@@ -55,4 +55,4 @@ def encode_fields(obj: Any, prefix: str, skip: tuple[str, ...] = ()) -> dict[str
 
 
 def to_json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, allow_nan=True)
+    return json.dumps(payload, allow_nan=False)

@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--device", default="constant-step", choices=["constant-step", "ideal", "float"])
+    parser.add_argument(
+        "--device", default="constant-step", choices=["constant-step", "ideal", "float"]
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 

@@ -59,5 +59,5 @@ class AnalogContext(Parameter):
     def __reduce_ex__(self, proto: Any) -> Any:
         return (AnalogContext, (self.analog_tile,))
 
-    def __repr__(self) -> str:
+    def __repr__(self, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]
         return f"AnalogContext({self.analog_tile!r})"

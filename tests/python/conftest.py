@@ -1,0 +1,23 @@
+"""Shared fixtures: a fixed torch seed per test and the available backends."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import rpusim
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(1234)
+
+
+@pytest.fixture(params=["cpu", "gpu"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every backend of this build; the ones that are not available are skipped with a reason."""
+    name = request.param
+    available = rpusim.backends()
+    if name not in available:
+        pytest.skip(f"backend {name!r} not available in this build (have: {sorted(available)})")
+    return name
