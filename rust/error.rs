@@ -50,8 +50,9 @@ impl Error {
 
 /// Checks that every value is finite; names `arg` otherwise.
 pub fn check_finite(arg: &'static str, values: &[f32]) -> Result<()> {
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(Error::NonFinite { arg, index }),
-        None => Ok(()),
+    if crate::numeric::all_finite(values) {
+        return Ok(());
     }
+    let index = values.iter().position(|v| !v.is_finite()).unwrap_or(0);
+    Err(Error::NonFinite { arg, index })
 }

@@ -8,6 +8,7 @@ use crate::config::{
     quantization_step, BoundManagement, IoParameters, NoiseManagement, WeightNoiseType,
 };
 use crate::gemm::{matmul, MatRef};
+use crate::numeric;
 use crate::rng::{normal_table, NormalTable, Purpose, Stream};
 use rayon::prelude::*;
 
@@ -189,8 +190,8 @@ fn noise_scale(io: &IoParameters, x: &[f32]) -> f32 {
         }
     };
     match io.noise_management {
-        NoiseManagement::AbsMax => cap(x.iter().fold(0.0f32, |m, v| m.max(v.abs()))),
-        NoiseManagement::Max => cap(x.iter().fold(0.0f32, |m, &v| m.max(v))),
+        NoiseManagement::AbsMax => cap(numeric::abs_max(x)),
+        NoiseManagement::Max => cap(numeric::max(x).max(0.0)),
         NoiseManagement::Constant if io.nm_thres > 0.0 => io.nm_thres,
         _ => 1.0,
     }
@@ -199,9 +200,9 @@ fn noise_scale(io: &IoParameters, x: &[f32]) -> f32 {
 #[inline(always)]
 fn quantize(v: f32, step: f32, inv_step: f32, u: f32, stochastic: bool) -> f32 {
     if stochastic {
-        (v * inv_step + u).floor() * step
+        numeric::floor(v * inv_step + u) * step
     } else {
-        (v * inv_step).round() * step
+        numeric::round_even(v * inv_step) * step
     }
 }
 

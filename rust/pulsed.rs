@@ -5,13 +5,15 @@
 //! every x_j and d_i gets a bit-packed train of BL slots that fire with probability B|x_j| and
 //! A|d_i|; each coincidence of a row's and a column's train is one pulse on that device, up when
 //! x_j and d_i have opposite signs. Per row, the counts of up and down pulses over a group of
-//! vectors are accumulated by adding byte planes (one per slot) of the column trains; each device
-//! then receives its pulses as one group when no order of them can reach a bound (exact in
-//! distribution), or pulse by pulse in vector order otherwise.
+//! vectors are accumulated by adding byte planes (one per slot; 1 marks a positive, 16 a negative
+//! firing x_j, so one byte add counts both signs in two nibbles); each device then receives its
+//! pulses as one group when no order of them can reach a bound (exact in distribution), or pulse
+//! by pulse in vector order otherwise.
 
 use crate::config::{UpdateParameters, MAX_BL};
 use crate::device::ConstantStepArray;
 use crate::gemm::{matmul, MatRef};
+use crate::numeric;
 use crate::rng::{normal_max, normal_table, uniform_from_u32, NormalTable, Purpose, Stream};
 use rayon::prelude::*;
 
@@ -33,8 +35,8 @@ pub struct Train {
 
 /// Update management of one vector pair (reference §3, steps 2-3).
 pub fn plan_train(p: &UpdateParameters, lr: f32, granularity: f32, x: &[f32], d: &[f32]) -> Train {
-    let xm = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    let dmax = d.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let xm = numeric::abs_max(x);
+    let dmax = numeric::abs_max(d);
     if xm == 0.0 || dmax == 0.0 || lr == 0.0 {
         return Train::default();
     }
@@ -135,7 +137,7 @@ pub fn pulsed_update(
         table: normal_table(),
         xi_max: normal_max(),
     };
-    let plane_bytes = max_bl * 2 * cols;
+    let plane_bytes = max_bl * cols;
     let group_cap = (PLANE_BUDGET / plane_bytes).max(1);
     let mut start = 0;
     let mut group_index = 0u32;
@@ -177,13 +179,13 @@ struct Group {
 fn threshold(prob: f32, step: f32, sto: Option<f32>) -> u32 {
     let q = if step > 0.0 {
         match sto {
-            Some(u) => (prob / step + u).floor() * step,
-            None => (prob / step).round() * step,
+            Some(u) => numeric::floor(prob / step + u) * step,
+            None => numeric::round_even(prob / step) * step,
         }
     } else {
         prob
     };
-    (q.clamp(0.0, 1.0) * 65536.0).round() as u32
+    numeric::round_even(q.clamp(0.0, 1.0) * 65536.0) as u32
 }
 
 /// Bits of one element's train: slot s fires when its 16-bit uniform is below `t`.
@@ -234,14 +236,14 @@ fn make_trains(
     let len = g.end - g.start;
     s.x_bits.resize(len * cols * words, 0);
     s.d_bits.resize(len * rows * words, 0);
-    s.planes.resize(len * g.max_bl * 2 * cols, 0);
+    s.planes.resize(len * g.max_bl * cols, 0);
     let prob_step = p.probability_step();
     let sto = p.sto_round && prob_step > 0.0;
     let trains = &s.trains;
     s.x_bits
         .par_chunks_mut(cols * words)
         .zip(s.d_bits.par_chunks_mut(rows * words))
-        .zip(s.planes.par_chunks_mut(g.max_bl * 2 * cols))
+        .zip(s.planes.par_chunks_mut(g.max_bl * cols))
         .enumerate()
         .for_each(|(k, ((xb, db), planes))| {
             let n = g.start + k;
@@ -265,15 +267,15 @@ fn make_trains(
                 let t = threshold(train.d_scale * d[i].abs(), prob_step, rounding(i, 1));
                 fill_train(&st.d, i as u32, n as u32, st.step, t, bl, bits);
             }
-            // Slot planes of x: plane (s, 0) marks positive x_j firing in slot s, (s, 1) negative.
-            planes[..bl * 2 * cols].fill(0);
+            // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0.
+            planes[..bl * cols].fill(0);
             for (j, bits) in xb.chunks(words).enumerate() {
-                let sign = usize::from(x[j] < 0.0);
+                let mark = if x[j] < 0.0 { NEGATIVE } else { POSITIVE };
                 for (w, &word) in bits.iter().enumerate() {
                     let mut word = word;
                     while word != 0 {
                         let slot = w * 64 + word.trailing_zeros() as usize;
-                        planes[(slot * 2 + sign) * cols + j] = 1;
+                        planes[slot * cols + j] = mark;
                         word &= word - 1;
                     }
                 }
@@ -281,10 +283,74 @@ fn make_trains(
         });
 }
 
-#[inline]
-fn add_plane(acc: &mut [u16], plane: &[u8]) {
-    for (a, &b) in acc.iter_mut().zip(plane) {
-        *a += u16::from(b);
+/// Plane marks: a firing positive x_j counts in the low nibble, a negative one in the high.
+const POSITIVE: u8 = 1;
+const NEGATIVE: u8 = 16;
+/// Planes added to a nibble accumulator before it must be flushed (15 fits in 4 bits).
+const NIBBLE_ADDS: u32 = 15;
+
+/// Per-row counters: byte accumulators for rows with d_i > 0 and d_i < 0 (two nibbles each), and
+/// the u16 up/down pulse counts they are flushed into.
+struct RowCounts {
+    nibbles: [Vec<u8>; 2],
+    adds: [u32; 2],
+    up: Vec<u16>,
+    down: Vec<u16>,
+}
+
+impl RowCounts {
+    fn new(cols: usize) -> Self {
+        Self {
+            nibbles: [vec![0; cols], vec![0; cols]],
+            adds: [0; 2],
+            up: vec![0; cols],
+            down: vec![0; cols],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.up.fill(0);
+        self.down.fill(0);
+    }
+
+    /// Adds one slot plane for a row whose d_i has sign `d_negative`.
+    #[inline]
+    fn add(&mut self, d_negative: usize, plane: &[u8]) {
+        if self.adds[d_negative] == NIBBLE_ADDS {
+            self.flush(d_negative);
+        }
+        for (a, &b) in self.nibbles[d_negative].iter_mut().zip(plane) {
+            *a = a.wrapping_add(b);
+        }
+        self.adds[d_negative] += 1;
+    }
+
+    /// Moves nibble counts into the up/down counters. A pulse goes up when x_j and d_i have
+    /// opposite signs: for d_i > 0 the negative-x (high) nibble counts up, for d_i < 0 the low.
+    fn flush(&mut self, d_negative: usize) {
+        let (same, opposite) = if d_negative == 0 {
+            (&mut self.down, &mut self.up)
+        } else {
+            (&mut self.up, &mut self.down)
+        };
+        for ((acc, s), o) in self.nibbles[d_negative]
+            .iter_mut()
+            .zip(same.iter_mut())
+            .zip(opposite.iter_mut())
+        {
+            *s += u16::from(*acc & 0x0F);
+            *o += u16::from(*acc >> 4);
+            *acc = 0;
+        }
+        self.adds[d_negative] = 0;
+    }
+
+    fn flush_all(&mut self) {
+        for sign in 0..2 {
+            if self.adds[sign] > 0 {
+                self.flush(sign);
+            }
+        }
     }
 }
 
@@ -298,13 +364,12 @@ fn apply_group(
     s: &PulseScratch,
 ) {
     let (rows, cols, words) = (input.rows, input.cols, g.words);
-    let plane_stride = g.max_bl * 2 * cols;
+    let plane_stride = g.max_bl * cols;
     let noisy = device.dw_min_std > 0.0;
     weights.par_chunks_mut(cols).enumerate().for_each_init(
-        || (vec![0u16; cols], vec![0u16; cols]),
-        |(up, down), (i, w)| {
-            up.fill(0);
-            down.fill(0);
+        || RowCounts::new(cols),
+        |counts, (i, w)| {
+            counts.clear();
             let mut any = false;
             for k in 0..g.end - g.start {
                 let db = &s.d_bits[(k * rows + i) * words..(k * rows + i + 1) * words];
@@ -312,29 +377,22 @@ fn apply_group(
                     continue;
                 }
                 any = true;
-                let d_positive = input.d[(g.start + k) * rows + i] > 0.0;
+                let d_negative = usize::from(input.d[(g.start + k) * rows + i] < 0.0);
                 let planes = &s.planes[k * plane_stride..(k + 1) * plane_stride];
                 for (wi, &word) in db.iter().enumerate() {
                     let mut word = word;
                     while word != 0 {
                         let slot = wi * 64 + word.trailing_zeros() as usize;
                         word &= word - 1;
-                        let pos = &planes[slot * 2 * cols..(slot * 2 + 1) * cols];
-                        let neg = &planes[(slot * 2 + 1) * cols..(slot * 2 + 2) * cols];
-                        // A pulse goes up when x_j and d_i have opposite signs.
-                        if d_positive {
-                            add_plane(down, pos);
-                            add_plane(up, neg);
-                        } else {
-                            add_plane(up, pos);
-                            add_plane(down, neg);
-                        }
+                        counts.add(d_negative, &planes[slot * cols..(slot + 1) * cols]);
                     }
                 }
             }
             if !any {
                 return;
             }
+            counts.flush_all();
+            let (up, down) = (&counts.up, &counts.down);
             let mut cache_block = usize::MAX;
             let mut xi8 = [0.0f32; 8];
             for j in 0..cols {
