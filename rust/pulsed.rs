@@ -188,43 +188,48 @@ fn threshold(prob: f32, step: f32, sto: Option<f32>) -> u32 {
     numeric::round_even(q.clamp(0.0, 1.0) * 65536.0) as u32
 }
 
-/// Bits of one element's train: slot s fires when its 16-bit uniform is below `t`.
+/// Vectors whose trains are drawn together (one Philox evaluation per lane).
+const LANES: usize = 8;
+
+/// Bits of one element's trains for up to [`LANES`] consecutive vectors n0.. (counter base
+/// `[element, n0, step]`): slot s of vector n fires
+/// when its 16-bit uniform (half of a word of Philox(element, s / 8, n, step)) is below the
+/// vector's threshold `t[l]` (≥ 65536: always). Branch-free, so random outcomes cost no
+/// mispredictions.
 #[inline]
-fn fill_train(
+fn fill_trains(
     stream: &Stream,
-    element: u32,
-    n: u32,
-    step: u32,
-    t: u32,
-    bl: usize,
+    [element, n0, step]: [u32; 3],
+    t: &[u32; LANES],
+    bl: &[usize; LANES],
     out: &mut [u64],
+    words: usize,
 ) {
+    let lanes = out.len() / words;
     out.fill(0);
-    if t == 0 {
-        return;
-    }
-    if t >= 65536 {
-        for s in 0..bl {
-            out[s / 64] |= 1 << (s % 64);
-        }
-        return;
-    }
-    for block in 0..bl.div_ceil(8) {
-        let r = stream.block(element, block as u32, n, step);
-        for h in 0..8 {
-            let s = block * 8 + h;
-            if s >= bl {
-                break;
-            }
-            let u = (r[h / 2] >> (16 * (h % 2))) & 0xFFFF;
-            if u < t {
-                out[s / 64] |= 1 << (s % 64);
+    let max_bl = bl[..lanes].iter().copied().max().unwrap_or(0);
+    for block in 0..max_bl.div_ceil(8) {
+        let ctr = [
+            [element; LANES],
+            [block as u32; LANES],
+            std::array::from_fn(|l| n0 + l as u32),
+            [step; LANES],
+        ];
+        let r = stream.blocks(ctr);
+        for l in 0..lanes {
+            let bits = &mut out[l * words..(l + 1) * words];
+            for h in 0..8 {
+                let slot = block * 8 + h;
+                let u = (r[h / 2][l] >> (16 * (h % 2))) & 0xFFFF;
+                let fire = u64::from(u < t[l]) & u64::from(slot < bl[l]);
+                bits[slot / 64] |= fire << (slot % 64);
             }
         }
     }
 }
 
-/// Generates the x and d trains and the x slot planes of every vector of a group.
+/// Generates the x and d trains of every vector of a group, element-major (`[element][vector]`,
+/// so a row's or a column's trains are contiguous), and the x slot planes of every vector.
 fn make_trains(
     p: &UpdateParameters,
     input: &PulseBatch<'_>,
@@ -234,43 +239,67 @@ fn make_trains(
 ) {
     let (rows, cols, words) = (input.rows, input.cols, g.words);
     let len = g.end - g.start;
-    s.x_bits.resize(len * cols * words, 0);
-    s.d_bits.resize(len * rows * words, 0);
+    s.x_bits.resize(cols * len * words, 0);
+    s.d_bits.resize(rows * len * words, 0);
     s.planes.resize(len * g.max_bl * cols, 0);
     let prob_step = p.probability_step();
     let sto = p.sto_round && prob_step > 0.0;
     let trains = &s.trains;
+    let element_trains =
+        |stream: &Stream, values: &[f32], width: usize, which: u32, e: usize, bits: &mut [u64]| {
+            for (c, chunk) in bits.chunks_mut(LANES * words).enumerate() {
+                let n0 = g.start + c * LANES;
+                let mut t = [0u32; LANES];
+                let mut bl = [0usize; LANES];
+                for l in 0..chunk.len() / words {
+                    let n = n0 + l;
+                    let train = trains[n];
+                    let scale = if which == 0 {
+                        train.x_scale
+                    } else {
+                        train.d_scale
+                    };
+                    let rounding = sto.then(|| {
+                        let r = st.rounding.block(e as u32 / 4, which, n as u32, st.step);
+                        uniform_from_u32(r[e % 4])
+                    });
+                    t[l] = threshold(scale * values[n * width + e].abs(), prob_step, rounding);
+                    bl[l] = if t[l] == 0 { 0 } else { train.bl as usize };
+                }
+                fill_trains(
+                    stream,
+                    [e as u32, n0 as u32, st.step],
+                    &t,
+                    &bl,
+                    chunk,
+                    words,
+                );
+            }
+        };
     s.x_bits
-        .par_chunks_mut(cols * words)
-        .zip(s.d_bits.par_chunks_mut(rows * words))
-        .zip(s.planes.par_chunks_mut(g.max_bl * cols))
+        .par_chunks_mut(len * words)
         .enumerate()
-        .for_each(|(k, ((xb, db), planes))| {
+        .for_each(|(j, bits)| element_trains(&st.x, input.x, cols, 0, j, bits));
+    s.d_bits
+        .par_chunks_mut(len * words)
+        .enumerate()
+        .for_each(|(i, bits)| element_trains(&st.d, input.d, rows, 1, i, bits));
+    // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0.
+    let x_bits = &s.x_bits;
+    s.planes
+        .par_chunks_mut(g.max_bl * cols)
+        .enumerate()
+        .for_each(|(k, planes)| {
             let n = g.start + k;
-            let train = trains[n];
-            let bl = train.bl as usize;
-            let x = &input.x[n * cols..(n + 1) * cols];
-            let d = &input.d[n * rows..(n + 1) * rows];
-            let rounding = |element: usize, which: u32| {
-                sto.then(|| {
-                    let r = st
-                        .rounding
-                        .block(element as u32 / 4, which, n as u32, st.step);
-                    uniform_from_u32(r[element % 4])
-                })
-            };
-            for (j, bits) in xb.chunks_mut(words).enumerate() {
-                let t = threshold(train.x_scale * x[j].abs(), prob_step, rounding(j, 0));
-                fill_train(&st.x, j as u32, n as u32, st.step, t, bl, bits);
-            }
-            for (i, bits) in db.chunks_mut(words).enumerate() {
-                let t = threshold(train.d_scale * d[i].abs(), prob_step, rounding(i, 1));
-                fill_train(&st.d, i as u32, n as u32, st.step, t, bl, bits);
-            }
-            // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0.
+            let bl = trains[n].bl as usize;
             planes[..bl * cols].fill(0);
-            for (j, bits) in xb.chunks(words).enumerate() {
-                let mark = if x[j] < 0.0 { NEGATIVE } else { POSITIVE };
+            for j in 0..cols {
+                let mark = if input.x[n * cols + j] < 0.0 {
+                    NEGATIVE
+                } else {
+                    POSITIVE
+                };
+                let bits = &x_bits[(j * len + k) * words..(j * len + k + 1) * words];
                 for (w, &word) in bits.iter().enumerate() {
                     let mut word = word;
                     while word != 0 {
@@ -289,11 +318,14 @@ const NEGATIVE: u8 = 16;
 /// Planes added to a nibble accumulator before it must be flushed (15 fits in 4 bits).
 const NIBBLE_ADDS: u32 = 15;
 
-/// Per-row counters: byte accumulators for rows with d_i > 0 and d_i < 0 (two nibbles each), and
-/// the u16 up/down pulse counts they are flushed into.
+/// Columns accumulated together: the byte counters of a block stay in registers while every
+/// fired slot of the row is added.
+const BLOCK: usize = 64;
+
+/// Per-row buffers: the plane offsets of the row's fired slots, split by the sign of d_i, and
+/// the up/down pulse counts of every column.
 struct RowCounts {
-    nibbles: [Vec<u8>; 2],
-    adds: [u32; 2],
+    fired: [Vec<usize>; 2],
     up: Vec<u16>,
     down: Vec<u16>,
 }
@@ -301,56 +333,56 @@ struct RowCounts {
 impl RowCounts {
     fn new(cols: usize) -> Self {
         Self {
-            nibbles: [vec![0; cols], vec![0; cols]],
-            adds: [0; 2],
+            fired: [Vec::new(), Vec::new()],
             up: vec![0; cols],
             down: vec![0; cols],
         }
     }
 
-    fn clear(&mut self) {
+    /// Sums the planes of all fired slots into up/down counts, one block of columns at a time.
+    /// Byte accumulators hold two 4-bit counters (positive / negative x_j), so at most 15 planes
+    /// are added before they are moved into the u16 counts. A pulse goes up when x_j and d_i
+    /// have opposite signs: for d_i > 0 the negative-x nibble counts up, for d_i < 0 the positive.
+    fn accumulate(&mut self, planes: &[u8], cols: usize) {
         self.up.fill(0);
         self.down.fill(0);
-    }
-
-    /// Adds one slot plane for a row whose d_i has sign `d_negative`.
-    #[inline]
-    fn add(&mut self, d_negative: usize, plane: &[u8]) {
-        if self.adds[d_negative] == NIBBLE_ADDS {
-            self.flush(d_negative);
-        }
-        for (a, &b) in self.nibbles[d_negative].iter_mut().zip(plane) {
-            *a = a.wrapping_add(b);
-        }
-        self.adds[d_negative] += 1;
-    }
-
-    /// Moves nibble counts into the up/down counters. A pulse goes up when x_j and d_i have
-    /// opposite signs: for d_i > 0 the negative-x (high) nibble counts up, for d_i < 0 the low.
-    fn flush(&mut self, d_negative: usize) {
-        let (same, opposite) = if d_negative == 0 {
-            (&mut self.down, &mut self.up)
-        } else {
-            (&mut self.up, &mut self.down)
-        };
-        for ((acc, s), o) in self.nibbles[d_negative]
-            .iter_mut()
-            .zip(same.iter_mut())
-            .zip(opposite.iter_mut())
-        {
-            *s += u16::from(*acc & 0x0F);
-            *o += u16::from(*acc >> 4);
-            *acc = 0;
-        }
-        self.adds[d_negative] = 0;
-    }
-
-    fn flush_all(&mut self) {
-        for sign in 0..2 {
-            if self.adds[sign] > 0 {
-                self.flush(sign);
+        for c0 in (0..cols).step_by(BLOCK) {
+            let width = BLOCK.min(cols - c0);
+            for d_negative in 0..2 {
+                let (same, opposite) = if d_negative == 0 {
+                    (&mut self.down[c0..c0 + width], &mut self.up[c0..c0 + width])
+                } else {
+                    (&mut self.up[c0..c0 + width], &mut self.down[c0..c0 + width])
+                };
+                for chunk in self.fired[d_negative].chunks(NIBBLE_ADDS as usize) {
+                    let mut acc = [0u8; BLOCK];
+                    if width == BLOCK {
+                        for &offset in chunk {
+                            let plane: &[u8; BLOCK] =
+                                planes[offset + c0..offset + c0 + BLOCK].try_into().unwrap();
+                            for q in 0..BLOCK {
+                                acc[q] = acc[q].wrapping_add(plane[q]);
+                            }
+                        }
+                    } else {
+                        for &offset in chunk {
+                            let plane = &planes[offset + c0..offset + c0 + width];
+                            for (a, &b) in acc.iter_mut().zip(plane) {
+                                *a = a.wrapping_add(b);
+                            }
+                        }
+                    }
+                    for q in 0..width {
+                        same[q] += u16::from(acc[q] & 0x0F);
+                        opposite[q] += u16::from(acc[q] >> 4);
+                    }
+                }
             }
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.fired[0].is_empty() && self.fired[1].is_empty()
     }
 }
 
@@ -364,62 +396,55 @@ fn apply_group(
     s: &PulseScratch,
 ) {
     let (rows, cols, words) = (input.rows, input.cols, g.words);
+    let len = g.end - g.start;
     let plane_stride = g.max_bl * cols;
     let noisy = device.dw_min_std > 0.0;
     weights.par_chunks_mut(cols).enumerate().for_each_init(
         || RowCounts::new(cols),
         |counts, (i, w)| {
-            counts.clear();
-            let mut any = false;
-            for k in 0..g.end - g.start {
-                let db = &s.d_bits[(k * rows + i) * words..(k * rows + i + 1) * words];
-                if db.iter().all(|&b| b == 0) {
-                    continue;
-                }
-                any = true;
+            counts.fired[0].clear();
+            counts.fired[1].clear();
+            let row_bits = &s.d_bits[i * len * words..(i + 1) * len * words];
+            for (k, db) in row_bits.chunks(words).enumerate() {
                 let d_negative = usize::from(input.d[(g.start + k) * rows + i] < 0.0);
-                let planes = &s.planes[k * plane_stride..(k + 1) * plane_stride];
                 for (wi, &word) in db.iter().enumerate() {
                     let mut word = word;
                     while word != 0 {
                         let slot = wi * 64 + word.trailing_zeros() as usize;
                         word &= word - 1;
-                        counts.add(d_negative, &planes[slot * cols..(slot + 1) * cols]);
+                        counts.fired[d_negative].push(k * plane_stride + slot * cols);
                     }
                 }
             }
-            if !any {
+            if counts.is_empty() {
                 return;
             }
-            counts.flush_all();
-            let (up, down) = (&counts.up, &counts.down);
-            let mut cache_block = usize::MAX;
-            let mut xi8 = [0.0f32; 8];
-            for j in 0..cols {
-                let (nu, nd) = (u32::from(up[j]), u32::from(down[j]));
-                if nu == 0 && nd == 0 {
-                    continue;
+            counts.accumulate(&s.planes, cols);
+            // Columns in blocks of 64: one Philox call per lane gives the block's 64 normals
+            // (normal of device (i, j) = normal j % 8 of counter (j / 8, i, group, step)).
+            let mut xi = [0.0f32; BLOCK];
+            let mut flagged = [false; BLOCK];
+            for c0 in (0..cols).step_by(BLOCK) {
+                let width = BLOCK.min(cols - c0);
+                if noisy {
+                    xi = st
+                        .noise
+                        .normals64((c0 / 8) as u32, i as u32, g.index, st.step, st.table);
                 }
-                let xi = if noisy {
-                    if j / 8 != cache_block {
-                        cache_block = j / 8;
-                        xi8 = st.noise.normals8(
-                            cache_block as u32,
-                            i as u32,
-                            g.index,
-                            st.step,
-                            st.table,
-                        );
+                device.pulse_groups(
+                    i * cols + c0,
+                    &mut w[c0..c0 + width],
+                    &counts.up[c0..c0 + width],
+                    &counts.down[c0..c0 + width],
+                    &xi[..width],
+                    st.xi_max,
+                    &mut flagged[..width],
+                );
+                for q in 0..width {
+                    if flagged[q] {
+                        w[c0 + q] = replay(device, w[c0 + q], input, g, st, s, i, c0 + q);
                     }
-                    xi8[j % 8]
-                } else {
-                    0.0
-                };
-                let k = i * cols + j;
-                w[j] = match device.pulse_group(k, w[j], nu, nd, xi, st.xi_max) {
-                    Some(v) => v,
-                    None => replay(device, w[j], input, g, st, s, i, j),
-                };
+                }
             }
         },
     );
@@ -438,13 +463,14 @@ fn replay(
     j: usize,
 ) -> f32 {
     let (rows, cols, words) = (input.rows, input.cols, g.words);
+    let len = g.end - g.start;
     let k = i * cols + j;
     let mut pulse = 0u32;
     let mut xi8 = [0.0f32; 8];
     for v in 0..g.end - g.start {
         let n = g.start + v;
-        let db = &s.d_bits[(v * rows + i) * words..(v * rows + i + 1) * words];
-        let xb = &s.x_bits[(v * cols + j) * words..(v * cols + j + 1) * words];
+        let db = &s.d_bits[(i * len + v) * words..(i * len + v + 1) * words];
+        let xb = &s.x_bits[(j * len + v) * words..(j * len + v + 1) * words];
         let count: u32 = db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum();
         if count == 0 {
             continue;

@@ -90,39 +90,39 @@ impl ConstantStepArray {
         next.max(self.w_min[k]).min(self.w_max[k])
     }
 
-    /// `up` up-pulses and `down` down-pulses on device `k` as one group:
+    /// `up` up-pulses and `down` down-pulses on each device as one group:
     /// w + n⁺Δ⁺ − n⁻Δ⁻ + σ·sqrt(n⁺Δ⁺² + n⁻Δ⁻²)·ξ, which has the distribution of the pulses applied
     /// one by one whenever no order of them can reach a bound. `xi_max` bounds |ξ| of a single
-    /// pulse; the group is applied only when even the worst case stays within the bounds, and
-    /// `None` (replay pulse by pulse) is returned otherwise.
-    #[inline]
-    pub fn pulse_group(
+    /// pulse; the group is applied only when even the worst case stays within the bounds, and the
+    /// device is left unchanged and flagged in `replay` (to be pulsed one by one) otherwise.
+    /// Applies to the consecutive devices `k0..k0 + w.len()`, branch-free so it vectorizes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn pulse_groups(
         &self,
-        k: usize,
-        w: f32,
-        up: u32,
-        down: u32,
-        xi: f32,
+        k0: usize,
+        w: &mut [f32],
+        up: &[u16],
+        down: &[u16],
+        xi: &[f32],
         xi_max: f32,
-    ) -> Option<f32> {
-        let (dp, dm) = (self.step_up[k], self.step_down[k]);
-        let (nu, nd) = (up as f32, down as f32);
+        replay: &mut [bool],
+    ) {
+        let n = w.len();
+        let (dp, dm) = (&self.step_up[k0..k0 + n], &self.step_down[k0..k0 + n]);
+        let (hi, lo) = (&self.w_max[k0..k0 + n], &self.w_min[k0..k0 + n]);
         let s = self.dw_min_std * xi_max;
-        // Worst-case excursions: every pulse at its largest step in its own direction, or at its
-        // largest step against it when 1 + σξ can turn negative.
         let against = (s - 1.0).max(0.0);
-        let highest = w + nu * dp * (1.0 + s) + nd * dm * against;
-        let lowest = w - nd * dm * (1.0 + s) - nu * dp * against;
-        if highest > self.w_max[k] || lowest < self.w_min[k] {
-            return None;
+        for q in 0..n {
+            let (nu, nd) = (f32::from(up[q]), f32::from(down[q]));
+            let highest = w[q] + nu * dp[q] * (1.0 + s) + nd * dm[q] * against;
+            let lowest = w[q] - nd * dm[q] * (1.0 + s) - nu * dp[q] * against;
+            let safe = highest <= hi[q] && lowest >= lo[q];
+            let mean = nu * dp[q] - nd * dm[q];
+            let spread = self.dw_min_std * (nu * dp[q] * dp[q] + nd * dm[q] * dm[q]).sqrt();
+            let next = (w[q] + mean + spread * xi[q]).max(lo[q]).min(hi[q]);
+            w[q] = if safe { next } else { w[q] };
+            replay[q] = !safe;
         }
-        let mean = nu * dp - nd * dm;
-        let spread = self.dw_min_std * (nu * dp * dp + nd * dm * dm).sqrt();
-        Some(
-            (w + mean + spread * xi)
-                .max(self.w_min[k])
-                .min(self.w_max[k]),
-        )
     }
 
     pub fn arrays(&self) -> Vec<(&'static str, &[f32])> {
