@@ -1,7 +1,8 @@
 //! Dense single-precision products on the CPU: `matrixmultiply`'s packed kernels, split over
-//! rayon in fixed-size blocks. The split depends on the shapes only, never on the thread count,
-//! and every output element is accumulated in the same order whatever the split, so results are
-//! bit-identical on any number of threads.
+//! rayon into one block of output rows (or columns) per thread. Every output element is
+//! accumulated by the same micro-kernel in the same k order whatever block it falls in, so
+//! results are bit-identical on any number of threads (checked by the tests below and by the
+//! thread-count determinism tests).
 #![allow(unsafe_code)]
 
 use rayon::prelude::*;
@@ -47,10 +48,14 @@ impl<'a> MatRef<'a> {
     }
 }
 
-/// Output rows per parallel block when splitting over rows of the result.
-const ROW_BLOCK: usize = 16;
-/// Output columns per parallel block when the result has few rows.
-const COL_BLOCK: usize = 128;
+/// Blocks are multiples of the micro-kernel tile, and no smaller than this many rows/columns.
+const MIN_BLOCK: usize = 16;
+
+/// Block size splitting `len` over the current rayon threads.
+fn block_len(len: usize) -> usize {
+    let per_thread = len.div_ceil(rayon::current_num_threads().max(1));
+    per_thread.div_ceil(8).max(MIN_BLOCK / 8) * 8
+}
 
 struct SyncPtr(*mut f32);
 // SAFETY: the blocks written through the pointer are disjoint (see `matmul`).
@@ -67,12 +72,13 @@ pub fn matmul(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, alpha: f32, beta: f
     if m == 0 || n == 0 {
         return;
     }
-    if m >= 2 * ROW_BLOCK || n < 2 * COL_BLOCK {
-        out.par_chunks_mut(ROW_BLOCK * n)
+    if m >= 2 * MIN_BLOCK || n < 2 * MIN_BLOCK {
+        let row_block = block_len(m);
+        out.par_chunks_mut(row_block * n)
             .enumerate()
             .for_each(|(block, chunk)| {
                 let rows = chunk.len() / n;
-                let a_off = block * ROW_BLOCK * a.row_stride;
+                let a_off = block * row_block * a.row_stride;
                 // SAFETY: the view checks above bound every element read; `chunk` is exactly the
                 // `rows × n` row-major block written.
                 unsafe {
@@ -96,10 +102,11 @@ pub fn matmul(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, alpha: f32, beta: f
             });
     } else {
         let ptr = SyncPtr(out.as_mut_ptr());
-        let blocks = n.div_ceil(COL_BLOCK);
+        let col_block = block_len(n);
+        let blocks = n.div_ceil(col_block);
         (0..blocks).into_par_iter().for_each(|block| {
-            let c0 = block * COL_BLOCK;
-            let cols = COL_BLOCK.min(n - c0);
+            let c0 = block * col_block;
+            let cols = col_block.min(n - c0);
             let p = &ptr;
             // SAFETY: block `block` writes columns c0..c0+cols of every row, disjoint from all
             // other blocks, inside `out` (m × n); reads are bounded by the view checks.
@@ -137,6 +144,35 @@ mod tests {
             }
         }
         c
+    }
+
+    #[test]
+    fn results_are_bit_identical_for_any_thread_count() {
+        let (m, k, n) = (75, 300, 190);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 104_729 % 997) as f32 - 498.0) / 211.0)
+            .collect();
+        let run = |threads: usize, rows: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut c = vec![0.0; rows * n];
+                let a = MatRef::row_major(&a[..rows * k], rows, k);
+                matmul(&mut c, a, MatRef::transposed(&b, k, n), 1.0, 0.0);
+                c
+            })
+        };
+        for rows in [75, 3] {
+            let one = run(1, rows);
+            for threads in [2, 3, 4, 7] {
+                assert_eq!(one, run(threads, rows), "{rows} rows on {threads} threads");
+            }
+        }
     }
 
     #[test]
