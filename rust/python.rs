@@ -119,11 +119,11 @@ impl PyTile {
         self.inner.config().to_json()
     }
 
-    /// (forward, backward, update) calls made so far.
+    /// (forward, backward, update, post_update) calls made so far.
     #[getter]
-    fn counters(&self) -> (u64, u64, u64) {
+    fn counters(&self) -> (u64, u64, u64, u64) {
         let c = self.inner.counters();
-        (c.forward, c.backward, c.update)
+        (c.forward, c.backward, c.update, c.post_update)
     }
 
     /// Writes `forward(x)` into `out`; `x` `[batch, in_size]`, `out` `[batch, out_size]`, float32.
@@ -174,6 +174,15 @@ impl PyTile {
         compute(py, || tile.update(xs, ds, lr))
     }
 
+    /// Decay and diffusion of one mini-batch; the optimizer calls it once per step.
+    fn post_update_step(&mut self, py: Python<'_>) -> PyResult<()> {
+        let tile = &mut self.inner;
+        compute(py, || {
+            tile.post_update_step();
+            Ok(())
+        })
+    }
+
     /// The weights `[out_size, in_size]` (a copy).
     fn get_weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let w = self.inner.weights();
@@ -206,7 +215,12 @@ impl PyTile {
         d.set_item("seed", s.seed)?;
         d.set_item(
             "counters",
-            (s.counters.forward, s.counters.backward, s.counters.update),
+            (
+                s.counters.forward,
+                s.counters.backward,
+                s.counters.update,
+                s.counters.post_update,
+            ),
         )?;
         d.set_item(
             "weights",
@@ -234,7 +248,8 @@ impl PyTile {
         let rows: usize = item("out_size")?.extract()?;
         let cols: usize = item("in_size")?.extract()?;
         let seed: u64 = item("seed")?.extract()?;
-        let (forward, backward, update): (u64, u64, u64) = item("counters")?.extract()?;
+        let (forward, backward, update, post_update): (u64, u64, u64, u64) =
+            item("counters")?.extract()?;
         let read = |obj: Bound<'_, PyAny>, name: &str| -> PyResult<Vec<f32>> {
             let a: PyReadonlyArray2<'_, f32> = obj.extract().map_err(|_| {
                 StateError::new_err(format!("state: {name} must be a float32 2-D array"))
@@ -261,6 +276,7 @@ impl PyTile {
                 forward,
                 backward,
                 update,
+                post_update,
             },
             weights,
             device,

@@ -122,6 +122,10 @@ class AnalogTile:
             )
         self._tile.update(xf.numpy(), df.numpy(), float(lr))
 
+    def post_update_step(self) -> None:
+        """Decay and diffusion of one mini-batch (``AnalogSGD.step`` calls it once per step)."""
+        self._tile.post_update_step()
+
     def get_weights(self) -> Tensor:
         """The weights ``[out_size, in_size]`` (a copy)."""
         return torch.from_numpy(self._tile.get_weights())

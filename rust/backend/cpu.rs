@@ -2,7 +2,7 @@
 
 use super::{BackendKind, TileBackend};
 use crate::config::{PulseType, TileConfig};
-use crate::device::DeviceArray;
+use crate::device::{DeviceArray, DeviceModel};
 use crate::error::Result;
 use crate::gemm::MatRef;
 use crate::periphery::{analog_mvm, MvmScratch};
@@ -78,8 +78,8 @@ impl TileBackend for CpuTile {
 
     fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) {
         let pulse_type = self.config.update.pulse_type;
-        match &self.device {
-            DeviceArray::ConstantStep(array) if pulse_type == PulseType::StochasticCompressed => {
+        match &self.device.model {
+            DeviceModel::ConstantStep(array) if pulse_type == PulseType::StochasticCompressed => {
                 let input = PulseBatch {
                     x,
                     d,
@@ -98,13 +98,18 @@ impl TileBackend for CpuTile {
                     &mut self.pulse_scratch,
                 );
             }
-            device => {
+            _ => {
                 float_update(&mut self.weights, self.rows, self.cols, x, d, batch, lr);
                 if pulse_type == PulseType::NoneWithDevice {
-                    device.clip_weights(&mut self.weights);
+                    self.device.clip_weights(&mut self.weights);
                 }
             }
         }
+    }
+
+    fn post_update(&mut self, step: u32) {
+        self.device
+            .post_update(&mut self.weights, self.cols, self.seed, step);
     }
 
     fn weights(&self) -> Vec<f32> {

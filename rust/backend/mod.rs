@@ -53,6 +53,8 @@ pub trait TileBackend: Send + Sync {
     fn backward(&mut self, d: &[f32], batch: usize, out: &mut [f32], step: u32);
     /// `W -= lr d xᵀ` as the configured update (pulsed or exact).
     fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32);
+    /// Decay and diffusion of one mini-batch (once per optimizer step).
+    fn post_update(&mut self, step: u32);
     fn weights(&self) -> Vec<f32>;
     /// Writes weights (clipped into each device's bounds).
     fn set_weights(&mut self, weights: &[f32]);

@@ -68,8 +68,8 @@ impl Default for IdealParameters {
 impl IdealParameters {
     fn validate(&self, arg: &str) -> Result<()> {
         check_range(arg, "reset_std", self.reset_std, 0.0, f32::MAX)?;
-        check_off(arg, "diffusion", self.diffusion)?;
-        check_off(arg, "lifetime", self.lifetime)?;
+        check_range(arg, "diffusion", self.diffusion, 0.0, f32::MAX)?;
+        check_range(arg, "lifetime", self.lifetime, 0.0, f32::MAX)?;
         Ok(())
     }
 }
@@ -167,9 +167,13 @@ impl ConstantStepParameters {
                 ),
             ));
         }
+        check_range(arg, "diffusion", self.diffusion, 0.0, big)?;
+        check_range(arg, "diffusion_dtod", self.diffusion_dtod, 0.0, big)?;
+        check_range(arg, "lifetime", self.lifetime, 0.0, big)?;
+        check_range(arg, "lifetime_dtod", self.lifetime_dtod, 0.0, big)?;
+        check_range(arg, "reset", self.reset, -big, big)?;
+        check_range(arg, "reset_dtod", self.reset_dtod, 0.0, big)?;
         check_off(arg, "corrupt_devices_prob", self.corrupt_devices_prob)?;
-        check_off(arg, "diffusion", self.diffusion)?;
-        check_off(arg, "lifetime", self.lifetime)?;
         if self.perfect_bias {
             return Err(Error::unsupported(
                 format!("{arg}.perfect_bias"),

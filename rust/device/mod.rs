@@ -2,54 +2,90 @@
 //! variation) and the response of one device to pulses (cycle-to-cycle variation, bounds).
 
 mod constant_step;
+mod decay_diffusion;
 
 pub use constant_step::ConstantStepArray;
+pub use decay_diffusion::DecayDiffusion;
 
 use crate::config::DeviceConfig;
 use crate::error::{Error, Result};
 
-/// The per-device state of a whole tile.
+/// The pulse response of the devices of a tile.
 #[derive(Clone, Debug, PartialEq)]
-pub enum DeviceArray {
+pub enum DeviceModel {
     /// Floating-point weights: exact updates, no bounds.
     FloatingPoint,
     ConstantStep(ConstantStepArray),
 }
 
+/// The per-device state of a whole tile: pulse response plus decay/diffusion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceArray {
+    pub model: DeviceModel,
+    pub decay_diffusion: Option<DecayDiffusion>,
+}
+
 impl DeviceArray {
     /// Draws the device-to-device parameters of a `rows × cols` array.
     pub fn build(config: &DeviceConfig, rows: usize, cols: usize, tile_seed: u64) -> Self {
-        match config {
+        let model = match config {
             DeviceConfig::IdealDevice(_) | DeviceConfig::FloatingPointDevice(_) => {
-                DeviceArray::FloatingPoint
+                DeviceModel::FloatingPoint
             }
             DeviceConfig::ConstantStepDevice(p) => {
-                DeviceArray::ConstantStep(ConstantStepArray::build(p, rows, cols, tile_seed))
+                DeviceModel::ConstantStep(ConstantStepArray::build(p, rows, cols, tile_seed))
             }
+        };
+        let decay_diffusion = DecayDiffusion::build(config, rows, cols, tile_seed);
+        Self {
+            model,
+            decay_diffusion,
+        }
+    }
+
+    /// Per-device (lower, upper) bounds, if the devices have any.
+    pub fn bounds(&self) -> Option<(&[f32], &[f32])> {
+        match &self.model {
+            DeviceModel::ConstantStep(a) => Some((&a.w_min, &a.w_max)),
+            DeviceModel::FloatingPoint => None,
         }
     }
 
     /// Clips weights into each device's bounds (what a device does to any weight written to it).
     pub fn clip_weights(&self, weights: &mut [f32]) {
-        if let DeviceArray::ConstantStep(a) = self {
+        if let DeviceModel::ConstantStep(a) = &self.model {
             a.clip_weights(weights);
+        }
+    }
+
+    /// Decay and diffusion of one mini-batch (nothing when both are off).
+    pub fn post_update(&self, weights: &mut [f32], cols: usize, seed: u64, step: u32) {
+        if let Some(dd) = &self.decay_diffusion {
+            dd.apply(weights, cols, self.bounds(), seed, step);
         }
     }
 
     /// Named per-device arrays, for saving state.
     pub fn arrays(&self) -> Vec<(&'static str, &[f32])> {
-        match self {
-            DeviceArray::FloatingPoint => Vec::new(),
-            DeviceArray::ConstantStep(a) => a.arrays(),
+        let mut v = match &self.model {
+            DeviceModel::FloatingPoint => Vec::new(),
+            DeviceModel::ConstantStep(a) => a.arrays(),
+        };
+        if let Some(dd) = &self.decay_diffusion {
+            v.extend(dd.arrays());
         }
+        v
     }
 
     /// Restores named per-device arrays saved by [`DeviceArray::arrays`].
     pub fn load_arrays(&mut self, arrays: &[(String, Vec<f32>)]) -> Result<()> {
-        let mut targets = match self {
-            DeviceArray::FloatingPoint => Vec::new(),
-            DeviceArray::ConstantStep(a) => a.arrays_mut(),
+        let mut targets = match &mut self.model {
+            DeviceModel::FloatingPoint => Vec::new(),
+            DeviceModel::ConstantStep(a) => a.arrays_mut(),
         };
+        if let Some(dd) = &mut self.decay_diffusion {
+            targets.extend(dd.arrays_mut());
+        }
         if arrays.len() != targets.len() {
             return Err(Error::State(format!(
                 "expected {} device arrays, got {}",

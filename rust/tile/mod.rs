@@ -12,6 +12,7 @@ pub struct Counters {
     pub forward: u64,
     pub backward: u64,
     pub update: u64,
+    pub post_update: u64,
 }
 
 /// Everything needed to rebuild a tile exactly (weights, device draws, RNG position, config).
@@ -151,6 +152,13 @@ impl Tile {
         self.backend.update(x, d, batch, lr, step);
         self.counters.update += 1;
         Ok(())
+    }
+
+    /// Once per optimizer step, after the update: decay and diffusion of the devices.
+    pub fn post_update_step(&mut self) {
+        let step = self.counters.post_update as u32;
+        self.backend.post_update(step);
+        self.counters.post_update += 1;
     }
 
     pub fn weights(&self) -> Vec<f32> {

@@ -51,7 +51,11 @@ def _set(obj: Any, **values: Any) -> Any:
             SingleRPUConfig(forward=_set(IOParameters(), noise_management="LOUD")),
             "forward.noise_management",
         ),
-        (SingleRPUConfig(device=ConstantStepDevice(lifetime=10.0)), "device.lifetime"),
+        (SingleRPUConfig(device=ConstantStepDevice(lifetime=-10.0)), "device.lifetime"),
+        (
+            SingleRPUConfig(device=ConstantStepDevice(corrupt_devices_prob=0.1)),
+            "device.corrupt_devices_prob",
+        ),
         (SingleRPUConfig(forward=IOParameters(ir_drop=1.0)), "forward.ir_drop"),
         (
             SingleRPUConfig(update=UpdateParameters(pulse_type=PulseType.MEAN_COUNT)),

@@ -9,7 +9,12 @@ import pickle
 import torch
 from torch import nn
 
-from rpusim.configs import ConstantStepDevice, FloatingPointRPUConfig, SingleRPUConfig
+from rpusim.configs import (
+    ConstantStepDevice,
+    FloatingPointRPUConfig,
+    IdealDevice,
+    SingleRPUConfig,
+)
 from rpusim.nn import AnalogLinear, AnalogSequential
 from rpusim.optim import AnalogSGD
 
@@ -139,6 +144,17 @@ def test_regroup_gives_each_tile_its_own_group_and_lr_zero_discards() -> None:
     opt.step()
     assert torch.equal(model[0].get_weights()[0], w0)
     assert not model[0].analog_ctx.has_pairs()
+
+
+def test_optimizer_step_applies_decay_once_per_step() -> None:
+    config = SingleRPUConfig(device=IdealDevice(lifetime=4.0))
+    layer = AnalogLinear(3, 2, bias=False, rpu_config=config)
+    layer.set_weights(torch.ones(2, 3))
+    opt = AnalogSGD(layer.parameters(), lr=0.1)
+    opt.regroup_param_groups(layer)
+    opt.step()
+    opt.step()
+    torch.testing.assert_close(layer.get_weights()[0], torch.full((2, 3), 0.75**2))
 
 
 def test_sequential_helpers() -> None:

@@ -165,3 +165,84 @@ fn asymmetry_shrinks_the_down_step() {
     assert!((array.step_up[0] - 0.001).abs() < 1e-9);
     assert!((array.step_down[0] - 0.0008).abs() < 1e-9);
 }
+
+#[test]
+fn decay_relaxes_to_the_reset_bias_at_rate_one_over_lifetime() {
+    let config = TileConfig {
+        device: DeviceConfig::ConstantStepDevice(ConstantStepParameters {
+            lifetime: 50.0,
+            reset: 0.1,
+            w_max_dtod: 0.0,
+            w_min_dtod: 0.0,
+            ..ConstantStepParameters::default()
+        }),
+        ..TileConfig::default()
+    };
+    let (rows, cols) = (4, 5);
+    let mut tile = cpu_tile(config, rows, cols, 2);
+    tile.set_weights(&vec![0.5; rows * cols]).unwrap();
+    for _ in 0..30 {
+        tile.post_update_step();
+    }
+    // w_n = b + (w_0 − b)(1 − 1/lifetime)^n.
+    let expected = 0.1 + 0.4 * (1.0f64 - 1.0 / 50.0).powi(30);
+    for w in tile.weights() {
+        assert!((f64::from(w) - expected).abs() < 1e-5, "{w} vs {expected}");
+    }
+}
+
+#[test]
+fn diffusion_is_a_random_walk_with_std_diffusion() {
+    let config = TileConfig {
+        device: DeviceConfig::ConstantStepDevice(ConstantStepParameters {
+            diffusion: 0.002,
+            diffusion_dtod: 0.5,
+            w_max: 10.0,
+            w_min: -10.0,
+            ..ConstantStepParameters::default()
+        }),
+        ..TileConfig::default()
+    };
+    let (rows, cols) = (100, 100);
+    let mut tile = cpu_tile(config, rows, cols, 4);
+    tile.set_weights(&vec![0.0; rows * cols]).unwrap();
+    let steps = 16;
+    for _ in 0..steps {
+        tile.post_update_step();
+    }
+    // Var(w) = steps · E[ρ²] = steps · diffusion² (1 + diffusion_dtod²).
+    let w: Vec<f64> = tile.weights().iter().map(|v| f64::from(*v)).collect();
+    let (m, sd) = mean_std(&w);
+    let expected = 0.002 * (steps as f64 * 1.25).sqrt();
+    assert!(m.abs() < 3.0 * expected / 100.0, "mean {m}");
+    assert!((sd / expected - 1.0).abs() < 0.05, "std {sd} vs {expected}");
+}
+
+#[test]
+fn decay_and_diffusion_respect_the_bounds_and_ideal_devices_decay_to_zero() {
+    let config = TileConfig {
+        device: DeviceConfig::ConstantStepDevice(ConstantStepParameters {
+            diffusion: 0.5,
+            ..ConstantStepParameters::default()
+        }),
+        ..TileConfig::default()
+    };
+    let mut tile = cpu_tile(config, 10, 10, 6);
+    tile.post_update_step();
+    let state = tile.state();
+    let w_max = &state.device.iter().find(|(n, _)| n == "w_max").unwrap().1;
+    assert!(tile.weights().iter().zip(w_max).all(|(w, m)| w <= m));
+    let ideal = TileConfig {
+        device: DeviceConfig::IdealDevice(rpusim::config::IdealParameters {
+            lifetime: 10.0,
+            ..Default::default()
+        }),
+        ..TileConfig::default()
+    };
+    let mut tile = cpu_tile(ideal, 2, 2, 1);
+    tile.set_weights(&[1.0, -2.0, 3.0, 0.5]).unwrap();
+    tile.post_update_step();
+    for (w, e) in tile.weights().iter().zip([0.9, -1.8, 2.7, 0.45]) {
+        assert!((w - e).abs() < 1e-6, "{w} vs {e}");
+    }
+}

@@ -13,9 +13,9 @@ class FloatingPointDevice:
     """Floating-point weights: exact update, no bounds (for ``FloatingPointRPUConfig``)."""
 
     diffusion: float = 0.0
-    """Random-walk std per mini-batch (not supported yet: must be 0)."""
+    """Random-walk std per mini-batch: w += diffusion·ξ after every optimizer step (0: off)."""
     lifetime: float = 0.0
-    """Decay time constant in mini-batches (not supported yet: must be 0)."""
+    """Decay time constant in mini-batches: w *= 1 − 1/lifetime after every step (0: off)."""
 
     def to_core(self, prefix: str) -> dict[str, Any]:
         return {"type": "FloatingPointDevice", **encode_fields(self, prefix)}
@@ -28,9 +28,9 @@ class IdealDevice:
     construction_seed: int = 0
     """Seed of the device-to-device draws if ≠ 0 (none for this device)."""
     diffusion: float = 0.0
-    """Random-walk std per mini-batch (not supported yet: must be 0)."""
+    """Random-walk std per mini-batch: w += diffusion·ξ after every optimizer step (0: off)."""
     lifetime: float = 0.0
-    """Decay time constant in mini-batches (not supported yet: must be 0)."""
+    """Decay time constant in mini-batches: w *= 1 − 1/lifetime after every step (0: off)."""
     reset_std: float = 0.01
     """Spread of a reset."""
 
@@ -55,9 +55,9 @@ class PulsedDevice:
     corrupt_devices_range: float = 0.1
     """Range of the stuck values."""
     diffusion: float = 0.0
-    """Random-walk std per mini-batch (not supported yet: must be 0)."""
+    """Random-walk std per mini-batch: w += ρ·ξ, ρ = |diffusion(1 + diffusion_dtod·ξ')| (0: off)."""
     diffusion_dtod: float = 0.0
-    """Device-to-device spread of the diffusion."""
+    """Device-to-device spread of the diffusion (relative)."""
     dw_min: float = 0.001
     """Mean weight change of one pulse (> 0)."""
     dw_min_dtod: float = 0.3
@@ -69,15 +69,16 @@ class PulsedDevice:
     enforce_consistency: bool = True
     """Force positive steps and bounds that contain 0."""
     lifetime: float = 0.0
-    """Decay time constant in mini-batches (not supported yet: must be 0)."""
+    """Decay time constant in mini-batches: w ← b + (w − b)(1 − δ) after every optimizer step,
+    δ = 1/(lifetime(1 + lifetime_dtod·ξ)), b the reset bias (0: off)."""
     lifetime_dtod: float = 0.0
-    """Device-to-device spread of the lifetime."""
+    """Device-to-device spread of the lifetime (relative)."""
     perfect_bias: bool = False
     """Analog bias column without variation (not supported: the bias is digital)."""
     reset: float = 0.0
-    """Reset target."""
+    """Reset target b (also the value decay relaxes to)."""
     reset_dtod: float = 0.0
-    """Device-to-device spread of the reset target."""
+    """Device-to-device spread of the reset target (absolute): b = reset + reset_dtod·ξ."""
     reset_std: float = 0.01
     """Cycle-to-cycle spread of a reset."""
     up_down: float = 0.0

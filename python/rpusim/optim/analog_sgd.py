@@ -16,7 +16,8 @@ class AnalogSGD(SGD):
     Digital parameters (biases, non-analog layers) get the ordinary ``torch.optim.SGD`` step
     (momentum, dampening, weight decay and Nesterov apply only to them). Each analog tile gets
     one ``update(x, d, lr)`` per step with all the (x, d) pairs its backward passes recorded since
-    the last step, at the learning rate of its parameter group; lr = 0 discards the pairs.
+    the last step, at the learning rate of its parameter group (lr = 0 discards the pairs), then
+    its post-update step (device decay and diffusion, when configured).
 
     Args:
         params: the model's parameters (``model.parameters()``) or parameter groups.
@@ -74,9 +75,12 @@ class AnalogSGD(SGD):
         for group in self.param_groups:
             lr = group["lr"]
             for p in group["params"]:
-                if not isinstance(p, AnalogContext) or not p.has_pairs():
+                if not isinstance(p, AnalogContext):
                     continue
-                x, d = p.take_pairs()
-                if lr > 0:
-                    p.analog_tile.update(x, -d if group.get("maximize") else d, lr)
+                if p.has_pairs():
+                    x, d = p.take_pairs()
+                    if lr > 0:
+                        p.analog_tile.update(x, -d if group.get("maximize") else d, lr)
+                # Once per step, with or without pairs: decay and diffusion of the devices.
+                p.analog_tile.post_update_step()
         return loss
