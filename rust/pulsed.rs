@@ -31,6 +31,8 @@ pub struct Train {
     pub d_scale: f32,
     /// Probability per unit |x_j| (B).
     pub x_scale: f32,
+    /// Expected pulses of the pair with the largest |x_j|·|d_i|: BL·min(1, A·max|d|)·min(1, B·max|x|).
+    pub peak: f32,
 }
 
 /// Update management of one vector pair (reference §3, steps 2-3).
@@ -66,6 +68,7 @@ pub fn plan_train(p: &UpdateParameters, lr: f32, granularity: f32, x: &[f32], d:
         bl: bl as u32,
         d_scale: a,
         x_scale: b,
+        peak: bl * (a * dmax).min(1.0) * (b * xm).min(1.0),
     }
 }
 
@@ -75,6 +78,9 @@ pub struct PulseScratch {
     trains: Vec<Train>,
     x_bits: Vec<u64>,
     d_bits: Vec<u64>,
+    /// Sign masks `[element][vector / 64]`: bit set where x_j (d_i) of that vector is negative.
+    x_negative: Vec<u64>,
+    d_negative: Vec<u64>,
     planes: Vec<u8>,
 }
 
@@ -143,13 +149,18 @@ pub fn pulsed_update(
     let mut group_index = 0u32;
     while start < batch {
         // Vectors [start, end) form one group: bounded plane memory and u16-safe counters.
+        // Groups are also kept short enough that the busiest devices are expected to stay
+        // clear of their bounds, so grouped application rarely has to fall back to a replay.
         let mut end = start;
         let mut slots = 0usize;
+        let mut peak = 0.0f32;
         while end < batch
             && end - start < group_cap
             && slots + (s.trains[end].bl as usize) <= MAX_GROUP_SLOTS
+            && (end == start || peak + s.trains[end].peak <= device.group_budget)
         {
             slots += s.trains[end].bl as usize;
+            peak += s.trains[end].peak;
             end += 1;
         }
         let group = Group {
@@ -239,51 +250,65 @@ fn make_trains(
 ) {
     let (rows, cols, words) = (input.rows, input.cols, g.words);
     let len = g.end - g.start;
+    let sign_words = len.div_ceil(64);
     s.x_bits.resize(cols * len * words, 0);
     s.d_bits.resize(rows * len * words, 0);
+    s.x_negative.resize(cols * sign_words, 0);
+    s.d_negative.resize(rows * sign_words, 0);
     s.planes.resize(len * g.max_bl * cols, 0);
     let prob_step = p.probability_step();
     let sto = p.sto_round && prob_step > 0.0;
     let trains = &s.trains;
-    let element_trains =
-        |stream: &Stream, values: &[f32], width: usize, which: u32, e: usize, bits: &mut [u64]| {
-            for (c, chunk) in bits.chunks_mut(LANES * words).enumerate() {
-                let n0 = g.start + c * LANES;
-                let mut t = [0u32; LANES];
-                let mut bl = [0usize; LANES];
-                for l in 0..chunk.len() / words {
-                    let n = n0 + l;
-                    let train = trains[n];
-                    let scale = if which == 0 {
-                        train.x_scale
-                    } else {
-                        train.d_scale
-                    };
-                    let rounding = sto.then(|| {
-                        let r = st.rounding.block(e as u32 / 4, which, n as u32, st.step);
-                        uniform_from_u32(r[e % 4])
-                    });
-                    t[l] = threshold(scale * values[n * width + e].abs(), prob_step, rounding);
-                    bl[l] = if t[l] == 0 { 0 } else { train.bl as usize };
-                }
-                fill_trains(
-                    stream,
-                    [e as u32, n0 as u32, st.step],
-                    &t,
-                    &bl,
-                    chunk,
-                    words,
-                );
+    let element_trains = |stream: &Stream,
+                          values: &[f32],
+                          width: usize,
+                          which: u32,
+                          e: usize,
+                          bits: &mut [u64],
+                          negative: &mut [u64]| {
+        negative.fill(0);
+        for v in 0..len {
+            negative[v / 64] |= u64::from(values[(g.start + v) * width + e] < 0.0) << (v % 64);
+        }
+        for (c, chunk) in bits.chunks_mut(LANES * words).enumerate() {
+            let n0 = g.start + c * LANES;
+            let mut t = [0u32; LANES];
+            let mut bl = [0usize; LANES];
+            for l in 0..chunk.len() / words {
+                let n = n0 + l;
+                let train = trains[n];
+                let scale = if which == 0 {
+                    train.x_scale
+                } else {
+                    train.d_scale
+                };
+                let rounding = sto.then(|| {
+                    let r = st.rounding.block(e as u32 / 4, which, n as u32, st.step);
+                    uniform_from_u32(r[e % 4])
+                });
+                t[l] = threshold(scale * values[n * width + e].abs(), prob_step, rounding);
+                bl[l] = if t[l] == 0 { 0 } else { train.bl as usize };
             }
-        };
+            fill_trains(
+                stream,
+                [e as u32, n0 as u32, st.step],
+                &t,
+                &bl,
+                chunk,
+                words,
+            );
+        }
+    };
     s.x_bits
         .par_chunks_mut(len * words)
+        .zip(s.x_negative.par_chunks_mut(sign_words))
         .enumerate()
-        .for_each(|(j, bits)| element_trains(&st.x, input.x, cols, 0, j, bits));
+        .for_each(|(j, (bits, neg))| element_trains(&st.x, input.x, cols, 0, j, bits, neg));
     s.d_bits
         .par_chunks_mut(len * words)
+        .zip(s.d_negative.par_chunks_mut(sign_words))
         .enumerate()
-        .for_each(|(i, bits)| element_trains(&st.d, input.d, rows, 1, i, bits));
+        .for_each(|(i, (bits, neg))| element_trains(&st.d, input.d, rows, 1, i, bits, neg));
     // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0.
     let x_bits = &s.x_bits;
     s.planes
@@ -395,8 +420,9 @@ fn apply_group(
     st: &Streams,
     s: &PulseScratch,
 ) {
-    let (rows, cols, words) = (input.rows, input.cols, g.words);
+    let (cols, words) = (input.cols, g.words);
     let len = g.end - g.start;
+    let sign_words = len.div_ceil(64);
     let plane_stride = g.max_bl * cols;
     let noisy = device.dw_min_std > 0.0;
     weights.par_chunks_mut(cols).enumerate().for_each_init(
@@ -405,8 +431,9 @@ fn apply_group(
             counts.fired[0].clear();
             counts.fired[1].clear();
             let row_bits = &s.d_bits[i * len * words..(i + 1) * len * words];
+            let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
             for (k, db) in row_bits.chunks(words).enumerate() {
-                let d_negative = usize::from(input.d[(g.start + k) * rows + i] < 0.0);
+                let d_negative = ((d_signs[k / 64] >> (k % 64)) & 1) as usize;
                 for (wi, &word) in db.iter().enumerate() {
                     let mut word = word;
                     while word != 0 {
@@ -450,7 +477,33 @@ fn apply_group(
     );
 }
 
-/// Applies the pulses of device (i, j) one by one, in vector order (used near the bounds).
+/// Sequential normals of one device's replay stream (counter (j, i, group·2²⁰ + block, step)).
+struct ReplayNormals<'a> {
+    st: &'a Streams,
+    i: u32,
+    j: u32,
+    group: u32,
+    drawn: u32,
+    cache: [f32; 8],
+}
+
+impl ReplayNormals<'_> {
+    fn next(&mut self) -> f32 {
+        if self.drawn % 8 == 0 {
+            let block = (self.group << 20) | (self.drawn / 8);
+            self.cache =
+                self.st
+                    .replay
+                    .normals8(self.j, self.i, block, self.st.step, self.st.table);
+        }
+        self.drawn += 1;
+        self.cache[((self.drawn - 1) % 8) as usize]
+    }
+}
+
+/// Applies the pulses of device (i, j) in vector order (used when the group as a whole might reach
+/// a bound). Within one vector all pulses go the same way: such a run is applied as a group when
+/// it cannot reach a bound, else pulse by pulse.
 #[allow(clippy::too_many_arguments)]
 fn replay(
     device: &ConstantStepArray,
@@ -462,34 +515,39 @@ fn replay(
     i: usize,
     j: usize,
 ) -> f32 {
-    let (rows, cols, words) = (input.rows, input.cols, g.words);
+    let (cols, words) = (input.cols, g.words);
     let len = g.end - g.start;
     let k = i * cols + j;
-    let mut pulse = 0u32;
-    let mut xi8 = [0.0f32; 8];
-    for v in 0..g.end - g.start {
-        let n = g.start + v;
-        let db = &s.d_bits[(i * len + v) * words..(i * len + v + 1) * words];
-        let xb = &s.x_bits[(j * len + v) * words..(j * len + v + 1) * words];
+    let noisy = device.dw_min_std > 0.0;
+    let mut normals = ReplayNormals {
+        st,
+        i: i as u32,
+        j: j as u32,
+        group: g.index,
+        drawn: 0,
+        cache: [0.0; 8],
+    };
+    let mut xi = || if noisy { normals.next() } else { 0.0 };
+    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
+    let x_col = &s.x_bits[j * len * words..(j + 1) * len * words];
+    let sign_words = len.div_ceil(64);
+    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
+    let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
+    for (v, (db, xb)) in d_row.chunks(words).zip(x_col.chunks(words)).enumerate() {
         let count: u32 = db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum();
         if count == 0 {
             continue;
         }
-        let up = (input.d[n * rows + i] > 0.0) != (input.x[n * cols + j] > 0.0);
-        for _ in 0..count {
-            if pulse % 8 == 0 {
-                let block = (g.index << 20) | (pulse / 8);
-                xi8 = st
-                    .replay
-                    .normals8(j as u32, i as u32, block, st.step, st.table);
+        // A pulse goes up when x_j and d_i have opposite signs.
+        let up = ((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1;
+        if count > 1 {
+            if let Some(next) = device.pulse_run(k, w, up, count, xi(), st.xi_max) {
+                w = next;
+                continue;
             }
-            let xi = if device.dw_min_std > 0.0 {
-                xi8[(pulse % 8) as usize]
-            } else {
-                0.0
-            };
-            w = device.pulse(k, w, up, xi);
-            pulse += 1;
+        }
+        for _ in 0..count {
+            w = device.pulse(k, w, up, xi());
         }
     }
     w

@@ -9,6 +9,11 @@ use crate::rng::{normal_table, Purpose, Stream};
 pub struct ConstantStepArray {
     /// Mean step `dw_min`: the granularity the update management scales pulses with.
     pub dw_min: f32,
+    /// Expected pulses of the busiest pair that a group of vectors may carry: twice the pulses
+    /// that take a mean device from 0 to its nearest mean bound at the largest possible step.
+    /// Typical devices get a small fraction of the busiest pair's pulses, so with this budget
+    /// they stay clear of their bounds and take the grouped path.
+    pub group_budget: f32,
     /// Relative cycle-to-cycle spread of a step (`dw_min_std`).
     pub dw_min_std: f32,
     /// Step of an up pulse Δ⁺ (> 0 with `enforce_consistency`).
@@ -37,6 +42,8 @@ impl ConstantStepArray {
         let table = normal_table();
         let mut a = Self {
             dw_min: p.dw_min,
+            group_budget: 2.0 * p.w_max.min(-p.w_min).max(0.0)
+                / (p.dw_min * (1.0 + p.dw_min_std * crate::rng::normal_max())),
             dw_min_std: p.dw_min_std,
             step_up: vec![0.0; n],
             step_down: vec![0.0; n],
@@ -88,6 +95,40 @@ impl ConstantStepArray {
             w - self.step_down[k] * noise
         };
         next.max(self.w_min[k]).min(self.w_max[k])
+    }
+
+    /// `count` pulses in one direction on device `k` as one group, w ± count·Δ + σΔ√count·ξ, if no
+    /// order of them can reach a bound (see [`Self::pulse_groups`]); None otherwise.
+    #[inline]
+    pub fn pulse_run(
+        &self,
+        k: usize,
+        w: f32,
+        up: bool,
+        count: u32,
+        xi: f32,
+        xi_max: f32,
+    ) -> Option<f32> {
+        let s = self.dw_min_std * xi_max;
+        let against = (s - 1.0).max(0.0);
+        let c = count as f32;
+        let (step, sign) = if up {
+            (self.step_up[k], 1.0)
+        } else {
+            (self.step_down[k], -1.0)
+        };
+        let forward = w + sign * c * step * (1.0 + s);
+        let backward = w - sign * c * step * against;
+        let (highest, lowest) = if up {
+            (forward, backward)
+        } else {
+            (backward, forward)
+        };
+        if highest > self.w_max[k] || lowest < self.w_min[k] {
+            return None;
+        }
+        let next = w + sign * c * step + self.dw_min_std * step * c.sqrt() * xi;
+        Some(next.max(self.w_min[k]).min(self.w_max[k]))
     }
 
     /// `up` up-pulses and `down` down-pulses on each device as one group:

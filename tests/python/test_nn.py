@@ -161,3 +161,15 @@ def test_sequential_helpers() -> None:
     model = _model()
     assert model.analog_tile_count() == 2
     assert set(model.get_weights()) == {"0", "2"}
+
+
+def test_module_conversions_keep_the_analog_context() -> None:
+    model = _model().double()
+    x = torch.randn(4, 12, dtype=torch.float64, requires_grad=True)
+    out = model(x)
+    assert out.dtype == torch.float64
+    out.sum().backward()
+    assert x.grad is not None and x.grad.dtype == torch.float64
+    assert all(layer.analog_ctx.has_pairs() for layer in model.analog_layers())
+    model.to("cpu").train().eval()
+    assert model.analog_tile_count() == 2
