@@ -246,3 +246,37 @@ fn decay_and_diffusion_respect_the_bounds_and_ideal_devices_decay_to_zero() {
         assert!((w - e).abs() < 1e-6, "{w} vs {e}");
     }
 }
+
+#[test]
+fn large_batches_split_into_groups_keep_the_mean_update() {
+    // 300 vectors with k ≈ 12 exceed the group budget several times over; the mean over
+    // repetitions must still be −lr Σ_n d_n x_nᵀ.
+    let (rows, cols, batch) = (6, 5, 300);
+    let x: Vec<f32> = data(batch * cols, 77).iter().map(|v| v * 3.0).collect();
+    let d: Vec<f32> = data(batch * rows, 78).iter().map(|v| v * 0.4).collect();
+    let lr = 0.01;
+    let reps = 400;
+    let mut tile = cpu_tile(constant_step(0.3, 0.6), rows, cols, 21);
+    let zeros = vec![0.0; rows * cols];
+    let mut samples = vec![Vec::with_capacity(reps); rows * cols];
+    for _ in 0..reps {
+        tile.set_weights(&zeros).unwrap();
+        tile.update(&x, &d, lr).unwrap();
+        for (s, w) in samples.iter_mut().zip(tile.weights()) {
+            s.push(f64::from(w));
+        }
+    }
+    for i in 0..rows {
+        for j in 0..cols {
+            let expected: f64 = -(0..batch)
+                .map(|n| f64::from(lr * d[n * rows + i] * x[n * cols + j]))
+                .sum::<f64>();
+            let (m, sd) = mean_std(&samples[i * cols + j]);
+            let se = sd / (reps as f64).sqrt();
+            assert!(
+                (m - expected).abs() <= 3.5 * se,
+                "({i},{j}): mean {m:.4} expected {expected:.4} (SE {se:.2e})"
+            );
+        }
+    }
+}
