@@ -1,13 +1,17 @@
-"""Times forward, forward+backward and a full training step of one linear layer in rpusim,
-aihwkit (when importable) and plain torch, on the same machine.
+"""Times forward, forward+backward and a full training step of one linear layer in rpusim, plain
+torch and (when available) aihwkit, case by case in one run, and prints a markdown table.
 
 Setup as ../shared/tools/step_bench.py: weights U(-0.05, 0.05), x ~ N(0, 1), loss 0.1·Σy²,
-lr 0.01, ConstantStepDevice with default parameters (realistic pulse counts, k ≈ 10-20).
+lr 0.01, ConstantStepDevice with default parameters (realistic pulse counts, k ≈ 10-20). Torch is
+`nn.Linear` with `torch.optim.SGD` (the floating-point reference).
 
-    OMP_WAIT_POLICY=PASSIVE python benches/python/bench_training.py rpusim|aihwkit|torch \
-        [--threads 2] [--sizes 256,512,1024] [--batches 1,16,128] [--seconds 1.0]
+    OMP_WAIT_POLICY=PASSIVE python benches/python/bench_training.py \\
+        [--aihwkit-python /tmp/peer-aihwkit/bin/python] [--threads 2] \\
+        [--sizes 256,512,1024] [--batches 1,16,128] [--seconds 1.0]
 
-Prints one JSON object per case: median milliseconds of `forward`, `forward_backward`, `step`.
+aihwkit is timed in-process when importable, else through `--aihwkit-python` (a venv made by
+../shared/tools/setup_aihwkit.sh), one subprocess per case, interleaved with the other packages.
+`--only PACKAGE` prints one JSON line per case for that package (used for the subprocesses).
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
+import sys
 import time
-from typing import Callable
+from typing import Any, Callable
+
+MEASURES = ("forward", "forward_backward", "step")
 
 
 def median_ms(fn: Callable[[], object], seconds: float) -> float:
@@ -31,7 +39,13 @@ def median_ms(fn: Callable[[], object], seconds: float) -> float:
     return statistics.median(times) * 1e3
 
 
-def build(package: str, size: int):  # noqa: ANN201
+def weights(size: int):  # noqa: ANN201
+    import torch
+
+    return (torch.rand(size, size, generator=torch.Generator().manual_seed(1)) - 0.5) * 0.1
+
+
+def build(package: str, size: int) -> tuple[Any, Any]:
     import torch
 
     if package == "torch":
@@ -47,9 +61,8 @@ def build(package: str, size: int):  # noqa: ANN201
         from rpusim.configs import ConstantStepDevice, SingleRPUConfig
         from rpusim.nn import AnalogLinear
         from rpusim.optim import AnalogSGD
-    layer = AnalogLinear(
-        size, size, bias=False, rpu_config=SingleRPUConfig(device=ConstantStepDevice())
-    )
+    config = SingleRPUConfig(device=ConstantStepDevice())
+    layer = AnalogLinear(size, size, bias=False, rpu_config=config)
     if package == "aihwkit":
         layer.set_weights(weights(size))
     else:
@@ -59,33 +72,10 @@ def build(package: str, size: int):  # noqa: ANN201
     return layer, opt
 
 
-def weights(size: int):  # noqa: ANN201
+def time_case(package: str, size: int, batch: int, seconds: float) -> dict[str, float]:
     import torch
 
-    return (torch.rand(size, size, generator=torch.Generator().manual_seed(1)) - 0.5) * 0.1
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("package", choices=["rpusim", "aihwkit", "torch"])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--sizes", default="256,512,1024")
-    parser.add_argument("--batches", default="1,16,128")
-    parser.add_argument("--seconds", type=float, default=1.0)
-    args = parser.parse_args()
-
-    import torch
-
-    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    for size in map(int, args.sizes.split(",")):
-        for batch in map(int, args.batches.split(",")):
-            print(json.dumps(time_case(args.package, size, batch, args.seconds)), flush=True)
-
-
-def time_case(package: str, size: int, batch: int, seconds: float) -> dict[str, object]:
-    import torch
-
     layer, opt = build(package, size)
     x = torch.randn(batch, size)
 
@@ -107,14 +97,73 @@ def time_case(package: str, size: int, batch: int, seconds: float) -> dict[str, 
         opt.step()
 
     return {
-        "package": package,
-        "threads": torch.get_num_threads(),
-        "size": size,
-        "batch": batch,
         "forward": median_ms(forward, seconds),
         "forward_backward": median_ms(forward_backward, seconds),
         "step": median_ms(step, seconds),
     }
+
+
+def aihwkit_importable() -> bool:
+    try:
+        import aihwkit  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", choices=["rpusim", "aihwkit", "torch"])
+    parser.add_argument("--aihwkit-python", default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sizes", default="256,512,1024")
+    parser.add_argument("--batches", default="1,16,128")
+    parser.add_argument("--seconds", type=float, default=1.0)
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    cases = [
+        (s, b) for s in map(int, args.sizes.split(",")) for b in map(int, args.batches.split(","))
+    ]
+    if args.only:
+        for size, batch in cases:
+            row = {"size": size, "batch": batch, **time_case(args.only, size, batch, args.seconds)}
+            print(json.dumps(row), flush=True)
+        return
+
+    def aihwkit_case(size: int, batch: int) -> dict[str, float] | None:
+        if aihwkit_importable():
+            return time_case("aihwkit", size, batch, args.seconds)
+        if not args.aihwkit_python:
+            return None
+        cmd = [args.aihwkit_python, __file__, "--only", "aihwkit", "--threads", str(args.threads)]
+        cmd += ["--sizes", str(size), "--batches", str(batch), "--seconds", str(args.seconds)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        return json.loads(out.splitlines()[-1])
+
+    print(f"threads {args.threads}, torch {torch.__version__}, times in ms (median)\n")
+    header = "| size | batch | measure | rpusim | torch | aihwkit | rpusim/torch | aihwkit/rpusim |"
+    print(header)
+    print("|" + "---|" * 8)
+    for size, batch in cases:
+        results = {
+            "rpusim": time_case("rpusim", size, batch, args.seconds),
+            "torch": time_case("torch", size, batch, args.seconds),
+            "aihwkit": aihwkit_case(size, batch),
+        }
+        for measure in MEASURES:
+            r, t = results["rpusim"][measure], results["torch"][measure]
+            a = results["aihwkit"][measure] if results["aihwkit"] else None
+            a_text = f"{a:.3f}" if a is not None else "-"
+            ratio = f"{a / r:.1f}x" if a is not None else "-"
+            print(
+                f"| {size} | {batch} | {measure} | {r:.3f} | {t:.3f} | {a_text} "
+                f"| {r / t:.2f} | {ratio} |",
+                flush=True,
+            )
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
