@@ -57,6 +57,88 @@ fn block_len(len: usize) -> usize {
     per_thread.div_ceil(8).max(MIN_BLOCK / 8) * 8
 }
 
+/// Products with fewer multiply-adds than this run on the calling thread (a rayon hand-off costs
+/// more than the work).
+pub const SEQUENTIAL_WORK: usize = 1 << 17;
+/// Results with at most this many rows (batch sizes) use the unpacked matrix-vector kernels.
+const SMALL_M: usize = 4;
+/// Output columns per parallel block of the matrix-vector kernels.
+const VECTOR_BLOCK: usize = 256;
+
+/// Dot product with eight independent partial sums (vectorizes), summed in a fixed order.
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// `out = alpha·a·b + beta·out` for a few rows of `a` (batch ≤ [`SMALL_M`]) without packing:
+/// dot products when the columns of `b` are contiguous (the forward pass, `b` = Wᵀ), row
+/// updates when its rows are (the backward pass, `b` = W). Split over output columns; each
+/// output is summed in the same order whatever the split.
+fn small_m(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, alpha: f32, beta: f32) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let rows: Vec<Vec<f32>> = (0..m)
+        .map(|r| {
+            (0..k)
+                .map(|p| a.data[r * a.row_stride + p * a.col_stride])
+                .collect()
+        })
+        .collect();
+    let ptr = SyncPtr(out.as_mut_ptr());
+    let blocks = n.div_ceil(VECTOR_BLOCK);
+    let work = |block: usize| {
+        let p = &ptr;
+        let c0 = block * VECTOR_BLOCK;
+        let width = VECTOR_BLOCK.min(n - c0);
+        let mut acc = vec![0.0f32; width];
+        for (r, x) in rows.iter().enumerate() {
+            if b.row_stride == 1 {
+                for (q, v) in acc.iter_mut().enumerate() {
+                    let col = (c0 + q) * b.col_stride;
+                    *v = dot(x, &b.data[col..col + k]);
+                }
+            } else {
+                acc.fill(0.0);
+                for (pi, &xp) in x.iter().enumerate() {
+                    let row = &b.data[pi * b.row_stride + c0..pi * b.row_stride + c0 + width];
+                    for (v, &w) in acc.iter_mut().zip(row) {
+                        *v += xp * w;
+                    }
+                }
+            }
+            for (q, v) in acc.iter().enumerate() {
+                // SAFETY: row r, columns c0..c0+width of the m × n output: disjoint per block.
+                unsafe {
+                    let o = p.0.add(r * n + c0 + q);
+                    *o = if beta == 0.0 {
+                        alpha * v
+                    } else {
+                        alpha * v + beta * *o
+                    };
+                }
+            }
+        }
+    };
+    if m * n * k < SEQUENTIAL_WORK {
+        (0..blocks).for_each(work);
+    } else {
+        (0..blocks).into_par_iter().for_each(work);
+    }
+}
+
 struct SyncPtr(*mut f32);
 // SAFETY: the blocks written through the pointer are disjoint (see `matmul`).
 unsafe impl Send for SyncPtr {}
@@ -70,6 +152,32 @@ pub fn matmul(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, alpha: f32, beta: f
     a.check();
     b.check();
     if m == 0 || n == 0 {
+        return;
+    }
+    if m <= SMALL_M && (b.row_stride == 1 || b.col_stride == 1) {
+        small_m(out, a, b, alpha, beta);
+        return;
+    }
+    if m * n * k < SEQUENTIAL_WORK {
+        // SAFETY: bounds checked by the view checks above; `out` is the whole m × n result.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                alpha,
+                a.data.as_ptr(),
+                a.row_stride as isize,
+                a.col_stride as isize,
+                b.data.as_ptr(),
+                b.row_stride as isize,
+                b.col_stride as isize,
+                beta,
+                out.as_mut_ptr(),
+                n as isize,
+                1,
+            );
+        }
         return;
     }
     if m >= 2 * MIN_BLOCK || n < 2 * MIN_BLOCK {
@@ -167,7 +275,7 @@ mod tests {
                 c
             })
         };
-        for rows in [75, 3] {
+        for rows in [75, 3, 1] {
             let one = run(1, rows);
             for threads in [2, 3, 4, 7] {
                 assert_eq!(one, run(threads, rows), "{rows} rows on {threads} threads");
@@ -177,7 +285,14 @@ mod tests {
 
     #[test]
     fn matmul_matches_naive_in_both_split_modes() {
-        for &(m, k, n) in &[(3, 7, 300), (70, 9, 5), (1, 513, 257), (33, 16, 16)] {
+        for &(m, k, n) in &[
+            (3, 7, 300),
+            (70, 9, 5),
+            (1, 513, 257),
+            (33, 16, 16),
+            (1, 600, 700),
+            (90, 200, 300),
+        ] {
             let a: Vec<f32> = (0..m * k)
                 .map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0)
                 .collect();
@@ -192,8 +307,22 @@ mod tests {
                 1.0,
                 0.0,
             );
-            for (x, y) in c.iter().zip(naive(&a, &b, m, k, n)) {
+            let expected = naive(&a, &b, m, k, n);
+            for (x, y) in c.iter().zip(&expected) {
                 assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+            }
+            // The same product with b stored transposed, accumulated onto 2·out with beta 0.5.
+            let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
+            let mut c2: Vec<f32> = c.iter().map(|v| 2.0 * v).collect();
+            matmul(
+                &mut c2,
+                MatRef::row_major(&a, m, k),
+                MatRef::transposed(&bt, k, n),
+                1.0,
+                0.5,
+            );
+            for (x, y) in c2.iter().zip(&expected) {
+                assert!((x - 2.0 * y).abs() < 2e-4, "{x} vs {}", 2.0 * y);
             }
         }
     }

@@ -12,6 +12,9 @@ use crate::numeric;
 use crate::rng::{normal_table, NormalTable, Purpose, Stream};
 use rayon::prelude::*;
 
+/// Elements per parallel task at least (smaller jobs cost more to hand to rayon than to run).
+pub const PAR_ELEMENTS: usize = 8192;
+
 /// Reusable buffers of one tile direction (no allocation once sizes are known).
 #[derive(Default, Clone, Debug)]
 pub struct MvmScratch {
@@ -107,9 +110,11 @@ pub fn analog_mvm(
     s.dac.resize(batch * in_size, 0.0);
 
     // Pass 0: every vector at reduction 1.
+    let min_len = (PAR_ELEMENTS / in_size.max(out_size)).max(1);
     s.dac
         .par_chunks_mut(in_size)
         .zip(s.norm2.par_iter_mut())
+        .with_min_len(min_len)
         .enumerate()
         .for_each(|(n, (u, norm2))| {
             let xr = &x[n * in_size..(n + 1) * in_size];
@@ -124,6 +129,7 @@ pub fn analog_mvm(
     );
     out.par_chunks_mut(out_size)
         .zip(s.saturated.par_iter_mut())
+        .with_min_len(min_len)
         .enumerate()
         .for_each(|(n, (v, sat))| {
             *sat = adc(&settings, &noise, v, s.norm2[n], n as u32, 0);
@@ -154,6 +160,7 @@ pub fn analog_mvm(
             .par_chunks_mut(in_size)
             .zip(norms.par_iter_mut())
             .zip(s.pending.par_iter())
+            .with_min_len(min_len)
             .for_each(|((u, norm2), &n)| {
                 let xr = &x[n * in_size..(n + 1) * in_size];
                 let scale = s.alpha[n] * s.reduction[n];
@@ -174,10 +181,13 @@ pub fn analog_mvm(
     }
 
     // Rescale to the digital domain: y = out_scale · α · r · ADC output.
-    out.par_chunks_mut(out_size).enumerate().for_each(|(n, v)| {
-        let f = io.out_scale * s.alpha[n] * s.reduction[n];
-        v.iter_mut().for_each(|y| *y *= f);
-    });
+    out.par_chunks_mut(out_size)
+        .with_min_len(min_len)
+        .enumerate()
+        .for_each(|(n, v)| {
+            let f = io.out_scale * s.alpha[n] * s.reduction[n];
+            v.iter_mut().for_each(|y| *y *= f);
+        });
 }
 
 /// Noise-management scale α of one input vector (0 → the output is 0).

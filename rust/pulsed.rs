@@ -14,6 +14,7 @@ use crate::config::{UpdateParameters, MAX_BL};
 use crate::device::ConstantStepArray;
 use crate::gemm::{matmul, MatRef};
 use crate::numeric;
+use crate::periphery::PAR_ELEMENTS;
 use crate::rng::{normal_max, normal_table, uniform_from_u32, NormalTable, Purpose, Stream};
 use rayon::prelude::*;
 
@@ -177,6 +178,11 @@ pub fn pulsed_update(
     }
 }
 
+/// Slots per vector a train of this group can have.
+fn max_bl_slots(g: &Group) -> usize {
+    g.max_bl.max(1)
+}
+
 struct Group {
     start: usize,
     end: usize,
@@ -299,20 +305,24 @@ fn make_trains(
             );
         }
     };
+    let min_len = (PAR_ELEMENTS / (len * max_bl_slots(g))).max(1);
     s.x_bits
         .par_chunks_mut(len * words)
         .zip(s.x_negative.par_chunks_mut(sign_words))
+        .with_min_len(min_len)
         .enumerate()
         .for_each(|(j, (bits, neg))| element_trains(&st.x, input.x, cols, 0, j, bits, neg));
     s.d_bits
         .par_chunks_mut(len * words)
         .zip(s.d_negative.par_chunks_mut(sign_words))
+        .with_min_len(min_len)
         .enumerate()
         .for_each(|(i, (bits, neg))| element_trains(&st.d, input.d, rows, 1, i, bits, neg));
     // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0.
     let x_bits = &s.x_bits;
     s.planes
         .par_chunks_mut(g.max_bl * cols)
+        .with_min_len((PAR_ELEMENTS / cols).max(1))
         .enumerate()
         .for_each(|(k, planes)| {
             let n = g.start + k;
@@ -425,56 +435,64 @@ fn apply_group(
     let sign_words = len.div_ceil(64);
     let plane_stride = g.max_bl * cols;
     let noisy = device.dw_min_std > 0.0;
-    weights.par_chunks_mut(cols).enumerate().for_each_init(
-        || RowCounts::new(cols),
-        |counts, (i, w)| {
-            counts.fired[0].clear();
-            counts.fired[1].clear();
-            let row_bits = &s.d_bits[i * len * words..(i + 1) * len * words];
-            let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
-            for (k, db) in row_bits.chunks(words).enumerate() {
-                let d_negative = ((d_signs[k / 64] >> (k % 64)) & 1) as usize;
-                for (wi, &word) in db.iter().enumerate() {
-                    let mut word = word;
-                    while word != 0 {
-                        let slot = wi * 64 + word.trailing_zeros() as usize;
-                        word &= word - 1;
-                        counts.fired[d_negative].push(k * plane_stride + slot * cols);
+    weights
+        .par_chunks_mut(cols)
+        .with_min_len((PAR_ELEMENTS / (cols * len).max(1)).max(1))
+        .enumerate()
+        .for_each_init(
+            || RowCounts::new(cols),
+            |counts, (i, w)| {
+                counts.fired[0].clear();
+                counts.fired[1].clear();
+                let row_bits = &s.d_bits[i * len * words..(i + 1) * len * words];
+                let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
+                for (k, db) in row_bits.chunks(words).enumerate() {
+                    let d_negative = ((d_signs[k / 64] >> (k % 64)) & 1) as usize;
+                    for (wi, &word) in db.iter().enumerate() {
+                        let mut word = word;
+                        while word != 0 {
+                            let slot = wi * 64 + word.trailing_zeros() as usize;
+                            word &= word - 1;
+                            counts.fired[d_negative].push(k * plane_stride + slot * cols);
+                        }
                     }
                 }
-            }
-            if counts.is_empty() {
-                return;
-            }
-            counts.accumulate(&s.planes, cols);
-            // Columns in blocks of 64: one Philox call per lane gives the block's 64 normals
-            // (normal of device (i, j) = normal j % 8 of counter (j / 8, i, group, step)).
-            let mut xi = [0.0f32; BLOCK];
-            let mut flagged = [false; BLOCK];
-            for c0 in (0..cols).step_by(BLOCK) {
-                let width = BLOCK.min(cols - c0);
-                if noisy {
-                    xi = st
-                        .noise
-                        .normals64((c0 / 8) as u32, i as u32, g.index, st.step, st.table);
+                if counts.is_empty() {
+                    return;
                 }
-                device.pulse_groups(
-                    i * cols + c0,
-                    &mut w[c0..c0 + width],
-                    &counts.up[c0..c0 + width],
-                    &counts.down[c0..c0 + width],
-                    &xi[..width],
-                    st.xi_max,
-                    &mut flagged[..width],
-                );
-                for q in 0..width {
-                    if flagged[q] {
-                        w[c0 + q] = replay(device, w[c0 + q], input, g, st, s, i, c0 + q);
+                counts.accumulate(&s.planes, cols);
+                // Columns in blocks of 64: one Philox call per lane gives the block's 64 normals
+                // (normal of device (i, j) = normal j % 8 of counter (j / 8, i, group, step)).
+                let mut xi = [0.0f32; BLOCK];
+                let mut flagged = [false; BLOCK];
+                for c0 in (0..cols).step_by(BLOCK) {
+                    let width = BLOCK.min(cols - c0);
+                    if noisy {
+                        xi = st.noise.normals64(
+                            (c0 / 8) as u32,
+                            i as u32,
+                            g.index,
+                            st.step,
+                            st.table,
+                        );
+                    }
+                    device.pulse_groups(
+                        i * cols + c0,
+                        &mut w[c0..c0 + width],
+                        &counts.up[c0..c0 + width],
+                        &counts.down[c0..c0 + width],
+                        &xi[..width],
+                        st.xi_max,
+                        &mut flagged[..width],
+                    );
+                    for q in 0..width {
+                        if flagged[q] {
+                            w[c0 + q] = replay(device, w[c0 + q], input, g, st, s, i, c0 + q);
+                        }
                     }
                 }
-            }
-        },
-    );
+            },
+        );
 }
 
 /// Sequential normals of one device's replay stream (counter (j, i, group·2²⁰ + block, step)).

@@ -77,13 +77,15 @@ def time_case(package: str, size: int, batch: int, seconds: float) -> dict[str, 
 
     torch.manual_seed(0)
     layer, opt = build(package, size)
-    x = torch.randn(batch, size)
+    # The input needs a gradient, as inside a network: every package runs its backward MVM.
+    x = torch.randn(batch, size, requires_grad=True)
 
     def forward() -> None:
         with torch.no_grad():
             layer(x)
 
     def forward_backward() -> None:
+        x.grad = None
         layer(x).pow(2).sum().mul(0.1).backward()
         for group in opt.param_groups:  # drop the (x, d) pairs analog layers record
             for p in group["params"]:
@@ -92,6 +94,7 @@ def time_case(package: str, size: int, batch: int, seconds: float) -> dict[str, 
                         getattr(p, name).clear()
 
     def step() -> None:
+        x.grad = None
         opt.zero_grad()
         layer(x).pow(2).sum().mul(0.1).backward()
         opt.step()

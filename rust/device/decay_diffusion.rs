@@ -107,6 +107,7 @@ impl DecayDiffusion {
         let table = normal_table();
         weights
             .par_chunks_mut(cols)
+            .with_min_len((crate::periphery::PAR_ELEMENTS / cols).max(1))
             .enumerate()
             .for_each(|(i, row)| {
                 let k0 = i * cols;
