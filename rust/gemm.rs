@@ -140,6 +140,13 @@ fn small_m(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, alpha: f32, beta: f32)
 }
 
 struct SyncPtr(*mut f32);
+
+impl SyncPtr {
+    /// The pointer (a method, so closures capture the `Sync` wrapper, not the raw field).
+    fn get(&self) -> *mut f32 {
+        self.0
+    }
+}
 // SAFETY: the blocks written through the pointer are disjoint (see `matmul`).
 unsafe impl Send for SyncPtr {}
 unsafe impl Sync for SyncPtr {}
@@ -158,85 +165,39 @@ pub fn matmul(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, alpha: f32, beta: f
         small_m(out, a, b, alpha, beta);
         return;
     }
+    let ptr = SyncPtr(out.as_mut_ptr());
+    // SAFETY (all three calls): the view checks above bound every element read, and each call
+    // writes rows r0.. and columns c0.. of `out` (m × n, row stride n) that no other call writes.
+    let block = |r0: usize, rows: usize, c0: usize, cols: usize| unsafe {
+        matrixmultiply::sgemm(
+            rows,
+            k,
+            cols,
+            alpha,
+            a.data.as_ptr().add(r0 * a.row_stride),
+            a.row_stride as isize,
+            a.col_stride as isize,
+            b.data.as_ptr().add(c0 * b.col_stride),
+            b.row_stride as isize,
+            b.col_stride as isize,
+            beta,
+            ptr.get().add(r0 * n + c0),
+            n as isize,
+            1,
+        );
+    };
     if m * n * k < SEQUENTIAL_WORK {
-        // SAFETY: bounds checked by the view checks above; `out` is the whole m × n result.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                alpha,
-                a.data.as_ptr(),
-                a.row_stride as isize,
-                a.col_stride as isize,
-                b.data.as_ptr(),
-                b.row_stride as isize,
-                b.col_stride as isize,
-                beta,
-                out.as_mut_ptr(),
-                n as isize,
-                1,
-            );
-        }
-        return;
-    }
-    if m >= 2 * MIN_BLOCK || n < 2 * MIN_BLOCK {
-        let row_block = block_len(m);
-        out.par_chunks_mut(row_block * n)
-            .enumerate()
-            .for_each(|(block, chunk)| {
-                let rows = chunk.len() / n;
-                let a_off = block * row_block * a.row_stride;
-                // SAFETY: the view checks above bound every element read; `chunk` is exactly the
-                // `rows × n` row-major block written.
-                unsafe {
-                    matrixmultiply::sgemm(
-                        rows,
-                        k,
-                        n,
-                        alpha,
-                        a.data.as_ptr().add(a_off),
-                        a.row_stride as isize,
-                        a.col_stride as isize,
-                        b.data.as_ptr(),
-                        b.row_stride as isize,
-                        b.col_stride as isize,
-                        beta,
-                        chunk.as_mut_ptr(),
-                        n as isize,
-                        1,
-                    );
-                }
-            });
+        block(0, m, 0, n);
+    } else if m >= 2 * MIN_BLOCK || n < 2 * MIN_BLOCK {
+        let rows = block_len(m);
+        (0..m.div_ceil(rows))
+            .into_par_iter()
+            .for_each(|i| block(i * rows, rows.min(m - i * rows), 0, n));
     } else {
-        let ptr = SyncPtr(out.as_mut_ptr());
-        let col_block = block_len(n);
-        let blocks = n.div_ceil(col_block);
-        (0..blocks).into_par_iter().for_each(|block| {
-            let c0 = block * col_block;
-            let cols = col_block.min(n - c0);
-            let p = &ptr;
-            // SAFETY: block `block` writes columns c0..c0+cols of every row, disjoint from all
-            // other blocks, inside `out` (m × n); reads are bounded by the view checks.
-            unsafe {
-                matrixmultiply::sgemm(
-                    m,
-                    k,
-                    cols,
-                    alpha,
-                    a.data.as_ptr(),
-                    a.row_stride as isize,
-                    a.col_stride as isize,
-                    b.data.as_ptr().add(c0 * b.col_stride),
-                    b.row_stride as isize,
-                    b.col_stride as isize,
-                    beta,
-                    p.0.add(c0),
-                    n as isize,
-                    1,
-                );
-            }
-        });
+        let cols = block_len(n);
+        (0..n.div_ceil(cols))
+            .into_par_iter()
+            .for_each(|i| block(0, m, i * cols, cols.min(n - i * cols)));
     }
 }
 
