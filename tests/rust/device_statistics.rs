@@ -280,3 +280,28 @@ fn large_batches_split_into_groups_keep_the_mean_update() {
         }
     }
 }
+
+#[test]
+fn log_normal_gain_has_mean_exp_half_sigma_squared() {
+    let p = ConstantStepParameters {
+        dw_min_dtod: 0.4,
+        dw_min_dtod_log_normal: true,
+        up_down_dtod: 0.0,
+        ..Default::default()
+    };
+    let array = rpusim::device::ConstantStepArray::build(&p, 200, 200, 9);
+    let gains: Vec<f64> = array
+        .step_up
+        .iter()
+        .map(|v| f64::from(*v) / 0.001)
+        .collect();
+    let (m, _) = mean_std(&gains);
+    let logs: Vec<f64> = gains.iter().map(|g| g.ln()).collect();
+    let (lm, lsd) = mean_std(&logs);
+    assert!((m - (0.08f64).exp()).abs() < 0.01, "mean gain {m}");
+    assert!(
+        lm.abs() < 0.01 && (lsd / 0.4 - 1.0).abs() < 0.02,
+        "log gain {lm} ± {lsd}"
+    );
+    assert!(gains.iter().all(|g| *g > 0.0));
+}
