@@ -115,3 +115,13 @@ def test_none_with_device_updates_exactly_then_clips(backend: str) -> None:
     tile.set_weights(torch.zeros(1, 2))
     tile.update(torch.tensor([[1.0, 0.5]]), torch.tensor([[-1.0]]), 0.15)
     torch.testing.assert_close(tile.get_weights(), torch.tensor([[0.1, 0.075]]))
+
+
+def test_max_noise_management_scales_by_the_largest_input(backend: str) -> None:
+    io = IOParameters(noise_management=NoiseManagementType.MAX, inp_res=0.0, **EXACT_ADC)
+    tile = AnalogTile(1, 2, ideal_with_forward(io), backend=backend)
+    tile.set_weights(torch.tensor([[1.0, 1.0]]))
+    # α = max x = 2: u = clip(x / 2, ±1) = (1, -1) → y = 2·(1 − 1) = 0; the negative input is
+    # clipped (-3/2 → -1). An all-negative vector has α ≤ 0 and gives 0.
+    y = tile.forward(torch.tensor([[2.0, -3.0], [2.0, 1.0], [-1.0, -2.0]]))[:, 0]
+    torch.testing.assert_close(y, torch.tensor([0.0, 3.0, 0.0]))
