@@ -178,11 +178,6 @@ pub fn pulsed_update(
     }
 }
 
-/// Slots per vector a train of this group can have.
-fn max_bl_slots(g: &Group) -> usize {
-    g.max_bl.max(1)
-}
-
 struct Group {
     start: usize,
     end: usize,
@@ -305,7 +300,7 @@ fn make_trains(
             );
         }
     };
-    let min_len = (PAR_ELEMENTS / (len * max_bl_slots(g))).max(1);
+    let min_len = (PAR_ELEMENTS / (len * g.max_bl.max(1))).max(1);
     s.x_bits
         .par_chunks_mut(len * words)
         .zip(s.x_negative.par_chunks_mut(sign_words))
