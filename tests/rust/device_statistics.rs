@@ -10,6 +10,26 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
+/// ΔW of `reps` independent updates from zero weights, per device.
+fn repeated_updates(
+    tile: &mut rpusim::Tile,
+    x: &[f32],
+    d: &[f32],
+    lr: f32,
+    reps: usize,
+) -> Vec<Vec<f64>> {
+    let zeros = vec![0.0; tile.rows() * tile.cols()];
+    let mut samples = vec![Vec::with_capacity(reps); zeros.len()];
+    for _ in 0..reps {
+        tile.set_weights(&zeros).unwrap();
+        tile.update(x, d, lr).unwrap();
+        for (s, w) in samples.iter_mut().zip(tile.weights()) {
+            s.push(f64::from(w));
+        }
+    }
+    samples
+}
+
 #[test]
 fn mean_update_is_minus_lr_d_x() {
     // Single pair, repeated: E[ΔW_ij] = −lr d_i x_j for an ideal constant-step device.
@@ -19,15 +39,7 @@ fn mean_update_is_minus_lr_d_x() {
     let lr = 0.01;
     let reps = 4000;
     let mut tile = cpu_tile(constant_step(0.0, 100.0), rows, cols, 11);
-    let mut samples = vec![Vec::with_capacity(reps); rows * cols];
-    let zeros = vec![0.0; rows * cols];
-    for _ in 0..reps {
-        tile.set_weights(&zeros).unwrap();
-        tile.update(&x, &d, lr).unwrap();
-        for (s, w) in samples.iter_mut().zip(tile.weights()) {
-            s.push(f64::from(w));
-        }
-    }
+    let samples = repeated_updates(&mut tile, &x, &d, lr, reps);
     for i in 0..rows {
         for j in 0..cols {
             let (m, sd) = mean_std(&samples[i * cols + j]);
@@ -257,15 +269,7 @@ fn large_batches_split_into_groups_keep_the_mean_update() {
     let lr = 0.01;
     let reps = 400;
     let mut tile = cpu_tile(constant_step(0.3, 0.6), rows, cols, 21);
-    let zeros = vec![0.0; rows * cols];
-    let mut samples = vec![Vec::with_capacity(reps); rows * cols];
-    for _ in 0..reps {
-        tile.set_weights(&zeros).unwrap();
-        tile.update(&x, &d, lr).unwrap();
-        for (s, w) in samples.iter_mut().zip(tile.weights()) {
-            s.push(f64::from(w));
-        }
-    }
+    let samples = repeated_updates(&mut tile, &x, &d, lr, reps);
     for i in 0..rows {
         for j in 0..cols {
             let expected: f64 = -(0..batch)
