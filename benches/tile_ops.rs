@@ -33,7 +33,7 @@ fn bench_op(c: &mut Criterion, op: &str) {
                 let x = data(batch * n, 2, 3.0);
                 let d = data(batch * n, 3, 0.4);
                 let mut out = vec![0.0; batch * n];
-                let w0 = t.weights();
+                let w0 = t.weights().unwrap();
                 group.throughput(Throughput::Elements((batch * n * n) as u64));
                 let id = BenchmarkId::new(format!("cpu-t{threads}"), format!("{n}x{n}/b{batch}"));
                 group.bench_function(id, |b| {

@@ -79,15 +79,7 @@ pub fn analog_mvm(
         } else {
             f32::INFINITY
         },
-        max_reduction: {
-            let dac = quantization_step(io.inp_res, io.inp_bound);
-            let by_res = if dac > 0.0 {
-                io.max_bm_res / dac
-            } else {
-                f32::INFINITY
-            };
-            io.max_bm_factor.min(by_res)
-        },
+        max_reduction: max_reduction(io),
     };
     let noise = Noise {
         input: Stream::new(seed, Purpose::InputNoise),
@@ -190,8 +182,19 @@ pub fn analog_mvm(
         });
 }
 
+/// Largest bound-management reduction: `max_bm_factor`, and no finer than `max_bm_res` DAC steps.
+pub fn max_reduction(io: &IoParameters) -> f32 {
+    let dac = quantization_step(io.inp_res, io.inp_bound);
+    let by_res = if dac > 0.0 {
+        io.max_bm_res / dac
+    } else {
+        f32::INFINITY
+    };
+    io.max_bm_factor.min(by_res)
+}
+
 /// Noise-management scale α of one input vector (0 → the output is 0).
-fn noise_scale(io: &IoParameters, x: &[f32]) -> f32 {
+pub fn noise_scale(io: &IoParameters, x: &[f32]) -> f32 {
     let cap = |a: f32| {
         if io.nm_thres > 0.0 {
             a.min(io.nm_thres)

@@ -116,19 +116,10 @@ pub fn pulsed_update(
     input: &PulseBatch<'_>,
     scratch: &mut PulseScratch,
 ) {
-    let (rows, cols, batch) = (input.rows, input.cols, input.batch);
+    let cols = input.cols;
     let granularity = device.dw_min;
     let s = scratch;
-    s.trains.clear();
-    s.trains.extend((0..batch).map(|n| {
-        plan_train(
-            p,
-            input.lr,
-            granularity,
-            &input.x[n * cols..(n + 1) * cols],
-            &input.d[n * rows..(n + 1) * rows],
-        )
-    }));
+    s.trains = plan_trains(p, input, granularity);
     let max_bl = s.trains.iter().map(|t| t.bl).max().unwrap_or(0) as usize;
     if max_bl == 0 {
         return;
@@ -144,38 +135,92 @@ pub fn pulsed_update(
         table: normal_table(),
         xi_max: normal_max(),
     };
-    let plane_bytes = max_bl * cols;
-    let group_cap = (PLANE_BUDGET / plane_bytes).max(1);
     let mut start = 0;
-    let mut group_index = 0u32;
-    while start < batch {
-        // Vectors [start, end) form one group: bounded plane memory and u16-safe counters.
-        // Groups are also kept short enough that the busiest devices are expected to stay
-        // clear of their bounds, so grouped application rarely has to fall back to a replay.
-        let mut end = start;
-        let mut slots = 0usize;
-        let mut peak = 0.0f32;
-        while end < batch
-            && end - start < group_cap
-            && slots + (s.trains[end].bl as usize) <= MAX_GROUP_SLOTS
-            && (end == start || peak + s.trains[end].peak <= device.group_budget)
-        {
-            slots += s.trains[end].bl as usize;
-            peak += s.trains[end].peak;
-            end += 1;
-        }
+    for (group_index, end) in plan_groups(&s.trains, cols, device.group_budget)
+        .into_iter()
+        .enumerate()
+    {
         let group = Group {
             start,
             end,
-            index: group_index,
+            index: group_index as u32,
             words,
             max_bl,
         };
         make_trains(p, input, &group, &streams, s);
         apply_group(device, weights, input, &group, &streams, s);
         start = end;
-        group_index += 1;
     }
+}
+
+/// Splits a batch into groups of consecutive vectors whose pulses are applied together; returns
+/// the end of each group. Every backend uses this split: it fixes which random numbers a device
+/// draws.
+pub fn plan_groups(trains: &[Train], cols: usize, group_budget: f32) -> Vec<usize> {
+    let max_bl = trains.iter().map(|t| t.bl).max().unwrap_or(0) as usize;
+    let plane_bytes = max_bl.max(1) * cols;
+    let group_cap = (PLANE_BUDGET / plane_bytes).max(1);
+    let mut ends = Vec::new();
+    let mut start = 0;
+    while start < trains.len() {
+        // Vectors [start, end) form one group: bounded plane memory and u16-safe counters.
+        // Groups are also kept short enough that the busiest devices are expected to stay
+        // clear of their bounds, so grouped application rarely has to fall back to a replay.
+        let mut end = start;
+        let mut slots = 0usize;
+        let mut peak = 0.0f32;
+        while end < trains.len()
+            && end - start < group_cap
+            && slots + (trains[end].bl as usize) <= MAX_GROUP_SLOTS
+            && (end == start || peak + trains[end].peak <= group_budget)
+        {
+            slots += trains[end].bl as usize;
+            peak += trains[end].peak;
+            end += 1;
+        }
+        ends.push(end);
+        start = end;
+    }
+    ends
+}
+
+/// The train plans of every vector pair of a batch.
+pub fn plan_trains(p: &UpdateParameters, input: &PulseBatch<'_>, granularity: f32) -> Vec<Train> {
+    let (rows, cols) = (input.rows, input.cols);
+    (0..input.batch)
+        .map(|n| {
+            plan_train(
+                p,
+                input.lr,
+                granularity,
+                &input.x[n * cols..(n + 1) * cols],
+                &input.d[n * rows..(n + 1) * rows],
+            )
+        })
+        .collect()
+}
+
+/// Firing threshold of element `e` (an x_j when `which` = 0, a d_i when 1) of vector `n`: its
+/// probability `scale · |value|`, rounded to the probability resolution (stochastically with the
+/// rounding stream when `sto_round`), on the 16-bit scale the train uniforms use.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn firing_threshold(
+    p: &UpdateParameters,
+    rounding: &Stream,
+    step: u32,
+    scale: f32,
+    value: f32,
+    e: usize,
+    n: usize,
+    which: u32,
+) -> u32 {
+    let prob_step = p.probability_step();
+    let sto = (p.sto_round && prob_step > 0.0).then(|| {
+        let r = rounding.block(e as u32 / 4, which, n as u32, step);
+        uniform_from_u32(r[e % 4])
+    });
+    threshold(scale * value.abs(), prob_step, sto)
 }
 
 struct Group {
@@ -257,8 +302,6 @@ fn make_trains(
     s.x_negative.resize(cols * sign_words, 0);
     s.d_negative.resize(rows * sign_words, 0);
     s.planes.resize(len * g.max_bl * cols, 0);
-    let prob_step = p.probability_step();
-    let sto = p.sto_round && prob_step > 0.0;
     let trains = &s.trains;
     let element_trains = |stream: &Stream,
                           values: &[f32],
@@ -283,11 +326,16 @@ fn make_trains(
                 } else {
                     train.d_scale
                 };
-                let rounding = sto.then(|| {
-                    let r = st.rounding.block(e as u32 / 4, which, n as u32, st.step);
-                    uniform_from_u32(r[e % 4])
-                });
-                t[l] = threshold(scale * values[n * width + e].abs(), prob_step, rounding);
+                t[l] = firing_threshold(
+                    p,
+                    &st.rounding,
+                    st.step,
+                    scale,
+                    values[n * width + e],
+                    e,
+                    n,
+                    which,
+                );
                 bl[l] = if t[l] == 0 { 0 } else { train.bl as usize };
             }
             fill_trains(
@@ -502,7 +550,7 @@ struct ReplayNormals<'a> {
 
 impl ReplayNormals<'_> {
     fn next(&mut self) -> f32 {
-        if self.drawn % 8 == 0 {
+        if self.drawn.is_multiple_of(8) {
             let block = (self.group << 20) | (self.drawn / 8);
             self.cache =
                 self.st

@@ -82,6 +82,7 @@ impl PyTile {
     #[new]
     #[pyo3(signature = (out_size, in_size, config_json, seed, backend = "cpu"))]
     fn new(
+        py: Python<'_>,
         out_size: usize,
         in_size: usize,
         config_json: &str,
@@ -90,7 +91,7 @@ impl PyTile {
     ) -> PyResult<Self> {
         let config = TileConfig::from_json(config_json).map_err(to_py)?;
         let kind = BackendKind::parse(backend).map_err(to_py)?;
-        let inner = Tile::new(config, out_size, in_size, seed, kind).map_err(to_py)?;
+        let inner = compute(py, || Tile::new(config, out_size, in_size, seed, kind))?;
         Ok(Self { inner })
     }
 
@@ -177,15 +178,19 @@ impl PyTile {
     /// Decay and diffusion of one mini-batch; the optimizer calls it once per step.
     fn post_update_step(&mut self, py: Python<'_>) -> PyResult<()> {
         let tile = &mut self.inner;
-        compute(py, || {
-            tile.post_update_step();
-            Ok(())
-        })
+        compute(py, || tile.post_update_step())
+    }
+
+    /// Waits until the backend has finished all queued work (GPU updates are asynchronous).
+    fn synchronize(&self, py: Python<'_>) -> PyResult<()> {
+        let tile = &self.inner;
+        compute(py, || tile.synchronize())
     }
 
     /// The weights `[out_size, in_size]` (a copy).
     fn get_weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let w = self.inner.weights();
+        let tile = &self.inner;
+        let w = compute(py, || tile.weights())?;
         w.into_pyarray(py)
             .reshape([self.inner.rows(), self.inner.cols()])
     }
@@ -207,7 +212,8 @@ impl PyTile {
 
     /// The complete state as a dict of plain values and arrays.
     fn get_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.inner.state();
+        let tile = &self.inner;
+        let s = compute(py, || tile.state())?;
         let d = PyDict::new(py);
         d.set_item("config_json", s.config.to_json())?;
         d.set_item("out_size", s.rows)?;
@@ -237,7 +243,7 @@ impl PyTile {
     /// Rebuilds a tile from `get_state()` on the given backend.
     #[staticmethod]
     #[pyo3(signature = (state, backend = "cpu"))]
-    fn from_state(state: &Bound<'_, PyDict>, backend: &str) -> PyResult<Self> {
+    fn from_state(py: Python<'_>, state: &Bound<'_, PyDict>, backend: &str) -> PyResult<Self> {
         let item = |key: &str| -> PyResult<Bound<'_, PyAny>> {
             state
                 .get_item(key)?
@@ -283,15 +289,16 @@ impl PyTile {
         };
         let kind = BackendKind::parse(backend).map_err(to_py)?;
         Ok(Self {
-            inner: Tile::from_state(&state, kind).map_err(to_py)?,
+            inner: compute(py, || Tile::from_state(&state, kind))?,
         })
     }
 
     /// Moves the tile with its full state to another backend.
     #[allow(clippy::wrong_self_convention)] // Python name, mirrors `model.to_backend(...)`
-    fn to_backend(&mut self, backend: &str) -> PyResult<()> {
+    fn to_backend(&mut self, py: Python<'_>, backend: &str) -> PyResult<()> {
         let kind = BackendKind::parse(backend).map_err(to_py)?;
-        self.inner.to_backend(kind).map_err(to_py)
+        let tile = &mut self.inner;
+        compute(py, || tile.to_backend(kind))
     }
 
     fn __repr__(&self) -> String {
@@ -318,11 +325,17 @@ fn validate_config(config_json: &str) -> PyResult<()> {
         .map_err(to_py)
 }
 
-/// The available backends: name → description.
+/// Why the gpu backend is unavailable (no adapter, or a build without it); None when it works.
+#[pyfunction]
+fn gpu_unavailable_reason(py: Python<'_>) -> Option<String> {
+    py.detach(backend::gpu_unavailable_reason)
+}
+
+/// The available backends: name → description (for the gpu: API / adapter (type, driver)).
 #[pyfunction]
 fn backends<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    for (name, info) in backend::available() {
+    for (name, info) in py.detach(backend::available) {
         d.set_item(name, info)?;
     }
     Ok(d)
@@ -339,6 +352,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTile>()?;
     m.add_function(wrap_pyfunction!(philox4x32_10_block, m)?)?;
     m.add_function(wrap_pyfunction!(backends, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_unavailable_reason, m)?)?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

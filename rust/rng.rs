@@ -87,6 +87,11 @@ impl Stream {
         }
     }
 
+    /// The Philox key of this stream (for kernels that evaluate it elsewhere, e.g. on a GPU).
+    pub fn key(&self) -> [u32; 2] {
+        self.key
+    }
+
     /// Four random words for the counter (a, b, c, step).
     #[inline(always)]
     pub fn block(&self, a: u32, b: u32, c: u32, step: u32) -> [u32; 4] {

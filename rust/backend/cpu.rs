@@ -43,7 +43,7 @@ impl TileBackend for CpuTile {
         BackendKind::Cpu
     }
 
-    fn forward(&mut self, x: &[f32], batch: usize, out: &mut [f32], step: u32) {
+    fn forward(&mut self, x: &[f32], batch: usize, out: &mut [f32], step: u32) -> Result<()> {
         // y = W x: the weights seen as Wᵀ (cols × rows).
         let w = MatRef::transposed(&self.weights, self.cols, self.rows);
         analog_mvm(
@@ -57,12 +57,13 @@ impl TileBackend for CpuTile {
             true,
             &mut self.forward_scratch,
         );
+        Ok(())
     }
 
-    fn backward(&mut self, d: &[f32], batch: usize, out: &mut [f32], step: u32) {
+    fn backward(&mut self, d: &[f32], batch: usize, out: &mut [f32], step: u32) -> Result<()> {
         // z = Wᵀ d: the weights as stored (rows × cols). The backward pass has its own streams.
         let w = MatRef::row_major(&self.weights, self.rows, self.cols);
-        let seed = self.seed ^ 0xB4C4_0000_0000_0001;
+        let seed = self.seed ^ super::BACKWARD_SEED;
         analog_mvm(
             &self.config.backward,
             w,
@@ -74,9 +75,10 @@ impl TileBackend for CpuTile {
             false,
             &mut self.backward_scratch,
         );
+        Ok(())
     }
 
-    fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) {
+    fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) -> Result<()> {
         let pulse_type = self.config.update.pulse_type;
         match &self.device.model {
             DeviceModel::ConstantStep(array) if pulse_type == PulseType::StochasticCompressed => {
@@ -105,20 +107,23 @@ impl TileBackend for CpuTile {
                 }
             }
         }
+        Ok(())
     }
 
-    fn post_update(&mut self, step: u32) {
+    fn post_update(&mut self, step: u32) -> Result<()> {
         self.device
             .post_update(&mut self.weights, self.cols, self.seed, step);
+        Ok(())
     }
 
-    fn weights(&self) -> Vec<f32> {
-        self.weights.clone()
+    fn weights(&self) -> Result<Vec<f32>> {
+        Ok(self.weights.clone())
     }
 
-    fn set_weights(&mut self, weights: &[f32]) {
+    fn set_weights(&mut self, weights: &[f32]) -> Result<()> {
         self.weights.copy_from_slice(weights);
         self.device.clip_weights(&mut self.weights);
+        Ok(())
     }
 
     fn device_arrays(&self) -> Vec<(String, Vec<f32>)> {

@@ -53,7 +53,7 @@ impl Tile {
                 msg: format!("a tile needs at least one row and one column, got {rows} x {cols}"),
             });
         }
-        let backend = backend::build(kind, &config, rows, cols, seed);
+        let backend = backend::build(kind, &config, rows, cols, seed)?;
         Ok(Self {
             config,
             rows,
@@ -89,7 +89,7 @@ impl Tile {
     }
 
     fn check_batch(arg: &'static str, data: &[f32], width: usize) -> Result<usize> {
-        if data.len() % width != 0 {
+        if !data.len().is_multiple_of(width) {
             return Err(Error::Shape {
                 arg,
                 expected: vec![data.len() / width.max(1), width],
@@ -116,7 +116,7 @@ impl Tile {
         let batch = Self::check_batch("x", x, self.cols)?;
         Self::check_out("out", out, batch, self.rows)?;
         let step = self.counters.forward as u32;
-        self.backend.forward(x, batch, out, step);
+        self.backend.forward(x, batch, out, step)?;
         self.counters.forward += 1;
         Ok(())
     }
@@ -126,7 +126,7 @@ impl Tile {
         let batch = Self::check_batch("d", d, self.rows)?;
         Self::check_out("out", out, batch, self.cols)?;
         let step = self.counters.backward as u32;
-        self.backend.backward(d, batch, out, step);
+        self.backend.backward(d, batch, out, step)?;
         self.counters.backward += 1;
         Ok(())
     }
@@ -149,19 +149,25 @@ impl Tile {
             });
         }
         let step = self.counters.update as u32;
-        self.backend.update(x, d, batch, lr, step);
+        self.backend.update(x, d, batch, lr, step)?;
         self.counters.update += 1;
         Ok(())
     }
 
     /// Once per optimizer step, after the update: decay and diffusion of the devices.
-    pub fn post_update_step(&mut self) {
+    pub fn post_update_step(&mut self) -> Result<()> {
         let step = self.counters.post_update as u32;
-        self.backend.post_update(step);
+        self.backend.post_update(step)?;
         self.counters.post_update += 1;
+        Ok(())
     }
 
-    pub fn weights(&self) -> Vec<f32> {
+    /// Waits for all queued work of the backend (GPU updates are asynchronous).
+    pub fn synchronize(&self) -> Result<()> {
+        self.backend.synchronize()
+    }
+
+    pub fn weights(&self) -> Result<Vec<f32>> {
         self.backend.weights()
     }
 
@@ -175,20 +181,19 @@ impl Tile {
             });
         }
         check_finite("weights", weights)?;
-        self.backend.set_weights(weights);
-        Ok(())
+        self.backend.set_weights(weights)
     }
 
-    pub fn state(&self) -> TileState {
-        TileState {
+    pub fn state(&self) -> Result<TileState> {
+        Ok(TileState {
             config: self.config.clone(),
             rows: self.rows,
             cols: self.cols,
             seed: self.seed,
             counters: self.counters,
-            weights: self.backend.weights(),
+            weights: self.backend.weights()?,
             device: self.backend.device_arrays(),
-        }
+        })
     }
 
     /// Rebuilds a tile from a saved state on the given backend.
@@ -209,7 +214,7 @@ impl Tile {
         }
         tile.backend.load_device_arrays(&state.device)?;
         // Saved weights already lie within the saved bounds: restore them bit for bit.
-        tile.backend.set_weights(&state.weights);
+        tile.backend.set_weights(&state.weights)?;
         tile.counters = state.counters;
         Ok(tile)
     }
@@ -217,7 +222,7 @@ impl Tile {
     /// Moves the tile, with its full state, to another backend.
     pub fn to_backend(&mut self, kind: BackendKind) -> Result<()> {
         if kind != self.backend.kind() {
-            *self = Self::from_state(&self.state(), kind)?;
+            *self = Self::from_state(&self.state()?, kind)?;
         }
         Ok(())
     }

@@ -23,7 +23,7 @@ fn repeated_updates(
     for _ in 0..reps {
         tile.set_weights(&zeros).unwrap();
         tile.update(x, d, lr).unwrap();
-        for (s, w) in samples.iter_mut().zip(tile.weights()) {
+        for (s, w) in samples.iter_mut().zip(tile.weights().unwrap()) {
             s.push(f64::from(w));
         }
     }
@@ -78,6 +78,7 @@ fn cycle_to_cycle_spread_matches_dw_min_std() {
             .unwrap();
         let dw: Vec<f64> = tile
             .weights()
+            .unwrap()
             .iter()
             .map(|w| f64::from(*w + start))
             .collect();
@@ -107,7 +108,7 @@ fn weights_stay_within_device_bounds() {
     };
     let (rows, cols) = (30, 20);
     let mut tile = cpu_tile(config, rows, cols, 8);
-    let state = tile.state();
+    let state = tile.state().unwrap();
     let w_max = &state.device.iter().find(|(n, _)| n == "w_max").unwrap().1;
     let w_min = &state.device.iter().find(|(n, _)| n == "w_min").unwrap().1;
     for step in 0..40 {
@@ -117,7 +118,7 @@ fn weights_stay_within_device_bounds() {
             .map(|v| v * (1.0 + (step % 3) as f32))
             .collect();
         tile.update(&x, &d, 0.5).unwrap();
-        for (k, w) in tile.weights().iter().enumerate() {
+        for (k, w) in tile.weights().unwrap().iter().enumerate() {
             assert!(
                 *w <= w_max[k] && *w >= w_min[k],
                 "device {k}: {w} outside [{}, {}]",
@@ -131,7 +132,7 @@ fn weights_stay_within_device_bounds() {
         tile.update(&vec![1.0; cols], &vec![-1.0; rows], 1.0)
             .unwrap();
     }
-    let w = tile.weights();
+    let w = tile.weights().unwrap();
     let at_bound = w
         .iter()
         .zip(w_max)
@@ -194,11 +195,11 @@ fn decay_relaxes_to_the_reset_bias_at_rate_one_over_lifetime() {
     let mut tile = cpu_tile(config, rows, cols, 2);
     tile.set_weights(&vec![0.5; rows * cols]).unwrap();
     for _ in 0..30 {
-        tile.post_update_step();
+        tile.post_update_step().unwrap();
     }
     // w_n = b + (w_0 − b)(1 − 1/lifetime)^n.
     let expected = 0.1 + 0.4 * (1.0f64 - 1.0 / 50.0).powi(30);
-    for w in tile.weights() {
+    for w in tile.weights().unwrap() {
         assert!((f64::from(w) - expected).abs() < 1e-5, "{w} vs {expected}");
     }
 }
@@ -220,10 +221,15 @@ fn diffusion_is_a_random_walk_with_std_diffusion() {
     tile.set_weights(&vec![0.0; rows * cols]).unwrap();
     let steps = 16;
     for _ in 0..steps {
-        tile.post_update_step();
+        tile.post_update_step().unwrap();
     }
     // Var(w) = steps · E[ρ²] = steps · diffusion² (1 + diffusion_dtod²).
-    let w: Vec<f64> = tile.weights().iter().map(|v| f64::from(*v)).collect();
+    let w: Vec<f64> = tile
+        .weights()
+        .unwrap()
+        .iter()
+        .map(|v| f64::from(*v))
+        .collect();
     let (m, sd) = mean_std(&w);
     let expected = 0.002 * (steps as f64 * 1.25).sqrt();
     assert!(m.abs() < 3.0 * expected / 100.0, "mean {m}");
@@ -240,10 +246,15 @@ fn decay_and_diffusion_respect_the_bounds_and_ideal_devices_decay_to_zero() {
         ..TileConfig::default()
     };
     let mut tile = cpu_tile(config, 10, 10, 6);
-    tile.post_update_step();
-    let state = tile.state();
+    tile.post_update_step().unwrap();
+    let state = tile.state().unwrap();
     let w_max = &state.device.iter().find(|(n, _)| n == "w_max").unwrap().1;
-    assert!(tile.weights().iter().zip(w_max).all(|(w, m)| w <= m));
+    assert!(tile
+        .weights()
+        .unwrap()
+        .iter()
+        .zip(w_max)
+        .all(|(w, m)| w <= m));
     let ideal = TileConfig {
         device: DeviceConfig::IdealDevice(rpusim::config::IdealParameters {
             lifetime: 10.0,
@@ -253,8 +264,8 @@ fn decay_and_diffusion_respect_the_bounds_and_ideal_devices_decay_to_zero() {
     };
     let mut tile = cpu_tile(ideal, 2, 2, 1);
     tile.set_weights(&[1.0, -2.0, 3.0, 0.5]).unwrap();
-    tile.post_update_step();
-    for (w, e) in tile.weights().iter().zip([0.9, -1.8, 2.7, 0.45]) {
+    tile.post_update_step().unwrap();
+    for (w, e) in tile.weights().unwrap().iter().zip([0.9, -1.8, 2.7, 0.45]) {
         assert!((w - e).abs() < 1e-6, "{w} vs {e}");
     }
 }

@@ -2,6 +2,8 @@
 
 mod determinism;
 mod device_statistics;
+#[cfg(feature = "gpu")]
+mod gpu_parity;
 mod periphery;
 
 use rpusim::config::{ConstantStepParameters, DeviceConfig, TileConfig};

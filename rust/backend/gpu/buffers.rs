@@ -1,0 +1,138 @@
+//! GPU buffers of a tile: persistent arrays and grow-only scratch, uploads and read-back.
+
+use super::context::GpuContext;
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+
+pub const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_DST)
+    .union(wgpu::BufferUsages::COPY_SRC);
+
+/// Checks a binding against the adapter's storage binding limit (128 MiB on some drivers).
+pub fn check_binding(ctx: &GpuContext, what: &str, bytes: u64) -> Result<()> {
+    let limit = ctx
+        .limits
+        .max_storage_buffer_binding_size
+        .min(ctx.limits.max_buffer_size);
+    if bytes > limit {
+        return Err(Error::Backend(format!(
+            "{what} needs {} MiB in one GPU storage binding, but the adapter {:?} allows {} MiB; \
+             use smaller tiles (a layer can be split across several tiles) or the cpu backend",
+            bytes >> 20,
+            ctx.info.name,
+            limit >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// A storage buffer holding `data` (at least 4 bytes: empty bindings are not allowed).
+pub fn storage_init(ctx: &GpuContext, label: &str, data: &[u8]) -> Result<wgpu::Buffer> {
+    check_binding(ctx, label, data.len() as u64)?;
+    let size = (data.len() as u64).max(4).next_multiple_of(4);
+    let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size,
+        usage: STORAGE,
+        mapped_at_creation: false,
+    });
+    if !data.is_empty() {
+        ctx.queue.write_buffer(&buffer, 0, data);
+    }
+    Ok(buffer)
+}
+
+/// Named scratch buffers that only grow.
+#[derive(Default)]
+pub struct Scratch {
+    buffers: HashMap<&'static str, wgpu::Buffer>,
+}
+
+impl Scratch {
+    /// A storage buffer of at least `bytes` bytes.
+    pub fn get(
+        &mut self,
+        ctx: &GpuContext,
+        name: &'static str,
+        bytes: u64,
+    ) -> Result<wgpu::Buffer> {
+        let bytes = bytes.max(4).next_multiple_of(4);
+        check_binding(ctx, name, bytes)?;
+        if let Some(b) = self.buffers.get(name) {
+            if b.size() >= bytes {
+                return Ok(b.clone());
+            }
+        }
+        // Grow with headroom so that slowly growing batches do not reallocate every call.
+        let limit = ctx
+            .limits
+            .max_storage_buffer_binding_size
+            .min(ctx.limits.max_buffer_size);
+        let size = (bytes + bytes / 4)
+            .next_multiple_of(256)
+            .min(limit.max(bytes));
+        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(name),
+            size,
+            usage: STORAGE,
+            mapped_at_creation: false,
+        });
+        self.buffers.insert(name, buffer.clone());
+        Ok(buffer)
+    }
+
+    /// A scratch buffer holding `data` (written before the next submission).
+    pub fn upload(
+        &mut self,
+        ctx: &GpuContext,
+        name: &'static str,
+        data: &[u8],
+    ) -> Result<wgpu::Buffer> {
+        let buffer = self.get(ctx, name, data.len() as u64)?;
+        if !data.is_empty() {
+            ctx.queue.write_buffer(&buffer, 0, data);
+        }
+        Ok(buffer)
+    }
+}
+
+/// Submits `encoder` after a copy of the first `bytes` of `source` into a mappable buffer, waits
+/// and returns the bytes.
+pub fn read_back(
+    ctx: &GpuContext,
+    mut encoder: wgpu::CommandEncoder,
+    source: &wgpu::Buffer,
+    bytes: u64,
+) -> Result<Vec<u8>> {
+    let size = bytes.max(4).next_multiple_of(4);
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("read back"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    encoder.copy_buffer_to_buffer(source, 0, &staging, 0, size);
+    ctx.queue.submit([encoder.finish()]);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = sender.send(r);
+    });
+    ctx.finish()?;
+    receiver
+        .recv()
+        .map_err(|_| Error::Backend("GPU read-back was dropped".into()))?
+        .map_err(|e| Error::Backend(format!("GPU read-back failed: {e}")))?;
+    let data = staging
+        .get_mapped_range(..)
+        .map_err(|e| Error::Backend(format!("GPU read-back failed: {e}")))?
+        .to_vec();
+    staging.unmap();
+    Ok(data[..bytes as usize].to_vec())
+}
+
+pub fn encoder(ctx: &GpuContext) -> wgpu::CommandEncoder {
+    ctx.device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("rpusim"),
+        })
+}

@@ -1,0 +1,169 @@
+// Coincidences and device response of one group of vectors on a constant-step array
+// (rust/pulsed.rs `apply_group`, rust/device/constant_step.rs), one thread per device (i, j).
+// The up/down counts are the popcounts of the AND of row i's and column j's trains, summed over
+// the group: the same integers as the CPU's plane sums. The group is applied at once when no
+// order of its pulses can reach a bound, else the device is replayed in vector order.
+
+struct Params {
+    rows: u32,
+    cols: u32,
+    vectors: u32,
+    words: u32,
+    start: u32,
+    group_index: u32,
+    step: u32,
+    noisy: u32,
+    dw_min_std: f32,
+    xi_max: f32,
+    noise_key_lo: u32,
+    noise_key_hi: u32,
+    replay_key_lo: u32,
+    replay_key_hi: u32,
+    // Where d's thresholds and bits start (x's start at 0).
+    d_threshold_offset: u32,
+    d_bits_offset: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> weights: array<f32>;
+@group(0) @binding(2) var<storage, read> bits: array<u32>;
+@group(0) @binding(3) var<storage, read> thresholds: array<u32>;
+@group(0) @binding(4) var<storage, read> step_up: array<f32>;
+@group(0) @binding(5) var<storage, read> step_down: array<f32>;
+@group(0) @binding(6) var<storage, read> w_max: array<f32>;
+@group(0) @binding(7) var<storage, read> w_min: array<f32>;
+
+// Coincidences of device (i, j) in vector v of the group.
+fn coincidences(i: u32, j: u32, v: u32) -> u32 {
+    var count = 0u;
+    for (var w = 0u; w < p.words; w++) {
+        let slot_row = v * p.words + w;
+        count += countOneBits(bits[slot_row * p.cols + j] & bits[p.d_bits_offset + slot_row * p.rows + i]);
+    }
+    return count;
+}
+
+// True when x_j and d_i of vector v have opposite signs: the pulses go up.
+fn goes_up(i: u32, j: u32, v: u32) -> bool {
+    let n = p.start + v;
+    let x_negative = thresholds[n * p.cols + j] >> 31u;
+    let d_negative = thresholds[p.d_threshold_offset + n * p.rows + i] >> 31u;
+    return x_negative != d_negative;
+}
+
+struct Device {
+    up: f32,
+    down: f32,
+    hi: f32,
+    lo: f32,
+}
+
+fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
+    let noise = 1.0 + p.dw_min_std * xi;
+    var next = w - dev.down * noise;
+    if up {
+        next = w + dev.up * noise;
+    }
+    return min(max(next, dev.lo), dev.hi);
+}
+
+// Sequential normals of the replay stream of device (i, j): counter (j, i, group·2²⁰ + n / 8, step).
+var<private> replay_drawn: u32 = 0u;
+var<private> replay_block: vec4<u32>;
+
+fn replay_normal(i: u32, j: u32) -> f32 {
+    if p.noisy == 0u {
+        return 0.0;
+    }
+    let h = replay_drawn % 8u;
+    if h == 0u {
+        let block = (p.group_index << 20u) | (replay_drawn / 8u);
+        replay_block = philox(vec4<u32>(j, i, block, p.step), vec2<u32>(p.replay_key_lo, p.replay_key_hi));
+    }
+    replay_drawn += 1u;
+    return normal_of_block(replay_block, h);
+}
+
+fn replay(dev: Device, w_start: f32, i: u32, j: u32) -> f32 {
+    var w = w_start;
+    let s = p.dw_min_std * p.xi_max;
+    let against = max(s - 1.0, 0.0);
+    for (var v = 0u; v < p.vectors; v++) {
+        let count = coincidences(i, j, v);
+        if count == 0u {
+            continue;
+        }
+        let up = goes_up(i, j, v);
+        if count > 1u {
+            // A same-direction run as one group when it cannot reach a bound (`pulse_run`).
+            let xi = replay_normal(i, j);
+            let c = f32(count);
+            var step = dev.down;
+            var sign = -1.0;
+            if up {
+                step = dev.up;
+                sign = 1.0;
+            }
+            let forward = w + sign * c * step * (1.0 + s);
+            let backward = w - sign * c * step * against;
+            var highest = backward;
+            var lowest = forward;
+            if up {
+                highest = forward;
+                lowest = backward;
+            }
+            if !(highest > dev.hi || lowest < dev.lo) {
+                let next = w + sign * c * step + p.dw_min_std * step * sqrt(c) * xi;
+                w = min(max(next, dev.lo), dev.hi);
+                continue;
+            }
+        }
+        for (var q = 0u; q < count; q++) {
+            w = pulse(dev, w, up, replay_normal(i, j));
+        }
+    }
+    return w;
+}
+
+@compute @workgroup_size(64, 4)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let j = gid.x;
+    let i = gid.y;
+    if j >= p.cols || i >= p.rows {
+        return;
+    }
+    var n_up = 0u;
+    var n_down = 0u;
+    for (var v = 0u; v < p.vectors; v++) {
+        let count = coincidences(i, j, v);
+        if goes_up(i, j, v) {
+            n_up += count;
+        } else {
+            n_down += count;
+        }
+    }
+    if n_up + n_down == 0u {
+        return;
+    }
+    let k = i * p.cols + j;
+    let dev = Device(step_up[k], step_down[k], w_max[k], w_min[k]);
+    let w = weights[k];
+    let s = p.dw_min_std * p.xi_max;
+    let against = max(s - 1.0, 0.0);
+    let nu = f32(n_up);
+    let nd = f32(n_down);
+    let highest = w + nu * dev.up * (1.0 + s) + nd * dev.down * against;
+    let lowest = w - nd * dev.down * (1.0 + s) - nu * dev.up * against;
+    if highest <= dev.hi && lowest >= dev.lo {
+        var xi = 0.0;
+        if p.noisy != 0u {
+            let r = philox(vec4<u32>(j / 8u, i, p.group_index, p.step), vec2<u32>(p.noise_key_lo, p.noise_key_hi));
+            xi = normal_of_block(r, j % 8u);
+        }
+        let mean = nu * dev.up - nd * dev.down;
+        let spread = p.dw_min_std * sqrt(nu * dev.up * dev.up + nd * dev.down * dev.down);
+        weights[k] = min(max(w + mean + spread * xi, dev.lo), dev.hi);
+    } else {
+        weights[k] = replay(dev, w, i, j);
+    }
+}

@@ -1,0 +1,278 @@
+//! The gpu backend against the cpu backend: the same Philox bits, the same pulse counts, the same
+//! weights and outputs to float rounding. Skipped (with the reason printed) without an adapter.
+
+use crate::{constant_step, data};
+use rpusim::backend::gpu_unavailable_reason;
+use rpusim::config::{ConstantStepParameters, DeviceConfig, IoParameters};
+use rpusim::rng::{normal_table, philox4x32_10};
+use rpusim::{BackendKind, Tile, TileConfig};
+
+fn gpu_available() -> bool {
+    match gpu_unavailable_reason() {
+        None => true,
+        Some(reason) => {
+            eprintln!("skipped: no gpu backend ({reason})");
+            false
+        }
+    }
+}
+
+fn pair(config: &TileConfig, rows: usize, cols: usize, seed: u64) -> (Tile, Tile) {
+    let cpu = Tile::new(config.clone(), rows, cols, seed, BackendKind::Cpu).unwrap();
+    let gpu = Tile::new(config.clone(), rows, cols, seed, BackendKind::Gpu).unwrap();
+    (cpu, gpu)
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn scaled(v: Vec<f32>, s: f32) -> Vec<f32> {
+    v.into_iter().map(|x| x * s).collect()
+}
+
+#[test]
+fn every_kernel_compiles() {
+    if !gpu_available() {
+        return;
+    }
+    rpusim::backend::gpu::compile_all().unwrap();
+}
+
+#[test]
+fn philox_and_normals_are_bit_identical() {
+    if !gpu_available() {
+        return;
+    }
+    let counters: Vec<[u32; 4]> = (0..4096u32)
+        .map(|i| [i, i.wrapping_mul(0x9E37_79B9), 7 ^ i, u32::MAX - i])
+        .chain([[0; 4], [u32::MAX; 4]])
+        .collect();
+    let key = [0xA409_3822, 0x299F_31D0];
+    let (blocks, normals) = rpusim::backend::gpu::philox_on_gpu(&counters, key).unwrap();
+    let table = normal_table();
+    for (t, c) in counters.iter().enumerate() {
+        let expected = philox4x32_10(*c, key);
+        assert_eq!(blocks[t], expected, "counter {c:?}");
+        for h in 0..8 {
+            let bits = (expected[h / 2] >> (16 * (h % 2))) as u16;
+            assert_eq!(normals[8 * t + h].to_bits(), table.sample(bits).to_bits());
+        }
+    }
+}
+
+#[test]
+fn perfect_forward_and_backward_match() {
+    if !gpu_available() {
+        return;
+    }
+    let mut config = TileConfig::default();
+    config.forward = IoParameters {
+        is_perfect: true,
+        ..IoParameters::default()
+    };
+    config.backward = config.forward.clone();
+    let (rows, cols, batch) = (70, 130, 9);
+    let (mut cpu, mut gpu) = pair(&config, rows, cols, 3);
+    let w = scaled(data(rows * cols, 1), 0.5);
+    cpu.set_weights(&w).unwrap();
+    gpu.set_weights(&w).unwrap();
+    let x = data(batch * cols, 2);
+    let (mut yc, mut yg) = (vec![0.0; batch * rows], vec![0.0; batch * rows]);
+    cpu.forward(&x, &mut yc).unwrap();
+    gpu.forward(&x, &mut yg).unwrap();
+    assert!(
+        max_abs_diff(&yc, &yg) < 1e-4,
+        "forward {}",
+        max_abs_diff(&yc, &yg)
+    );
+    let d = data(batch * rows, 3);
+    let (mut zc, mut zg) = (vec![0.0; batch * cols], vec![0.0; batch * cols]);
+    cpu.backward(&d, &mut zc).unwrap();
+    gpu.backward(&d, &mut zg).unwrap();
+    assert!(
+        max_abs_diff(&zc, &zg) < 1e-4,
+        "backward {}",
+        max_abs_diff(&zc, &zg)
+    );
+}
+
+/// Outputs with the default periphery: equal up to float rounding, which can move a value across
+/// an ADC level (one output step) in rare cases.
+fn assert_periphery_close(yc: &[f32], yg: &[f32], level: f32) {
+    let mut off = 0;
+    for (a, b) in yc.iter().zip(yg) {
+        let d = (a - b).abs();
+        if d > 1e-4 * (1.0 + a.abs()) {
+            assert!(
+                d <= level * 1.01,
+                "outputs {a} vs {b} differ by more than one ADC level"
+            );
+            off += 1;
+        }
+    }
+    assert!(
+        off * 100 <= yc.len(),
+        "{off} of {} outputs differ",
+        yc.len()
+    );
+}
+
+#[test]
+fn default_periphery_matches_with_noise_and_bound_management() {
+    if !gpu_available() {
+        return;
+    }
+    let mut config = TileConfig::default();
+    config.forward.inp_noise = 0.02;
+    config.forward.w_noise = 0.01;
+    config.forward.inp_sto_round = true;
+    config.forward.out_sto_round = true;
+    config.backward = config.forward.clone();
+    let (rows, cols, batch) = (40, 96, 12);
+    let (mut cpu, mut gpu) = pair(&config, rows, cols, 11);
+    let mut w = scaled(data(rows * cols, 4), 0.6);
+    w[..cols].fill(0.6);
+    cpu.set_weights(&w).unwrap();
+    gpu.set_weights(&w).unwrap();
+    // Large inputs saturate the ADC: bound management re-reads them with the input halved.
+    let mut x = data(batch * cols, 5);
+    for v in &mut x[..cols] {
+        *v = v.abs();
+    }
+    for step in 0..3 {
+        let (mut yc, mut yg) = (vec![0.0; batch * rows], vec![0.0; batch * rows]);
+        cpu.forward(&x, &mut yc).unwrap();
+        gpu.forward(&x, &mut yg).unwrap();
+        // One ADC level in the digital domain: 2·out_bound/(2^9 − 2) · α · reduction (≤ 2^5).
+        assert_periphery_close(&yc, &yg, 24.0 / 510.0 * 32.0);
+        assert!(
+            yc.iter().any(|v| v.abs() > 12.0),
+            "step {step}: bound management was not used"
+        );
+        let d = scaled(data(batch * rows, 6 + step), 0.2);
+        let (mut zc, mut zg) = (vec![0.0; batch * cols], vec![0.0; batch * cols]);
+        cpu.backward(&d, &mut zc).unwrap();
+        gpu.backward(&d, &mut zg).unwrap();
+        assert_periphery_close(&zc, &zg, 24.0 / 510.0 * 0.2);
+    }
+}
+
+/// Trains both backends on the same data; returns (cpu weights, gpu weights) after each step.
+fn train_both(
+    config: &TileConfig,
+    rows: usize,
+    cols: usize,
+    steps: u32,
+    lr: f32,
+) -> Vec<(Vec<f32>, Vec<f32>)> {
+    let (mut cpu, mut gpu) = pair(config, rows, cols, 21);
+    let w = scaled(data(rows * cols, 7), 0.05);
+    cpu.set_weights(&w).unwrap();
+    gpu.set_weights(&w).unwrap();
+    let batch = 10;
+    let mut history = Vec::new();
+    for step in 0..steps {
+        let x = data(batch * cols, 30 + step);
+        let d = scaled(data(batch * rows, 60 + step), 0.3);
+        cpu.update(&x, &d, lr).unwrap();
+        gpu.update(&x, &d, lr).unwrap();
+        cpu.post_update_step().unwrap();
+        gpu.post_update_step().unwrap();
+        history.push((cpu.weights().unwrap(), gpu.weights().unwrap()));
+    }
+    history
+}
+
+#[test]
+fn pulse_counts_are_bit_identical() {
+    if !gpu_available() {
+        return;
+    }
+    // No cycle-to-cycle noise, no variation, far bounds: w = w0 + (n_up − n_down)·dw_min exactly
+    // up to float rounding, so the counts can be read off the weights.
+    let config = constant_step(0.0, 100.0);
+    let dw_min = 0.001;
+    for (step, (wc, wg)) in train_both(&config, 33, 70, 5, 0.1).into_iter().enumerate() {
+        let mut moved = 0;
+        for (a, b) in wc.iter().zip(&wg) {
+            let steps_apart = (a - b) / dw_min;
+            assert!(steps_apart.abs() < 0.01, "step {step}: {a} vs {b}");
+            moved += usize::from(*a != 0.0);
+        }
+        assert!(moved > wc.len() / 2, "too few devices were pulsed");
+    }
+}
+
+#[test]
+fn noisy_devices_with_bounds_and_decay_match() {
+    if !gpu_available() {
+        return;
+    }
+    // Default constant step (dtod, ctoc noise) with tight bounds: many devices reach them and take
+    // the replay path; decay and diffusion run once per step.
+    let config = TileConfig {
+        device: DeviceConfig::ConstantStepDevice(ConstantStepParameters {
+            w_max: 0.02,
+            w_min: -0.02,
+            lifetime: 50.0,
+            diffusion: 0.001,
+            ..ConstantStepParameters::default()
+        }),
+        ..TileConfig::default()
+    };
+    let history = train_both(&config, 24, 40, 8, 0.2);
+    for (step, (wc, wg)) in history.iter().enumerate() {
+        let diff = max_abs_diff(wc, wg);
+        assert!(diff < 1e-5, "step {step}: max |cpu − gpu| = {diff}");
+    }
+    let (wc, _) = history.last().unwrap();
+    let at_bound = wc.iter().filter(|w| w.abs() > 0.015).count();
+    assert!(
+        at_bound > 0,
+        "no device came near a bound: the replay path was not exercised"
+    );
+}
+
+#[test]
+fn exact_update_matches() {
+    if !gpu_available() {
+        return;
+    }
+    let config = TileConfig {
+        device: DeviceConfig::FloatingPointDevice(Default::default()),
+        ..TileConfig::default()
+    };
+    for (wc, wg) in train_both(&config, 17, 23, 3, 0.1) {
+        assert!(max_abs_diff(&wc, &wg) < 1e-5);
+    }
+}
+
+#[test]
+fn moving_between_backends_continues_exactly() {
+    if !gpu_available() {
+        return;
+    }
+    let config = constant_step(0.0, 100.0);
+    let (rows, cols, batch) = (16, 24, 6);
+    let mut a = Tile::new(config.clone(), rows, cols, 5, BackendKind::Cpu).unwrap();
+    let mut b = Tile::new(config, rows, cols, 5, BackendKind::Cpu).unwrap();
+    for step in 0..6 {
+        if step == 2 {
+            b.to_backend(BackendKind::Gpu).unwrap();
+        }
+        if step == 4 {
+            b.to_backend(BackendKind::Cpu).unwrap();
+        }
+        let x = data(batch * cols, 300 + step);
+        let d = scaled(data(batch * rows, 400 + step), 0.2);
+        a.update(&x, &d, 0.1).unwrap();
+        b.update(&x, &d, 0.1).unwrap();
+    }
+    assert_eq!(a.counters(), b.counters());
+    assert!(max_abs_diff(&a.weights().unwrap(), &b.weights().unwrap()) < 1e-5);
+}
