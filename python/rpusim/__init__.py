@@ -1,21 +1,36 @@
 """rpusim: fast analog in-memory computing (crossbar tile) simulation for PyTorch."""
 
+from __future__ import annotations
+
 from rpusim import configs, exceptions, nn, optim
 from rpusim._core import __version__
 from rpusim._core import backends as _backends
+from rpusim._core import gpu_unavailable_reason as _gpu_unavailable_reason
 from rpusim.nn.container import to_backend
 from rpusim.tiles import AnalogTile
 
 
 def backends() -> dict[str, str]:
-    """The available compute backends, name → description (e.g. ``{"cpu": "rayon, 2 threads"}``)."""
+    """The available compute backends, name → description, e.g.
+    ``{"cpu": "rayon, 2 threads", "gpu": "Vulkan / llvmpipe (LLVM 15.0.6, 256 bits) (Cpu, ...)"}``.
+
+    ``"gpu"`` is listed when wgpu finds an adapter (Vulkan, Metal or DX12; the environment
+    variable ``RPUSIM_GPU_ADAPTER`` picks one by a substring of its name); see
+    :func:`gpu_unavailable_reason`.
+    """
     return dict(_backends())
+
+
+def gpu_unavailable_reason() -> str | None:
+    """Why the ``"gpu"`` backend is not available (no adapter, no driver), or None when it is."""
+    return _gpu_unavailable_reason()
 
 
 __all__ = [
     "AnalogTile",
     "__version__",
     "backends",
+    "gpu_unavailable_reason",
     "configs",
     "exceptions",
     "nn",

@@ -53,7 +53,7 @@ class AnalogTile:
         out_size: number of outputs (rows of W).
         in_size: number of inputs (columns of W).
         rpu_config: ``SingleRPUConfig`` (default) or ``FloatingPointRPUConfig``.
-        backend: ``"cpu"`` (default: ``$RPUSIM_BACKEND`` or cpu).
+        backend: ``"cpu"`` or ``"gpu"`` (default: ``$RPUSIM_BACKEND``, else ``"cpu"``).
         seed: tile seed; drawn from torch's default generator when None.
     """
 
@@ -125,6 +125,11 @@ class AnalogTile:
     def post_update_step(self) -> None:
         """Decay and diffusion of one mini-batch (``AnalogSGD.step`` calls it once per step)."""
         self._tile.post_update_step()
+
+    def synchronize(self) -> None:
+        """Waits until the backend has finished queued work (gpu updates are asynchronous;
+        every read of results waits by itself). For timing."""
+        self._tile.synchronize()
 
     def get_weights(self) -> Tensor:
         """The weights ``[out_size, in_size]`` (a copy)."""

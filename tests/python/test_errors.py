@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -135,8 +138,31 @@ def test_optimizer_rejects_negative_lr() -> None:
 def test_unknown_backend() -> None:
     with pytest.raises(BackendError, match="unknown backend"):
         AnalogTile(2, 2, backend="tpu")
-    with pytest.raises(BackendError, match="gpu"):
-        AnalogLinear(2, 2).to_backend("gpu")
+    with pytest.raises(BackendError, match="unknown backend"):
+        AnalogLinear(2, 2).to_backend("cuda")
+
+
+def test_missing_gpu_adapter_is_a_clear_error() -> None:
+    # The GPU context is created once per process: ask for an adapter that cannot exist in a
+    # fresh interpreter.
+    script = (
+        "import rpusim\n"
+        "from rpusim import AnalogTile\n"
+        "from rpusim.exceptions import BackendError\n"
+        "assert 'gpu' not in rpusim.backends(), rpusim.backends()\n"
+        "assert 'no GPU adapter found' in rpusim.gpu_unavailable_reason()\n"
+        "try:\n"
+        "    AnalogTile(2, 2, backend='gpu')\n"
+        "except BackendError as e:\n"
+        "    assert 'no GPU adapter found' in str(e), e\n"
+        "else:\n"
+        "    raise SystemExit('no error')\n"
+    )
+    env = dict(os.environ, RPUSIM_GPU_ADAPTER="no-such-adapter-xyz")
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_corrupt_state_is_rejected() -> None:
