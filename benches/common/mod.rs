@@ -1,9 +1,33 @@
-//! Shapes and data shared by the benches.
+//! Shapes, backends and data shared by the benches. The grid can be narrowed from the
+//! environment (software Vulkan is 100-1000× slower than a GPU):
+//! `RPUSIM_BENCH_SIZES=256,1024`, `RPUSIM_BENCH_BATCHES=1,64`, `RPUSIM_BENCH_BACKENDS=cpu,gpu`.
 
 use rpusim::rng::philox4x32_10;
+use rpusim::BackendKind;
 
-pub const SIZES: [usize; 3] = [256, 512, 1024];
-pub const BATCHES: [usize; 3] = [1, 16, 128];
+fn list(var: &str, default: &[usize]) -> Vec<usize> {
+    match std::env::var(var) {
+        Ok(s) => s
+            .split(',')
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{var}: bad number {v:?}"))
+            })
+            .collect(),
+        Err(_) => default.to_vec(),
+    }
+}
+
+/// Square tile sizes.
+pub fn sizes() -> Vec<usize> {
+    list("RPUSIM_BENCH_SIZES", &[256, 1024, 4096])
+}
+
+/// Batch sizes.
+pub fn batches() -> Vec<usize> {
+    list("RPUSIM_BENCH_BATCHES", &[1, 64, 256])
+}
 
 /// Deterministic data uniform in [-scale, scale].
 pub fn data(n: usize, salt: u32, scale: f32) -> Vec<f32> {
@@ -15,12 +39,40 @@ pub fn data(n: usize, salt: u32, scale: f32) -> Vec<f32> {
         .collect()
 }
 
-/// Thread counts to compare: 1 and all cores.
-pub fn thread_counts() -> Vec<usize> {
+/// One configuration to measure: a backend and the rayon threads of the host side.
+pub struct Variant {
+    pub kind: BackendKind,
+    pub threads: usize,
+    pub label: String,
+}
+
+/// cpu on 1 thread and on all cores, and the gpu when an adapter is found.
+pub fn variants() -> Vec<Variant> {
     let all = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if all > 1 {
-        vec![1, all]
-    } else {
-        vec![1]
+    let wanted = std::env::var("RPUSIM_BENCH_BACKENDS").unwrap_or_else(|_| "cpu,gpu".into());
+    let mut v = Vec::new();
+    if wanted.split(',').any(|b| b.trim() == "cpu") {
+        let mut counts = vec![1];
+        if all > 1 {
+            counts.push(all);
+        }
+        for t in counts {
+            v.push(Variant {
+                kind: BackendKind::Cpu,
+                threads: t,
+                label: format!("cpu-t{t}"),
+            });
+        }
     }
+    if wanted.split(',').any(|b| b.trim() == "gpu") {
+        match rpusim::backend::gpu_unavailable_reason() {
+            None => v.push(Variant {
+                kind: BackendKind::Gpu,
+                threads: all,
+                label: "gpu".into(),
+            }),
+            Some(reason) => eprintln!("gpu benches skipped: {reason}"),
+        }
+    }
+    v
 }

@@ -7,11 +7,13 @@ lr 0.01, ConstantStepDevice with default parameters (realistic pulse counts, k â
 
     OMP_WAIT_POLICY=PASSIVE python benches/python/bench_training.py \\
         [--aihwkit-python /tmp/peer-aihwkit/bin/python] [--threads 2] \\
-        [--sizes 256,512,1024] [--batches 1,16,128] [--seconds 1.0]
+        [--sizes 256,512,1024] [--batches 1,16,128] [--seconds 1.0] [--backend cpu|gpu]
 
 aihwkit is timed in-process when importable, else through `--aihwkit-python` (a venv made by
 ../shared/tools/setup_aihwkit.sh), one subprocess per case, interleaved with the other packages.
 `--only PACKAGE` prints one JSON line per case for that package (used for the subprocesses).
+`--backend gpu` runs rpusim's tiles on the wgpu backend; its timed steps end with the device
+synchronized. Torch runs on CUDA when `--torch-device cuda` is given (synchronized likewise).
 """
 
 from __future__ import annotations
@@ -45,11 +47,15 @@ def weights(size: int):  # noqa: ANN201
     return (torch.rand(size, size, generator=torch.Generator().manual_seed(1)) - 0.5) * 0.1
 
 
+BACKEND = "cpu"
+TORCH_DEVICE = "cpu"
+
+
 def build(package: str, size: int) -> tuple[Any, Any]:
     import torch
 
     if package == "torch":
-        layer = torch.nn.Linear(size, size, bias=False)
+        layer = torch.nn.Linear(size, size, bias=False, device=TORCH_DEVICE)
         with torch.no_grad():
             layer.weight.copy_(weights(size))
         return layer, torch.optim.SGD(layer.parameters(), lr=0.01)
@@ -62,7 +68,10 @@ def build(package: str, size: int) -> tuple[Any, Any]:
         from rpusim.nn import AnalogLinear
         from rpusim.optim import AnalogSGD
     config = SingleRPUConfig(device=ConstantStepDevice())
-    layer = AnalogLinear(size, size, bias=False, rpu_config=config)
+    if package == "aihwkit":
+        layer = AnalogLinear(size, size, bias=False, rpu_config=config)
+    else:
+        layer = AnalogLinear(size, size, bias=False, rpu_config=config, backend=BACKEND)
     if package == "aihwkit":
         layer.set_weights(weights(size))
     else:
@@ -78,11 +87,20 @@ def time_case(package: str, size: int, batch: int, seconds: float) -> dict[str, 
     torch.manual_seed(0)
     layer, opt = build(package, size)
     # The input needs a gradient, as inside a network: every package runs its backward MVM.
-    x = torch.randn(batch, size, requires_grad=True)
+    device = TORCH_DEVICE if package == "torch" else "cpu"
+    x = torch.randn(batch, size, device=device, requires_grad=True)
+
+    def sync() -> None:
+        # Queued work counts: gpu updates are asynchronous, as are CUDA kernels.
+        if package == "rpusim":
+            layer.analog_tile.synchronize()
+        elif device == "cuda":
+            torch.cuda.synchronize()
 
     def forward() -> None:
         with torch.no_grad():
             layer(x)
+        sync()
 
     def forward_backward() -> None:
         x.grad = None
@@ -92,12 +110,14 @@ def time_case(package: str, size: int, batch: int, seconds: float) -> dict[str, 
                 for name in ("analog_input", "analog_grad_output"):
                     if isinstance(getattr(p, name, None), list):
                         getattr(p, name).clear()
+        sync()
 
     def step() -> None:
         x.grad = None
         opt.zero_grad()
         layer(x).pow(2).sum().mul(0.1).backward()
         opt.step()
+        sync()
 
     return {
         "forward": median_ms(forward, seconds),
@@ -122,7 +142,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="256,512,1024")
     parser.add_argument("--batches", default="1,16,128")
     parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--backend", default="cpu", choices=["cpu", "gpu"])
+    parser.add_argument("--torch-device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
+    global BACKEND, TORCH_DEVICE
+    BACKEND, TORCH_DEVICE = args.backend, args.torch_device
 
     import torch
 
@@ -146,7 +170,10 @@ def main() -> None:
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         return json.loads(out.splitlines()[-1])
 
-    print(f"threads {args.threads}, torch {torch.__version__}, times in ms (median)\n")
+    print(
+        f"threads {args.threads}, torch {torch.__version__} on {args.torch_device}, "
+        f"rpusim backend {args.backend}, times in ms (median)\n"
+    )
     header = "| size | batch | measure | rpusim | torch | aihwkit | rpusim/torch | aihwkit/rpusim |"
     print(header)
     print("|" + "---|" * 8)

@@ -96,25 +96,45 @@ impl Scratch {
     }
 }
 
-/// Submits `encoder` after a copy of the first `bytes` of `source` into a mappable buffer, waits
-/// and returns the bytes.
+fn staging_buffer(ctx: &GpuContext, size: u64) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("read back"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+impl Scratch {
+    /// A mappable read-back buffer of at least `bytes` bytes, kept for the next call.
+    pub fn staging(&mut self, ctx: &GpuContext, bytes: u64) -> wgpu::Buffer {
+        let bytes = bytes.max(4).next_multiple_of(4);
+        match self.buffers.get("staging") {
+            Some(b) if b.size() >= bytes => b.clone(),
+            _ => {
+                let b = staging_buffer(ctx, bytes + bytes / 4);
+                self.buffers.insert("staging", b.clone());
+                b
+            }
+        }
+    }
+}
+
+/// Submits `encoder` after a copy of the first `bytes` of `source` into a mappable buffer (the
+/// given one, else a new one), waits and returns the bytes.
 pub fn read_back(
     ctx: &GpuContext,
     mut encoder: wgpu::CommandEncoder,
     source: &wgpu::Buffer,
     bytes: u64,
+    staging: Option<wgpu::Buffer>,
 ) -> Result<Vec<u8>> {
     let size = bytes.max(4).next_multiple_of(4);
-    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("read back"),
-        size,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
+    let staging = staging.unwrap_or_else(|| staging_buffer(ctx, size));
     encoder.copy_buffer_to_buffer(source, 0, &staging, 0, size);
     ctx.queue.submit([encoder.finish()]);
     let (sender, receiver) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+    staging.map_async(wgpu::MapMode::Read, ..size, move |r| {
         let _ = sender.send(r);
     });
     ctx.finish()?;
@@ -123,11 +143,11 @@ pub fn read_back(
         .map_err(|_| Error::Backend("GPU read-back was dropped".into()))?
         .map_err(|e| Error::Backend(format!("GPU read-back failed: {e}")))?;
     let data = staging
-        .get_mapped_range(..)
-        .map_err(|e| Error::Backend(format!("GPU read-back failed: {e}")))?
+        .get_mapped_range(..bytes.max(4))
+        .map_err(|e| Error::Backend(format!("GPU read-back failed: {e}")))?[..bytes as usize]
         .to_vec();
     staging.unmap();
-    Ok(data[..bytes as usize].to_vec())
+    Ok(data)
 }
 
 pub fn encoder(ctx: &GpuContext) -> wgpu::CommandEncoder {

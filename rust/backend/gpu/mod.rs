@@ -180,7 +180,8 @@ impl GpuTile {
                 1.0,
                 false,
             );
-            let data = read_back(&ctx, enc, &result, (out.len() * 4) as u64)?;
+            let staging = self.scratch.staging(&ctx, (out.len() * 4) as u64);
+            let data = read_back(&ctx, enc, &result, (out.len() * 4) as u64, Some(staging))?;
             out.copy_from_slice(bytemuck::cast_slice(&data));
             return Ok(());
         }
@@ -298,7 +299,8 @@ impl GpuTile {
                 break;
             }
             // Bound management: read which vectors saturated, re-read those with half the input.
-            let flags = read_back(&ctx, enc, &saturated, (m * 4) as u64)?;
+            let staging = self.scratch.staging(&ctx, (m * 4) as u64);
+            let flags = read_back(&ctx, enc, &saturated, (m * 4) as u64, Some(staging))?;
             enc = encoder(&ctx);
             let flags: &[u32] = bytemuck::cast_slice(&flags);
             let mut next = Vec::new();
@@ -329,7 +331,8 @@ impl GpuTile {
             &[&factor, &result],
             grid(threads.div_ceil(256)),
         );
-        let data = read_back(&ctx, enc, &result, (out.len() * 4) as u64)?;
+        let staging = self.scratch.staging(&ctx, (out.len() * 4) as u64);
+        let data = read_back(&ctx, enc, &result, (out.len() * 4) as u64, Some(staging))?;
         out.copy_from_slice(bytemuck::cast_slice(&data));
         Ok(())
     }
@@ -591,6 +594,7 @@ impl TileBackend for GpuTile {
             enc,
             &self.weights,
             (self.rows * self.cols * 4) as u64,
+            None,
         )?;
         Ok(bytemuck::cast_slice(&data).to_vec())
     }
@@ -635,8 +639,8 @@ pub fn philox_on_gpu(counters: &[[u32; 4]], key: [u32; 2]) -> Result<(Vec<[u32; 
         ((n as u32).div_ceil(64), 1),
     );
     ctx.queue.submit([enc.finish()]);
-    let b = read_back(&ctx, encoder(&ctx), &blocks, (n * 16) as u64)?;
-    let z = read_back(&ctx, encoder(&ctx), &normals, (n * 32) as u64)?;
+    let b = read_back(&ctx, encoder(&ctx), &blocks, (n * 16) as u64, None)?;
+    let z = read_back(&ctx, encoder(&ctx), &normals, (n * 32) as u64, None)?;
     let words: &[u32] = bytemuck::cast_slice(&b);
     Ok((
         words.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect(),
