@@ -11,17 +11,19 @@ pub enum Kernel {
     Adc,
     ScaleRows,
     Gemm,
+    Gemv,
     PulseTrains,
     PulseApply,
     DecayDiffusion,
     PhiloxTest,
 }
 
-pub const ALL: [Kernel; 8] = [
+pub const ALL: [Kernel; 9] = [
     Kernel::Dac,
     Kernel::Adc,
     Kernel::ScaleRows,
     Kernel::Gemm,
+    Kernel::Gemv,
     Kernel::PulseTrains,
     Kernel::PulseApply,
     Kernel::DecayDiffusion,
@@ -39,7 +41,7 @@ const INDEX: &str = include_str!("wgsl/index.wgsl");
 const NORMAL: &str = include_str!("wgsl/normal.wgsl");
 
 /// Indexed by `Kernel as usize`.
-pub static KERNELS: [KernelSpec; 8] = [
+pub static KERNELS: [KernelSpec; 9] = [
     KernelSpec {
         name: "dac",
         body: include_str!("wgsl/dac.wgsl"),
@@ -58,6 +60,11 @@ pub static KERNELS: [KernelSpec; 8] = [
     KernelSpec {
         name: "gemm",
         body: include_str!("wgsl/gemm.wgsl"),
+        uses_normals: false,
+    },
+    KernelSpec {
+        name: "gemv",
+        body: include_str!("wgsl/gemv.wgsl"),
         uses_normals: false,
     },
     KernelSpec {

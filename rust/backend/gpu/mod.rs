@@ -56,6 +56,9 @@ pub struct GpuTile {
     scratch: Scratch,
 }
 
+/// Products with at most this many rows (vectors) use the GEMV kernel.
+const GEMV_ROWS: usize = 8;
+
 fn bytes(v: &[f32]) -> &[u8] {
     bytemuck::cast_slice(v)
 }
@@ -141,8 +144,13 @@ impl GpuTile {
             .u(n as u32)
             .f(alpha)
             .u(u32::from(accumulate));
-        let groups = ((n as u32).div_ceil(64), (m as u32).div_ceil(64));
-        dispatch(&self.ctx, enc, Kernel::Gemm, params, &[a.0, b.0, c], groups);
+        if m <= GEMV_ROWS {
+            let groups = grid((n as u32).div_ceil(64));
+            dispatch(&self.ctx, enc, Kernel::Gemv, params, &[a.0, b.0, c], groups);
+        } else {
+            let groups = ((n as u32).div_ceil(64), (m as u32).div_ceil(64));
+            dispatch(&self.ctx, enc, Kernel::Gemm, params, &[a.0, b.0, c], groups);
+        }
     }
 
     /// The analog MVM with the periphery of `io` (rust/periphery.rs, step for step).

@@ -23,8 +23,19 @@ struct Params {
 
 const TILE: u32 = 64u;
 const DEPTH: u32 = 16u;
-var<workgroup> a_tile: array<f32, 1024>; // [DEPTH][TILE]
-var<workgroup> b_tile: array<f32, 1024>; // [DEPTH][TILE]
+// [DEPTH][TILE] with rows padded to 65 floats: writes along the depth hit distinct banks.
+const STRIDE: u32 = 65u;
+var<workgroup> a_tile: array<f32, 1040>;
+var<workgroup> b_tile: array<f32, 1040>;
+
+// Position (depth, row-or-column) in a tile of load number `idx`: neighbouring threads read
+// neighbouring addresses (coalesced), along the depth when it is the contiguous index.
+fn tile_position(idx: u32, depth_contiguous: bool) -> vec2<u32> {
+    if depth_contiguous {
+        return vec2<u32>(idx % DEPTH, idx / DEPTH);
+    }
+    return vec2<u32>(idx / TILE, idx % TILE);
+}
 
 @compute @workgroup_size(16, 16)
 fn main(
@@ -42,26 +53,26 @@ fn main(
         // 1024 values of each tile, 4 per thread.
         for (var e = 0u; e < 4u; e++) {
             let idx = li + 256u * e;
-            let kk = idx / TILE;
-            let rr = idx % TILE;
+            let pa = tile_position(idx, p.a_cs == 1u);
             var av = 0.0;
-            if row0 + rr < p.m && k0 + kk < p.k {
-                av = a[(row0 + rr) * p.a_rs + (k0 + kk) * p.a_cs];
+            if row0 + pa.y < p.m && k0 + pa.x < p.k {
+                av = a[(row0 + pa.y) * p.a_rs + (k0 + pa.x) * p.a_cs];
             }
-            a_tile[kk * TILE + rr] = av;
+            a_tile[pa.x * STRIDE + pa.y] = av;
+            let pb = tile_position(idx, p.b_rs == 1u);
             var bv = 0.0;
-            if col0 + rr < p.n && k0 + kk < p.k {
-                bv = b[(k0 + kk) * p.b_rs + (col0 + rr) * p.b_cs];
+            if col0 + pb.y < p.n && k0 + pb.x < p.k {
+                bv = b[(k0 + pb.x) * p.b_rs + (col0 + pb.y) * p.b_cs];
             }
-            b_tile[kk * TILE + rr] = bv;
+            b_tile[pb.x * STRIDE + pb.y] = bv;
         }
         workgroupBarrier();
         for (var kk = 0u; kk < DEPTH; kk++) {
             var av: array<f32, 4>;
             var bv: array<f32, 4>;
             for (var q = 0u; q < 4u; q++) {
-                av[q] = a_tile[kk * TILE + lid.y + 16u * q];
-                bv[q] = b_tile[kk * TILE + lid.x + 16u * q];
+                av[q] = a_tile[kk * STRIDE + lid.y + 16u * q];
+                bv[q] = b_tile[kk * STRIDE + lid.x + 16u * q];
             }
             for (var r = 0u; r < 4u; r++) {
                 for (var s = 0u; s < 4u; s++) {
