@@ -121,3 +121,43 @@ def test_cuda_tensors_are_accepted_and_returned_on_cuda(backend: str) -> None:
     y = layer(x)
     assert y.device.type == "cuda"
     y.sum().backward()
+
+
+BANDS_SCRIPT = r"""
+import torch
+from rpusim.nn import AnalogLinear
+from rpusim.optim import AnalogSGD
+from rpusim.exceptions import BackendError
+
+def train(backend):
+    torch.manual_seed(2)
+    layer = AnalogLinear(40, 30, backend=backend)
+    opt = AnalogSGD(layer.parameters(), lr=0.1)
+    opt.regroup_param_groups(layer)
+    gen = torch.Generator().manual_seed(4)
+    for _ in range(4):
+        x = torch.randn(3, 40, generator=gen)
+        opt.zero_grad()
+        layer(x).pow(2).sum().backward()
+        opt.step()
+    return layer.get_weights()[0]
+
+# 30 rows x 40 columns = 4800 bytes of weights in bindings of at most 2048: 3 row bands.
+torch.testing.assert_close(train("gpu"), train("cpu"), atol=1e-5, rtol=0)
+try:
+    AnalogLinear(40, 30, backend="gpu")(torch.randn(100, 40))
+except BackendError as e:
+    assert "storage binding" in str(e), e
+else:
+    raise SystemExit("a 16000-byte input fitted a 2048-byte binding")
+print("ok")
+"""
+
+
+def test_tiles_beyond_the_binding_limit_are_split_into_row_bands(gpu: str) -> None:
+    env = dict(os.environ, RPUSIM_GPU_BINDING_LIMIT="2048")
+    out = subprocess.run(
+        [sys.executable, "-c", BANDS_SCRIPT], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -8,27 +8,43 @@ pub const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_DST)
     .union(wgpu::BufferUsages::COPY_SRC);
 
-/// Checks a binding against the adapter's storage binding limit (128 MiB on some drivers).
-pub fn check_binding(ctx: &GpuContext, what: &str, bytes: u64) -> Result<()> {
-    let limit = ctx
+/// Environment variable that lowers the storage binding limit below the adapter's (in bytes), to
+/// exercise the splitting of large tiles into row bands on small ones.
+pub const BINDING_LIMIT_ENV: &str = "RPUSIM_GPU_BINDING_LIMIT";
+
+/// The largest storage binding: the adapter's limit (128 MiB on some drivers), or less when
+/// `RPUSIM_GPU_BINDING_LIMIT` says so.
+pub fn binding_limit(ctx: &GpuContext) -> u64 {
+    let adapter = ctx
         .limits
         .max_storage_buffer_binding_size
         .min(ctx.limits.max_buffer_size);
+    let wanted = std::env::var(BINDING_LIMIT_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    wanted.map_or(adapter, |w| w.clamp(256, adapter))
+}
+
+/// Checks a binding against the storage binding limit.
+pub fn check_binding(ctx: &GpuContext, what: &str, bytes: u64, limit: u64) -> Result<()> {
     if bytes > limit {
         return Err(Error::Backend(format!(
-            "{what} needs {} MiB in one GPU storage binding, but the adapter {:?} allows {} MiB; \
-             use smaller tiles (a layer can be split across several tiles) or the cpu backend",
-            bytes >> 20,
+            "{what} needs {bytes} bytes in one GPU storage binding, but the adapter {:?} allows \
+             {limit}; use a smaller batch or smaller tiles, or the cpu backend",
             ctx.info.name,
-            limit >> 20
         )));
     }
     Ok(())
 }
 
 /// A storage buffer holding `data` (at least 4 bytes: empty bindings are not allowed).
-pub fn storage_init(ctx: &GpuContext, label: &str, data: &[u8]) -> Result<wgpu::Buffer> {
-    check_binding(ctx, label, data.len() as u64)?;
+pub fn storage_init(
+    ctx: &GpuContext,
+    label: &str,
+    data: &[u8],
+    limit: u64,
+) -> Result<wgpu::Buffer> {
+    check_binding(ctx, label, data.len() as u64, limit)?;
     let size = (data.len() as u64).max(4).next_multiple_of(4);
     let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
@@ -42,13 +58,20 @@ pub fn storage_init(ctx: &GpuContext, label: &str, data: &[u8]) -> Result<wgpu::
     Ok(buffer)
 }
 
-/// Named scratch buffers that only grow.
-#[derive(Default)]
+/// Named scratch buffers that only grow, each within the binding limit.
 pub struct Scratch {
     buffers: HashMap<&'static str, wgpu::Buffer>,
+    limit: u64,
 }
 
 impl Scratch {
+    pub fn new(limit: u64) -> Self {
+        Self {
+            buffers: HashMap::new(),
+            limit,
+        }
+    }
+
     /// A storage buffer of at least `bytes` bytes.
     pub fn get(
         &mut self,
@@ -57,7 +80,7 @@ impl Scratch {
         bytes: u64,
     ) -> Result<wgpu::Buffer> {
         let bytes = bytes.max(4).next_multiple_of(4);
-        check_binding(ctx, name, bytes)?;
+        check_binding(ctx, name, bytes, self.limit)?;
         if let Some(b) = self.buffers.get(name) {
             if b.size() >= bytes {
                 return Ok(b.clone());

@@ -7,6 +7,7 @@ mod buffers;
 mod context;
 mod kernels;
 
+pub use buffers::BINDING_LIMIT_ENV;
 pub use context::{context, describe, ADAPTER_ENV};
 
 use super::{BackendKind, TileBackend};
@@ -36,8 +37,16 @@ struct DecayBuffers {
     decay_rate: wgpu::Buffer,
     reset_bias: wgpu::Buffer,
     diffusion_rate: wgpu::Buffer,
-    decay: bool,
-    diffusion: bool,
+}
+
+/// Rows `row0 .. row0 + rows` of a tile: their weights and per-device parameters. A tile is one
+/// band unless its arrays exceed the adapter's storage binding limit.
+struct Band {
+    row0: usize,
+    rows: usize,
+    weights: wgpu::Buffer,
+    steps: Option<StepBuffers>,
+    decay: Option<DecayBuffers>,
 }
 
 /// A tile's state on a GPU.
@@ -49,10 +58,11 @@ pub struct GpuTile {
     seed: u64,
     /// Host copy of the device-to-device draws (fixed during training; saved with the state).
     device: DeviceArray,
-    weights: wgpu::Buffer,
-    steps: Option<StepBuffers>,
-    decay: Option<DecayBuffers>,
+    bands: Vec<Band>,
+    /// Which of decay (bit 0) and diffusion (bit 1) the devices have.
+    decay_flags: u32,
     placeholder: wgpu::Buffer,
+    limit: u64,
     scratch: Scratch,
 }
 
@@ -63,22 +73,47 @@ fn bytes(v: &[f32]) -> &[u8] {
     bytemuck::cast_slice(v)
 }
 
-/// The weights as the B operand of the GEMM kernel: `transposed` reads Wᵀ (the forward pass,
-/// B[j, i] = W[i, j]), else W.
-fn weight_strides(cols: usize, transposed: bool) -> (u32, u32) {
-    if transposed {
-        (1, cols as u32)
-    } else {
-        (cols as u32, 1)
+/// Operands of the GEMM kernel: a buffer with (offset, row stride, column stride).
+struct Operand<'a> {
+    buffer: &'a wgpu::Buffer,
+    offset: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+fn operand(
+    buffer: &wgpu::Buffer,
+    offset: usize,
+    row_stride: usize,
+    col_stride: usize,
+) -> Operand<'_> {
+    Operand {
+        buffer,
+        offset,
+        row_stride,
+        col_stride,
     }
 }
 
 impl GpuTile {
     pub fn new(config: TileConfig, rows: usize, cols: usize, seed: u64) -> Result<Self> {
+        let limit = buffers::binding_limit(&*context()?);
+        Self::with_binding_limit(config, rows, cols, seed, limit)
+    }
+
+    /// A tile whose storage bindings stay within `limit` bytes (at most the adapter's limit):
+    /// weights and per-device arrays are split into bands of rows that fit.
+    pub fn with_binding_limit(
+        config: TileConfig,
+        rows: usize,
+        cols: usize,
+        seed: u64,
+        limit: u64,
+    ) -> Result<Self> {
         let ctx = context()?;
+        let limit = limit.min(buffers::binding_limit(&ctx));
         let device = DeviceArray::build(&config.device, rows, cols, seed);
-        let weights = storage_init(&ctx, "weights", bytes(&vec![0.0f32; rows * cols]))?;
-        let placeholder = storage_init(&ctx, "placeholder", &[0u8; 4])?;
+        let placeholder = storage_init(&ctx, "placeholder", &[0u8; 4], limit)?;
         let mut tile = Self {
             ctx,
             config,
@@ -86,50 +121,79 @@ impl GpuTile {
             cols,
             seed,
             device,
-            weights,
-            steps: None,
-            decay: None,
+            bands: Vec::new(),
+            decay_flags: 0,
             placeholder,
-            scratch: Scratch::default(),
+            limit,
+            scratch: Scratch::new(limit),
         };
-        tile.upload_device()?;
+        tile.upload_device(&vec![0.0; rows * cols])?;
         Ok(tile)
     }
 
-    /// Copies the host's per-device arrays to the GPU.
-    fn upload_device(&mut self) -> Result<()> {
-        let ctx = &self.ctx;
-        self.steps = match &self.device.model {
-            DeviceModel::ConstantStep(a) => Some(StepBuffers {
-                step_up: storage_init(ctx, "step_up", bytes(&a.step_up))?,
-                step_down: storage_init(ctx, "step_down", bytes(&a.step_down))?,
-                w_max: storage_init(ctx, "w_max", bytes(&a.w_max))?,
-                w_min: storage_init(ctx, "w_min", bytes(&a.w_min))?,
-            }),
-            DeviceModel::FloatingPoint => None,
+    /// Splits the rows into bands within the binding limit and uploads the weights and the
+    /// host's per-device arrays into them.
+    fn upload_device(&mut self, weights: &[f32]) -> Result<()> {
+        let (ctx, cols, limit) = (&self.ctx, self.cols, self.limit);
+        let per_band = (limit / (cols as u64 * 4)).max(1) as usize;
+        let slice = |v: &[f32], r0: usize, n: usize| -> Vec<u8> {
+            bytes(&v[r0 * cols..(r0 + n) * cols]).to_vec()
         };
-        self.decay = match &self.device.decay_diffusion {
-            Some(dd) => Some(DecayBuffers {
-                decay_rate: storage_init(ctx, "decay_rate", bytes(&dd.decay_rate))?,
-                reset_bias: storage_init(ctx, "reset_bias", bytes(&dd.reset_bias))?,
-                diffusion_rate: storage_init(ctx, "diffusion_rate", bytes(&dd.diffusion_rate))?,
-                decay: !dd.decay_rate.is_empty(),
-                diffusion: !dd.diffusion_rate.is_empty(),
-            }),
-            None => None,
-        };
+        let mut bands = Vec::new();
+        let mut row0 = 0;
+        while row0 < self.rows {
+            let rows = per_band.min(self.rows - row0);
+            let init =
+                |label: &str, v: &[f32]| storage_init(ctx, label, &slice(v, row0, rows), limit);
+            let steps = match &self.device.model {
+                DeviceModel::ConstantStep(a) => Some(StepBuffers {
+                    step_up: init("step_up", &a.step_up)?,
+                    step_down: init("step_down", &a.step_down)?,
+                    w_max: init("w_max", &a.w_max)?,
+                    w_min: init("w_min", &a.w_min)?,
+                }),
+                DeviceModel::FloatingPoint => None,
+            };
+            let optional = |label: &str, v: &[f32]| -> Result<wgpu::Buffer> {
+                if v.is_empty() {
+                    Ok(self.placeholder.clone())
+                } else {
+                    init(label, v)
+                }
+            };
+            let decay = match &self.device.decay_diffusion {
+                Some(dd) => Some(DecayBuffers {
+                    decay_rate: optional("decay_rate", &dd.decay_rate)?,
+                    reset_bias: optional("reset_bias", &dd.reset_bias)?,
+                    diffusion_rate: optional("diffusion_rate", &dd.diffusion_rate)?,
+                }),
+                None => None,
+            };
+            bands.push(Band {
+                row0,
+                rows,
+                weights: init("weights", weights)?,
+                steps,
+                decay,
+            });
+            row0 += rows;
+        }
+        self.bands = bands;
+        self.decay_flags = self.device.decay_diffusion.as_ref().map_or(0, |dd| {
+            u32::from(!dd.decay_rate.is_empty()) | (u32::from(!dd.diffusion_rate.is_empty()) << 1)
+        });
         Ok(())
     }
 
-    /// `c[m, n] = alpha · a · b (+ c)`, see `gemm.wgsl` for the strides.
+    /// `c[m, n] = alpha · a · b (+ c)` with C's rows `ldc` apart, see `gemm.wgsl`.
     #[allow(clippy::too_many_arguments)]
     fn gemm(
         &self,
         enc: &mut wgpu::CommandEncoder,
         [m, n, k]: [usize; 3],
-        a: (&wgpu::Buffer, u32, u32),
-        b: (&wgpu::Buffer, u32, u32),
-        c: &wgpu::Buffer,
+        a: Operand<'_>,
+        b: Operand<'_>,
+        c: Operand<'_>,
         alpha: f32,
         accumulate: bool,
     ) {
@@ -137,19 +201,59 @@ impl GpuTile {
             .u(m as u32)
             .u(n as u32)
             .u(k as u32)
-            .u(a.1)
-            .u(a.2)
-            .u(b.1)
-            .u(b.2)
-            .u(n as u32)
+            .u(a.row_stride as u32)
+            .u(a.col_stride as u32)
+            .u(b.row_stride as u32)
+            .u(b.col_stride as u32)
+            .u(c.row_stride as u32)
             .f(alpha)
-            .u(u32::from(accumulate));
+            .u(u32::from(accumulate))
+            .u(a.offset as u32)
+            .u(c.offset as u32);
+        let buffers = [a.buffer, b.buffer, c.buffer];
         if m <= GEMV_ROWS {
             let groups = grid((n as u32).div_ceil(64));
-            dispatch(&self.ctx, enc, Kernel::Gemv, params, &[a.0, b.0, c], groups);
+            dispatch(&self.ctx, enc, Kernel::Gemv, params, &buffers, groups);
         } else {
             let groups = ((n as u32).div_ceil(64), (m as u32).div_ceil(64));
-            dispatch(&self.ctx, enc, Kernel::Gemm, params, &[a.0, b.0, c], groups);
+            dispatch(&self.ctx, enc, Kernel::Gemm, params, &buffers, groups);
+        }
+    }
+
+    /// `out[m, out_size] = input[m, in_size] · (Wᵀ when transposed, else W)`, band by band.
+    fn analog_product(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        input: &wgpu::Buffer,
+        m: usize,
+        out: &wgpu::Buffer,
+        transposed: bool,
+    ) {
+        let cols = self.cols;
+        for (b, band) in self.bands.iter().enumerate() {
+            if transposed {
+                // y[:, rows of the band] = x · W_bandᵀ (B[j, i] = W[i, j]).
+                self.gemm(
+                    enc,
+                    [m, band.rows, cols],
+                    operand(input, 0, cols, 1),
+                    operand(&band.weights, 0, 1, cols),
+                    operand(out, band.row0, self.rows, 1),
+                    1.0,
+                    false,
+                );
+            } else {
+                // z = Σ_bands d[:, rows of the band] · W_band.
+                self.gemm(
+                    enc,
+                    [m, cols, band.rows],
+                    operand(input, band.row0, self.rows, 1),
+                    operand(&band.weights, 0, cols, 1),
+                    operand(out, 0, cols, 1),
+                    1.0,
+                    b > 0,
+                );
+            }
         }
     }
 
@@ -172,22 +276,13 @@ impl GpuTile {
         } else {
             (self.rows, self.cols)
         };
-        let (w_rs, w_cs) = weight_strides(self.cols, transposed);
         let x = self.scratch.upload(&ctx, "input", bytes(input))?;
         let result = self
             .scratch
             .get(&ctx, "output", (batch * out_size * 4) as u64)?;
         let mut enc = encoder(&ctx);
         if io.exact() {
-            self.gemm(
-                &mut enc,
-                [batch, out_size, in_size],
-                (&x, in_size as u32, 1),
-                (&self.weights, w_rs, w_cs),
-                &result,
-                1.0,
-                false,
-            );
+            self.analog_product(&mut enc, &x, batch, &result, transposed);
             let staging = self.scratch.staging(&ctx, (out.len() * 4) as u64);
             let data = read_back(&ctx, enc, &result, (out.len() * 4) as u64, Some(staging))?;
             out.copy_from_slice(bytemuck::cast_slice(&data));
@@ -261,15 +356,7 @@ impl GpuTile {
                 &[&x, &pend, &inv, &u, &norm2],
                 grid(m as u32),
             );
-            self.gemm(
-                &mut enc,
-                [m, out_size, in_size],
-                (&u, in_size as u32, 1),
-                (&self.weights, w_rs, w_cs),
-                &analog,
-                1.0,
-                false,
-            );
+            self.analog_product(&mut enc, &u, m, &analog, transposed);
             enc.clear_buffer(&saturated, 0, None);
             let bounded = io.out_bound > 0.0;
             let flags = u32::from(out_step > 0.0)
@@ -348,32 +435,35 @@ impl GpuTile {
     /// Decay/diffusion (flags 1, 2) and clipping to the bounds (4), as selected.
     fn device_pass(&self, enc: &mut wgpu::CommandEncoder, flags: u32, step: u32) {
         let ph = &self.placeholder;
-        let (dr, rb, df) = match &self.decay {
-            Some(d) => (&d.decay_rate, &d.reset_bias, &d.diffusion_rate),
-            None => (ph, ph, ph),
-        };
-        let (lo, hi) = match &self.steps {
-            Some(s) => (&s.w_min, &s.w_max),
-            None => (ph, ph),
-        };
-        let params = Params::default()
-            .u(self.rows as u32)
-            .u(self.cols as u32)
-            .u(step)
-            .u(flags)
-            .key(Stream::new(self.seed, Purpose::Diffusion).key());
-        let groups = (
-            (self.cols as u32).div_ceil(64),
-            (self.rows as u32).div_ceil(4),
-        );
-        dispatch(
-            &self.ctx,
-            enc,
-            Kernel::DecayDiffusion,
-            params,
-            &[&self.weights, dr, rb, df, lo, hi],
-            groups,
-        );
+        for band in &self.bands {
+            let (dr, rb, df) = match &band.decay {
+                Some(d) => (&d.decay_rate, &d.reset_bias, &d.diffusion_rate),
+                None => (ph, ph, ph),
+            };
+            let (lo, hi) = match &band.steps {
+                Some(s) => (&s.w_min, &s.w_max),
+                None => (ph, ph),
+            };
+            let params = Params::default()
+                .u(band.rows as u32)
+                .u(self.cols as u32)
+                .u(step)
+                .u(flags)
+                .key(Stream::new(self.seed, Purpose::Diffusion).key())
+                .u(band.row0 as u32);
+            let groups = (
+                (self.cols as u32).div_ceil(64),
+                (band.rows as u32).div_ceil(4),
+            );
+            dispatch(
+                &self.ctx,
+                enc,
+                Kernel::DecayDiffusion,
+                params,
+                &[&band.weights, dr, rb, df, lo, hi],
+                groups,
+            );
+        }
     }
 
     fn pulsed_update(
@@ -451,7 +541,6 @@ impl GpuTile {
             "train_bits",
             (longest * words * (rows + cols) * 4) as u64,
         )?;
-        let steps = self.steps.as_ref().expect("constant-step buffers");
         let x_key = Stream::new(self.seed, Purpose::XPulses).key();
         let d_key = Stream::new(self.seed, Purpose::DPulses).key();
         let noise_key = Stream::new(self.seed, Purpose::PulseNoise).key();
@@ -484,42 +573,53 @@ impl GpuTile {
                     grid(threads.div_ceil(64)),
                 );
             }
-            let params = Params::default()
-                .u(rows as u32)
-                .u(cols as u32)
-                .u(len as u32)
-                .u(words as u32)
-                .u(start as u32)
-                .u(index as u32)
-                .u(step)
-                .u(u32::from(array.dw_min_std > 0.0))
-                .f(array.dw_min_std)
-                .f(normal_max())
-                .key(noise_key)
-                .key(replay_key)
-                .u((batch * cols) as u32)
-                .u(d_bits_offset);
-            let groups = ((cols as u32).div_ceil(64), (rows as u32).div_ceil(4));
-            dispatch(
-                &ctx,
-                &mut enc,
-                Kernel::PulseApply,
-                params,
-                &[
-                    &self.weights,
-                    &bits,
-                    &th,
-                    &steps.step_up,
-                    &steps.step_down,
-                    &steps.w_max,
-                    &steps.w_min,
-                ],
-                groups,
-            );
+            for band in &self.bands {
+                let Some(steps) = &band.steps else {
+                    return Err(Error::Backend("constant-step buffers missing".into()));
+                };
+                let params = Params::default()
+                    .u(rows as u32)
+                    .u(cols as u32)
+                    .u(len as u32)
+                    .u(words as u32)
+                    .u(start as u32)
+                    .u(index as u32)
+                    .u(step)
+                    .u(u32::from(array.dw_min_std > 0.0))
+                    .f(array.dw_min_std)
+                    .f(normal_max())
+                    .key(noise_key)
+                    .key(replay_key)
+                    .u((batch * cols) as u32)
+                    .u(d_bits_offset)
+                    .u(band.row0 as u32)
+                    .u(band.rows as u32);
+                let groups = ((cols as u32).div_ceil(64), (band.rows as u32).div_ceil(4));
+                dispatch(
+                    &ctx,
+                    &mut enc,
+                    Kernel::PulseApply,
+                    params,
+                    &[
+                        &band.weights,
+                        &bits,
+                        &th,
+                        &steps.step_up,
+                        &steps.step_down,
+                        &steps.w_max,
+                        &steps.w_min,
+                    ],
+                    groups,
+                );
+            }
             start = end;
         }
         ctx.queue.submit([enc.finish()]);
         ctx.take_error()
+    }
+
+    fn has_bounds(&self) -> bool {
+        self.device.bounds().is_some()
     }
 
     fn float_update(
@@ -534,17 +634,19 @@ impl GpuTile {
         let xb = self.scratch.upload(&ctx, "update_x", bytes(x))?;
         let db = self.scratch.upload(&ctx, "update_d", bytes(d))?;
         let mut enc = encoder(&ctx);
-        // W[rows, cols] -= lr · dᵀ x: A = dᵀ (A[i, n] = d[n, i]), B = x.
-        self.gemm(
-            &mut enc,
-            [self.rows, self.cols, batch],
-            (&db, 1, self.rows as u32),
-            (&xb, self.cols as u32, 1),
-            &self.weights,
-            -lr,
-            true,
-        );
-        if clip && self.steps.is_some() {
+        // W[rows, cols] -= lr · dᵀ x: A = dᵀ (A[i, n] = d[n, i]), B = x; band by band.
+        for band in &self.bands {
+            self.gemm(
+                &mut enc,
+                [band.rows, self.cols, batch],
+                operand(&db, band.row0, 1, self.rows),
+                operand(&xb, 0, self.cols, 1),
+                operand(&band.weights, 0, self.cols, 1),
+                -lr,
+                true,
+            );
+        }
+        if clip && self.has_bounds() {
             self.device_pass(&mut enc, 4, 0);
         }
         ctx.queue.submit([enc.finish()]);
@@ -579,12 +681,10 @@ impl TileBackend for GpuTile {
     }
 
     fn post_update(&mut self, step: u32) -> Result<()> {
-        let Some(dd) = &self.decay else {
+        if self.device.decay_diffusion.is_none() {
             return Ok(());
-        };
-        let flags = u32::from(dd.decay)
-            | (u32::from(dd.diffusion) << 1)
-            | (u32::from(self.steps.is_some()) << 2);
+        }
+        let flags = self.decay_flags | (u32::from(self.has_bounds()) << 2);
         let mut enc = encoder(&self.ctx);
         self.device_pass(&mut enc, flags, step);
         self.ctx.queue.submit([enc.finish()]);
@@ -596,21 +696,22 @@ impl TileBackend for GpuTile {
     }
 
     fn weights(&self) -> Result<Vec<f32>> {
-        let enc = encoder(&self.ctx);
-        let data = read_back(
-            &self.ctx,
-            enc,
-            &self.weights,
-            (self.rows * self.cols * 4) as u64,
-            None,
-        )?;
-        Ok(bytemuck::cast_slice(&data).to_vec())
+        let mut w = Vec::with_capacity(self.rows * self.cols);
+        for band in &self.bands {
+            let n = (band.rows * self.cols * 4) as u64;
+            let data = read_back(&self.ctx, encoder(&self.ctx), &band.weights, n, None)?;
+            w.extend_from_slice(bytemuck::cast_slice(&data));
+        }
+        Ok(w)
     }
 
     fn set_weights(&mut self, weights: &[f32]) -> Result<()> {
         let mut w = weights.to_vec();
         self.device.clip_weights(&mut w);
-        self.ctx.queue.write_buffer(&self.weights, 0, bytes(&w));
+        for band in &self.bands {
+            let part = &w[band.row0 * self.cols..(band.row0 + band.rows) * self.cols];
+            self.ctx.queue.write_buffer(&band.weights, 0, bytes(part));
+        }
         Ok(())
     }
 
@@ -623,8 +724,9 @@ impl TileBackend for GpuTile {
     }
 
     fn load_device_arrays(&mut self, arrays: &[(String, Vec<f32>)]) -> Result<()> {
+        let weights = self.weights()?;
         self.device.load_arrays(arrays)?;
-        self.upload_device()
+        self.upload_device(&weights)
     }
 }
 
@@ -633,9 +735,10 @@ impl TileBackend for GpuTile {
 pub fn philox_on_gpu(counters: &[[u32; 4]], key: [u32; 2]) -> Result<(Vec<[u32; 4]>, Vec<f32>)> {
     let ctx = context()?;
     let n = counters.len();
-    let ctr = storage_init(&ctx, "counters", bytemuck::cast_slice(counters))?;
-    let blocks = storage_init(&ctx, "blocks", &vec![0u8; n * 16])?;
-    let normals = storage_init(&ctx, "normals", &vec![0u8; n * 32])?;
+    let limit = buffers::binding_limit(&ctx);
+    let ctr = storage_init(&ctx, "counters", bytemuck::cast_slice(counters), limit)?;
+    let blocks = storage_init(&ctx, "blocks", &vec![0u8; n * 16], limit)?;
+    let normals = storage_init(&ctx, "normals", &vec![0u8; n * 32], limit)?;
     let mut enc = encoder(&ctx);
     let params = Params::default().u(n as u32).key(key);
     dispatch(
@@ -667,4 +770,11 @@ pub fn compile_all() -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+impl GpuTile {
+    /// Number of row bands the tile is split into (1 unless it exceeds the binding limit).
+    pub fn band_count(&self) -> usize {
+        self.bands.len()
+    }
 }

@@ -10,6 +10,8 @@ struct Params {
     flags: u32,
     key_lo: u32,
     key_hi: u32,
+    // First row of this band (rows = the band's rows; the arrays bound hold only those).
+    row0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -28,13 +30,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let k = i * p.cols + j;
+    let row = p.row0 + i;
     var w = weights[k];
     if (p.flags & 1u) != 0u {
         let b = reset_bias[k];
         w = b + (w - b) * (1.0 - decay_rate[k]);
     }
     if (p.flags & 2u) != 0u {
-        let r = philox(vec4<u32>(j / 8u, i, 0u, p.step), vec2<u32>(p.key_lo, p.key_hi));
+        let r = philox(vec4<u32>(j / 8u, row, 0u, p.step), vec2<u32>(p.key_lo, p.key_hi));
         w = w + diffusion_rate[k] * normal_of_block(r, j % 8u);
     }
     if (p.flags & 4u) != 0u {

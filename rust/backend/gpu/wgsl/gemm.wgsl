@@ -1,6 +1,6 @@
-// C = alpha · A · B (+ C when accumulate), C row-major [m, n] with row stride ldc; A and B are
-// read through strides (A[r, q] = a[r · a_rs + q · a_cs], B[q, s] = b[q · b_rs + s · b_cs]), so
-// one kernel serves W x, Wᵀ d and the rank update. 64 × 64 tiles of C per workgroup, 4 × 4 per
+// C = alpha · A · B (+ C when accumulate), C[r, s] = c[r · ldc + c_off + s]; A and B are read
+// through strides (A[r, q] = a[a_off + r · a_rs + q · a_cs], B[q, s] = b[q · b_rs + s · b_cs]),
+// so one kernel serves W x, Wᵀ d and the rank update, on a whole tile or a band of its rows. 64 × 64 tiles of C per workgroup, 4 × 4 per
 // thread, K in steps of 16 through workgroup memory.
 
 struct Params {
@@ -14,6 +14,9 @@ struct Params {
     ldc: u32,
     alpha: f32,
     accumulate: u32,
+    // Offsets of A's first element and of C's first column (row bands of a split tile).
+    a_off: u32,
+    c_off: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -56,7 +59,7 @@ fn main(
             let pa = tile_position(idx, p.a_cs == 1u);
             var av = 0.0;
             if row0 + pa.y < p.m && k0 + pa.x < p.k {
-                av = a[(row0 + pa.y) * p.a_rs + (k0 + pa.x) * p.a_cs];
+                av = a[p.a_off + (row0 + pa.y) * p.a_rs + (k0 + pa.x) * p.a_cs];
             }
             a_tile[pa.x * STRIDE + pa.y] = av;
             let pb = tile_position(idx, p.b_rs == 1u);
@@ -92,7 +95,7 @@ fn main(
             if col >= p.n {
                 continue;
             }
-            let at = row * p.ldc + col;
+            let at = row * p.ldc + p.c_off + col;
             var v = p.alpha * acc[r * 4u + s];
             if p.accumulate != 0u {
                 v = c[at] + v;

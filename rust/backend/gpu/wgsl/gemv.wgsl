@@ -13,6 +13,9 @@ struct Params {
     ldc: u32,
     alpha: f32,
     accumulate: u32,
+    // Offsets of A's first element and of C's first column (row bands of a split tile).
+    a_off: u32,
+    c_off: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -41,11 +44,11 @@ fn main(
     for (var q = 0u; q < p.k; q++) {
         let bv = b[q * p.b_rs + col * p.b_cs];
         for (var r = 0u; r < rows; r++) {
-            acc[r] = acc[r] + a[r * p.a_rs + q * p.a_cs] * bv;
+            acc[r] = acc[r] + a[p.a_off + r * p.a_rs + q * p.a_cs] * bv;
         }
     }
     for (var r = 0u; r < rows; r++) {
-        let at = r * p.ldc + col;
+        let at = r * p.ldc + p.c_off + col;
         var v = p.alpha * acc[r];
         if p.accumulate != 0u {
             v = c[at] + v;

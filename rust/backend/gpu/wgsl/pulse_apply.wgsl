@@ -22,6 +22,9 @@ struct Params {
     // Where d's thresholds and bits start (x's start at 0).
     d_threshold_offset: u32,
     d_bits_offset: u32,
+    // This dispatch covers rows row0 .. row0 + band_rows; the arrays bound hold only those rows.
+    row0: u32,
+    band_rows: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -128,10 +131,10 @@ fn replay(dev: Device, w_start: f32, i: u32, j: u32) -> f32 {
 @compute @workgroup_size(64, 4)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let j = gid.x;
-    let i = gid.y;
-    if j >= p.cols || i >= p.rows {
+    if j >= p.cols || gid.y >= p.band_rows {
         return;
     }
+    let i = p.row0 + gid.y;
     var n_up = 0u;
     var n_down = 0u;
     for (var v = 0u; v < p.vectors; v++) {
@@ -145,7 +148,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if n_up + n_down == 0u {
         return;
     }
-    let k = i * p.cols + j;
+    let k = gid.y * p.cols + j;
     let dev = Device(step_up[k], step_down[k], w_max[k], w_min[k]);
     let w = weights[k];
     let s = p.dw_min_std * p.xi_max;
