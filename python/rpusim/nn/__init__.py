@@ -2,6 +2,16 @@
 
 from rpusim.nn.base import AnalogLayerBase
 from rpusim.nn.container import AnalogSequential, analog_tiles, to_backend
+from rpusim.nn.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d
 from rpusim.nn.linear import AnalogLinear
 
-__all__ = ["AnalogLayerBase", "AnalogLinear", "AnalogSequential", "analog_tiles", "to_backend"]
+__all__ = [
+    "AnalogConv1d",
+    "AnalogConv2d",
+    "AnalogConv3d",
+    "AnalogLayerBase",
+    "AnalogLinear",
+    "AnalogSequential",
+    "analog_tiles",
+    "to_backend",
+]

@@ -1,0 +1,228 @@
+"""``AnalogConv1d`` / ``AnalogConv2d`` / ``AnalogConv3d``: convolutions on an analog tile.
+
+The input is unfolded into patches (one row of ``in_channels · Π kernel_size`` values per output
+position), every patch goes through the tile as one vector (so each patch is one (x, d) pair of
+the pulsed update, as in the reference simulator), and the outputs are folded back into
+``[N, out_channels, *spatial]``. The tile holds the kernel as ``[out_channels, in_channels ·
+Π kernel_size]``, the layout of ``torch.nn.ConvNd.weight.reshape(out_channels, -1)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rpusim.configs.rpu_configs import RPUConfig, SingleRPUConfig
+from rpusim.exceptions import ConfigError, ShapeError
+from rpusim.functions import AnalogFunction
+from rpusim.nn.base import AnalogLayerBase
+from rpusim.optim.context import AnalogContext
+from rpusim.tiles import AnalogTile
+
+SizeArg = Union[int, tuple[int, ...]]
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _tuple(name: str, value: SizeArg, dims: int, minimum: int) -> tuple[int, ...]:
+    values = (value,) * dims if isinstance(value, int) and not isinstance(value, bool) else value
+    if (
+        not isinstance(values, tuple)
+        or len(values) != dims
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in values)
+    ):
+        raise ConfigError(
+            f"{name}: expected an int >= {minimum} or a tuple of {dims} of them, got {value!r}"
+        )
+    return values
+
+
+class _AnalogConvNd(AnalogLayerBase, nn.Module):
+    dims = 0
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: SizeArg,
+        stride: SizeArg = 1,
+        padding: Union[SizeArg, str] = 0,
+        dilation: SizeArg = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        rpu_config: Optional[RPUConfig] = None,
+        backend: Optional[str] = None,
+    ) -> None:
+        super().__init__()
+        d = self.dims
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name}: expected a positive int, got {value!r}")
+        if groups != 1:
+            raise ConfigError(f"groups: only groups=1 is supported, got {groups!r}")
+        if padding_mode not in PADDING_MODES:
+            raise ConfigError(
+                f"padding_mode: expected one of {PADDING_MODES}, got {padding_mode!r}"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _tuple("kernel_size", kernel_size, d, 1)
+        self.stride = _tuple("stride", stride, d, 1)
+        self.dilation = _tuple("dilation", dilation, d, 1)
+        if padding == "valid":
+            self.padding: tuple[int, ...] = (0,) * d
+        elif padding == "same":
+            if any(s != 1 for s in self.stride):
+                raise ConfigError("padding='same' needs stride 1")
+            if any(dl * (k - 1) % 2 for dl, k in zip(self.dilation, self.kernel_size)):
+                raise ConfigError("padding='same' needs an even dilation · (kernel_size - 1)")
+            self.padding = tuple(
+                dl * (k - 1) // 2 for dl, k in zip(self.dilation, self.kernel_size)
+            )
+        elif isinstance(padding, str):
+            raise ConfigError(
+                f"padding: expected an int, a tuple, 'valid' or 'same', got {padding!r}"
+            )
+        else:
+            self.padding = _tuple("padding", padding, d, 0)
+        self.groups = groups
+        self.padding_mode = padding_mode
+        self.rpu_config = rpu_config if rpu_config is not None else SingleRPUConfig()
+        self.in_features = in_channels * math.prod(self.kernel_size)
+        self.analog_tile = AnalogTile(out_channels, self.in_features, self.rpu_config, backend)
+        self.analog_ctx = AnalogContext(self.analog_tile)
+        if bias:
+            self.bias: Optional[nn.Parameter] = nn.Parameter(torch.empty(out_channels))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch.nn.ConvNd's initialisation, written into the tile."""
+        weight = torch.empty(self.out_channels, self.in_channels, *self.kernel_size)
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+        bias = None
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            bias = torch.empty(self.out_channels).uniform_(-bound, bound)
+        self.set_weights(weight, bias)
+
+    def get_weights(self) -> tuple[Tensor, Optional[Tensor]]:
+        """``(weight [out_channels, in_channels, *kernel_size], bias or None)``, copies."""
+        weight = self.analog_tile.get_weights().reshape(
+            self.out_channels, self.in_channels, *self.kernel_size
+        )
+        bias = self.bias.detach().clone() if self.bias is not None else None
+        return weight, bias
+
+    def set_weights(self, weight: Tensor, bias: Optional[Tensor] = None) -> None:
+        """Writes the kernel (``[out, in, *kernel_size]`` or ``[out, in · Π kernel_size]``) into
+        the tile (clipped by the devices) and the digital bias."""
+        if not isinstance(weight, Tensor):
+            raise TypeError(f"weight: expected a torch.Tensor, got {type(weight).__name__}")
+        shapes = [
+            (self.out_channels, self.in_channels, *self.kernel_size),
+            (self.out_channels, self.in_features),
+        ]
+        if tuple(weight.shape) not in shapes:
+            raise ShapeError(f"weight: expected shape {list(shapes[0])}, got {list(weight.shape)}")
+        self.analog_tile.set_weights(weight.reshape(self.out_channels, self.in_features))
+        if bias is not None:
+            if self.bias is None:
+                raise ShapeError("bias: this layer was built with bias=False")
+            if not isinstance(bias, Tensor) or tuple(bias.shape) != (self.out_channels,):
+                raise ShapeError(
+                    f"bias: expected shape [{self.out_channels}], "
+                    f"got {list(getattr(bias, 'shape', []))}"
+                )
+            with torch.no_grad():
+                self.bias.copy_(bias)
+
+    def _pad(self, x: Tensor) -> Tensor:
+        if not any(self.padding):
+            return x
+        # F.pad takes (last dim first) (left, right) pairs.
+        pads: list[int] = []
+        for p in reversed(self.padding):
+            pads += [p, p]
+        if self.padding_mode == "zeros":
+            return F.pad(x, pads)
+        return F.pad(x, pads, mode=self.padding_mode)
+
+    def unfold(self, x: Tensor) -> tuple[Tensor, tuple[int, ...]]:
+        """Patches ``[N · L, in_channels · Π kernel_size]`` of ``x`` and the output's spatial
+        shape (``L`` = its product)."""
+        d = self.dims
+        x = self._pad(x)
+        for axis, (k, s, dl) in enumerate(zip(self.kernel_size, self.stride, self.dilation)):
+            x = x.unfold(2 + axis, dl * (k - 1) + 1, s)
+            if dl > 1:
+                x = x[..., ::dl]
+        # [N, C, L1..Ld, k1..kd] → [N, L1..Ld, C, k1..kd]
+        spatial = tuple(x.shape[2 : 2 + d])
+        order = [0, *range(2, 2 + d), 1, *range(2 + d, 2 + 2 * d)]
+        patches = x.permute(order).reshape(-1, self.in_features)
+        return patches, spatial
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"input: expected a torch.Tensor, got {type(x).__name__}")
+        d = self.dims
+        batched = x.dim() == d + 2
+        if not batched and x.dim() == d + 1:
+            x = x.unsqueeze(0)
+        if x.dim() != d + 2 or x.shape[1] != self.in_channels:
+            raise ShapeError(
+                f"input: expected [N, {self.in_channels}, {d} spatial dims] or without N, "
+                f"got {list(x.shape)}"
+            )
+        padded = [s + 2 * p for s, p in zip(x.shape[2:], self.padding)]
+        reach = [dl * (k - 1) + 1 for dl, k in zip(self.dilation, self.kernel_size)]
+        if any(p < r for p, r in zip(padded, reach)):
+            raise ShapeError(
+                f"input: spatial size {list(x.shape[2:])} (padded {padded}) is smaller than the "
+                f"kernel's reach {reach}"
+            )
+        patches, spatial = self.unfold(x)
+        out = AnalogFunction.apply(self.analog_ctx, patches)
+        if self.bias is not None:
+            out = out + self.bias.to(out.dtype)
+        out = out.reshape(x.shape[0], *spatial, self.out_channels)
+        out = out.permute(0, d + 1, *range(1, d + 1))
+        return out if batched else out.squeeze(0)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
+            f"bias={self.bias is not None}, device={type(self.rpu_config.device).__name__}, "
+            f"backend={self.analog_tile.backend!r}"
+        )
+
+
+class AnalogConv1d(_AnalogConvNd):
+    """``torch.nn.Conv1d`` on an analog tile (input ``[N, C, L]``); see the module docstring."""
+
+    dims = 1
+
+
+class AnalogConv2d(_AnalogConvNd):
+    """``torch.nn.Conv2d`` on an analog tile (input ``[N, C, H, W]``); see the module docstring.
+
+    Examples:
+        >>> conv = AnalogConv2d(1, 16, kernel_size=5)
+        >>> conv(torch.randn(8, 1, 28, 28)).shape
+        torch.Size([8, 16, 24, 24])
+    """
+
+    dims = 2
+
+
+class AnalogConv3d(_AnalogConvNd):
+    """``torch.nn.Conv3d`` on an analog tile (input ``[N, C, D, H, W]``)."""
+
+    dims = 3
