@@ -3,6 +3,7 @@
 from rpusim.nn.base import AnalogLayerBase
 from rpusim.nn.container import AnalogSequential, analog_tiles, to_backend
 from rpusim.nn.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d
+from rpusim.nn.conversion import convert_to_analog, convert_to_digital
 from rpusim.nn.linear import AnalogLinear
 
 __all__ = [
@@ -13,5 +14,7 @@ __all__ = [
     "AnalogLinear",
     "AnalogSequential",
     "analog_tiles",
+    "convert_to_analog",
+    "convert_to_digital",
     "to_backend",
 ]

@@ -1,0 +1,69 @@
+"""convert_to_analog / convert_to_digital on ordinary torch models."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from rpusim.configs import FloatingPointRPUConfig, SingleRPUConfig
+from rpusim.exceptions import ConfigError
+from rpusim.nn import (
+    AnalogConv2d,
+    AnalogLinear,
+    AnalogSequential,
+    convert_to_analog,
+    convert_to_digital,
+)
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2))
+        self.head = nn.Linear(4 * 3 * 3, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+def test_converted_model_computes_the_same_function(backend: str) -> None:
+    net = Net().eval()
+    analog = convert_to_analog(net, FloatingPointRPUConfig(), backend=backend)
+    assert isinstance(analog.features, AnalogSequential)
+    assert isinstance(analog.features[0], AnalogConv2d)
+    assert isinstance(analog.head, AnalogLinear)
+    assert isinstance(net.head, nn.Linear), "the original is left alone unless inplace=True"
+    assert analog.analog_tile_count() == 2 and not analog.training
+    x = torch.randn(3, 1, 8, 8)
+    torch.testing.assert_close(analog(x), net(x), atol=1e-5, rtol=1e-5)
+    back = convert_to_digital(analog)
+    assert type(back.features) is nn.Sequential and type(back.head) is nn.Linear
+    torch.testing.assert_close(back(x), net(x), atol=1e-5, rtol=1e-5)
+
+
+def test_exclusions_specific_configs_and_inplace() -> None:
+    net = Net()
+    seen: list[str] = []
+
+    def config_for(name: str, module: nn.Module, default: object) -> SingleRPUConfig:
+        seen.append(name)
+        return SingleRPUConfig()
+
+    out = convert_to_analog(
+        net,
+        FloatingPointRPUConfig(),
+        specific_rpu_config_fun=config_for,  # type: ignore[arg-type]
+        exclude_modules=["head"],
+        inplace=True,
+    )
+    assert out is net
+    assert isinstance(net.head, nn.Linear) and isinstance(net.features[0], AnalogConv2d)
+    assert "features.0" in seen and "head" not in seen
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="module"):
+        convert_to_analog("net", SingleRPUConfig())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="groups"):
+        convert_to_analog(nn.Conv2d(4, 4, 3, groups=2), SingleRPUConfig())
