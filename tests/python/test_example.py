@@ -1,6 +1,12 @@
-"""The main example trains an analog MLP on the bundled digits to >= 90% test accuracy."""
+"""The examples: the main one trains an analog MLP on the bundled digits to >= 90% test
+accuracy; the LeNet5 one runs on a slice of MNIST and writes its results."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
 
 from rpusim.examples import train_mlp
 
@@ -8,3 +14,18 @@ from rpusim.examples import train_mlp
 def test_train_mlp_reaches_ninety_percent() -> None:
     accuracy = train_mlp.main(["--epochs", "20"])
     assert accuracy >= 0.90
+
+
+def test_lenet5_example_runs_and_writes_results(tmp_path: Path) -> None:
+    from rpusim.examples import lenet5
+
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    if not (shared / "mnist").is_dir():
+        pytest.skip(f"no MNIST files under {shared}")
+    history = lenet5.main(
+        ["--epochs", "1", "--limit", "400", "--no-progress", "--out", str(tmp_path)]
+    )
+    assert len(history) == 1 and 0.0 <= history[0]["accuracy"] <= 1.0
+    assert history[0]["test_error"] < 0.9, "400 images should already beat chance"
+    saved = json.loads((tmp_path / "lenet5_mnist_constant-step.json").read_text())
+    assert saved["history"][0]["epoch"] == 1

@@ -1,0 +1,193 @@
+"""Train the LeNet5-like network of the reference simulator's notebook on MNIST with analog
+convolutions and linear layers, and report train loss, test loss, test error and accuracy per
+epoch (plus a JSON file and a PNG of the curves).
+
+    python -m rpusim.examples.lenet5 --device constant-step --epochs 15 --data-dir DIR
+        [--dataset mnist|fashion-mnist] [--download] [--backend cpu|gpu] [--limit N]
+
+The network: AnalogConv2d(1, 16, 5), Tanh, MaxPool2d(2), AnalogConv2d(16, 32, 5), Tanh,
+MaxPool2d(2), Tanh, Flatten, AnalogLinear(512, 128), Tanh, AnalogLinear(128, 10), LogSoftmax;
+CrossEntropyLoss, AnalogSGD lr 0.01, batch 8, torch.manual_seed(1). ``--device float`` trains the
+same network in plain torch layers (the floating-point reference, for timing and accuracy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from rpusim.configs import ConstantStepDevice, FloatingPointRPUConfig, SingleRPUConfig
+from rpusim.datasets import MNIST, FashionMNIST
+from rpusim.nn import AnalogConv2d, AnalogLinear, AnalogSequential
+from rpusim.optim import AnalogSGD
+
+# Devices this example can use now; the preset devices arrive with the device-model work.
+DEVICES = ("constant-step", "floating-point", "float")
+
+
+def default_data_dir() -> str:
+    shared = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    return str(shared) if shared.is_dir() else "data"
+
+
+def make_config(device: str) -> Any:
+    if device == "constant-step":
+        return SingleRPUConfig(device=ConstantStepDevice())
+    if device == "floating-point":
+        return FloatingPointRPUConfig()
+    raise SystemExit(f"--device: unknown device {device!r} (choices: {', '.join(DEVICES)})")
+
+
+def build_model(device: str, backend: str | None) -> nn.Module:
+    conv1: nn.Module
+    conv2: nn.Module
+    fc1: nn.Module
+    fc2: nn.Module
+    if device == "float":
+        conv1, conv2 = nn.Conv2d(1, 16, 5), nn.Conv2d(16, 32, 5)
+        fc1, fc2 = nn.Linear(512, 128), nn.Linear(128, 10)
+    else:
+        config = make_config(device)
+        conv1 = AnalogConv2d(1, 16, 5, rpu_config=config, backend=backend)
+        conv2 = AnalogConv2d(16, 32, 5, rpu_config=config, backend=backend)
+        fc1 = AnalogLinear(512, 128, rpu_config=config, backend=backend)
+        fc2 = AnalogLinear(128, 10, rpu_config=config, backend=backend)
+    return AnalogSequential(
+        conv1,
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        conv2,
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.Tanh(),
+        nn.Flatten(),
+        fc1,
+        nn.Tanh(),
+        fc2,
+        nn.LogSoftmax(dim=1),
+    )
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int) -> tuple[float, float]:
+    """(mean loss, accuracy) on a test set."""
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    model.eval()
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for k in range(0, len(y), batch):
+            out = model(x[k : k + batch])
+            total += float(loss_fn(out, y[k : k + batch]))
+            correct += int((out.argmax(1) == y[k : k + batch]).sum())
+    model.train()
+    return total / len(y), correct / len(y)
+
+
+def save_plot(history: list[dict[str, float]], title: str, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install 'rpusim[examples]')")
+        return False
+    epochs = [h["epoch"] for h in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
+    ax1.plot(epochs, [h["test_loss"] for h in history], "s-", label="test")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("loss")
+    ax1.legend()
+    ax2.plot(epochs, [100 * h["test_error"] for h in history], "o-")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("test error (%)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, float]]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="constant-step", choices=DEVICES)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data-dir", default=default_data_dir())
+    parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
+    parser.add_argument("--download", action="store_true", help="fetch missing data files")
+    parser.add_argument("--backend", default=None, choices=["cpu", "gpu"])
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N train images")
+    parser.add_argument("--out", default="results", help="folder for the JSON and PNG files")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    dataset_cls = MNIST if args.dataset == "mnist" else FashionMNIST
+    x_train, y_train = dataset_cls(args.data_dir, True, args.download).tensors()
+    x_test, y_test = dataset_cls(args.data_dir, False, args.download).tensors()
+    if args.limit:
+        x_train, y_train = x_train[: args.limit], y_train[: args.limit]
+
+    torch.manual_seed(args.seed)
+    model = build_model(args.device, args.backend)
+    if args.device == "float":
+        optimizer: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+    else:
+        optimizer = AnalogSGD(model.parameters(), lr=args.lr)
+        optimizer.regroup_param_groups(model)
+    loss_fn = nn.CrossEntropyLoss()
+    order_gen = torch.Generator().manual_seed(args.seed)
+    history: list[dict[str, float]] = []
+    label = f"lenet5_{args.dataset}_{args.device}"
+    print(f"{label}: {len(y_train)} train / {len(y_test)} test images, batch {args.batch_size}")
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        order = torch.randperm(len(y_train), generator=order_gen)
+        running = 0.0
+        batches = range(0, len(order), args.batch_size)
+        bar = tqdm(batches, desc=f"epoch {epoch}", disable=args.no_progress, leave=False)
+        for k in bar:
+            idx = order[k : k + args.batch_size]
+            optimizer.zero_grad()
+            loss = loss_fn(model(x_train[idx]), y_train[idx])
+            loss.backward()
+            optimizer.step()
+            running += float(loss.detach()) * len(idx)
+        train_time = time.perf_counter() - start
+        test_loss, accuracy = evaluate(model, x_test, y_test, 1000)
+        row = {
+            "epoch": epoch,
+            "train_loss": running / len(order),
+            "test_loss": test_loss,
+            "test_error": 1.0 - accuracy,
+            "accuracy": accuracy,
+            "train_seconds": train_time,
+            "seconds_per_1000": 1000 * train_time / len(order),
+        }
+        history.append(row)
+        print(
+            f"epoch {epoch:2d}  train loss {row['train_loss']:.4f}  test loss {test_loss:.4f}  "
+            f"test error {100 * row['test_error']:.2f}%  accuracy {100 * accuracy:.2f}%  "
+            f"({train_time:.1f} s, {row['seconds_per_1000']:.2f} s / 1000 images)",
+            flush=True,
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {"args": vars(args), "torch": torch.__version__, "history": history}
+    (out / f"{label}.json").write_text(json.dumps(summary, indent=1))
+    if save_plot(history, label, out / f"{label}.png"):
+        print(f"wrote {out / label}.json and .png")
+    return history
+
+
+if __name__ == "__main__":
+    main()
