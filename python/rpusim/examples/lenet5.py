@@ -91,27 +91,12 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int) -> 
 
 def save_plot(history: list[dict[str, float]], title: str, path: Path) -> bool:
     try:
-        import matplotlib
+        from rpusim.plot import plot_training_curves
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plot_training_curves(history, title, str(path))
     except ImportError:
-        print("matplotlib is not installed: no plot (pip install 'rpusim[examples]')")
+        print("matplotlib is not installed: no plot (pip install 'rpusim[plot]')")
         return False
-    epochs = [h["epoch"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
-    ax1.plot(epochs, [h["test_loss"] for h in history], "s-", label="test")
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("loss")
-    ax1.legend()
-    ax2.plot(epochs, [100 * h["test_error"] for h in history], "o-")
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("test error (%)")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
     return True
 
 
