@@ -11,7 +11,7 @@
 //! by pulse in vector order otherwise.
 
 use crate::config::{UpdateParameters, MAX_BL};
-use crate::device::ConstantStepArray;
+use crate::device::{ConstantStepArray, LinearStepArray};
 use crate::gemm::{matmul, MatRef};
 use crate::numeric;
 use crate::periphery::PAR_ELEMENTS;
@@ -108,15 +108,48 @@ struct Streams {
     xi_max: f32,
 }
 
-/// Applies the stochastic pulsed update of a batch to a constant-step device array.
+/// A pulsed device array as the update sees it.
+#[derive(Clone, Copy)]
+pub enum Pulsed<'a> {
+    /// Linear in the pulse counts: a group of pulses can be applied at once.
+    Constant(&'a ConstantStepArray),
+    /// The step depends on the weight: pulses are applied one by one in vector order.
+    Linear(&'a LinearStepArray),
+}
+
+impl Pulsed<'_> {
+    /// Steps, bounds and noise level.
+    pub fn steps(&self) -> &ConstantStepArray {
+        match self {
+            Pulsed::Constant(a) => a,
+            Pulsed::Linear(a) => &a.base,
+        }
+    }
+
+    /// Whether pulses may be applied in groups (see [`ConstantStepArray::pulse_groups`]).
+    pub fn grouped(&self) -> bool {
+        matches!(self, Pulsed::Constant(_))
+    }
+
+    #[inline]
+    fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
+        match self {
+            Pulsed::Constant(a) => a.pulse(k, w, up, xi),
+            Pulsed::Linear(a) => a.pulse(k, w, up, xi),
+        }
+    }
+}
+
+/// Applies the stochastic pulsed update of a batch to a pulsed device array.
 pub fn pulsed_update(
     p: &UpdateParameters,
-    device: &ConstantStepArray,
+    pulsed: Pulsed<'_>,
     weights: &mut [f32],
     input: &PulseBatch<'_>,
     scratch: &mut PulseScratch,
 ) {
     let cols = input.cols;
+    let device = pulsed.steps();
     let granularity = device.dw_min;
     let s = scratch;
     s.trains = plan_trains(p, input, granularity);
@@ -147,8 +180,12 @@ pub fn pulsed_update(
             words,
             max_bl,
         };
-        make_trains(p, input, &group, &streams, s);
-        apply_group(device, weights, input, &group, &streams, s);
+        make_trains(p, input, &group, &streams, s, pulsed.grouped());
+        if let Pulsed::Constant(device) = pulsed {
+            apply_group(device, weights, input, &group, &streams, s);
+        } else {
+            apply_sequential(pulsed, weights, input, &group, &streams, s);
+        }
         start = end;
     }
 }
@@ -286,13 +323,15 @@ fn fill_trains(
 }
 
 /// Generates the x and d trains of every vector of a group, element-major (`[element][vector]`,
-/// so a row's or a column's trains are contiguous), and the x slot planes of every vector.
+/// so a row's or a column's trains are contiguous), and (`planes`) the x slot planes of every
+/// vector.
 fn make_trains(
     p: &UpdateParameters,
     input: &PulseBatch<'_>,
     g: &Group,
     st: &Streams,
     s: &mut PulseScratch,
+    planes: bool,
 ) {
     let (rows, cols, words) = (input.rows, input.cols, g.words);
     let len = g.end - g.start;
@@ -301,7 +340,9 @@ fn make_trains(
     s.d_bits.resize(rows * len * words, 0);
     s.x_negative.resize(cols * sign_words, 0);
     s.d_negative.resize(rows * sign_words, 0);
-    s.planes.resize(len * g.max_bl * cols, 0);
+    if planes {
+        s.planes.resize(len * g.max_bl * cols, 0);
+    }
     let trains = &s.trains;
     let element_trains = |stream: &Stream,
                           values: &[f32],
@@ -361,6 +402,9 @@ fn make_trains(
         .with_min_len(min_len)
         .enumerate()
         .for_each(|(i, (bits, neg))| element_trains(&st.d, input.d, rows, 1, i, bits, neg));
+    if !planes {
+        return;
+    }
     // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0.
     let x_bits = &s.x_bits;
     s.planes
@@ -530,12 +574,40 @@ fn apply_group(
                     );
                     for q in 0..width {
                         if flagged[q] {
+                            let device = Pulsed::Constant(device);
                             w[c0 + q] = replay(device, w[c0 + q], input, g, st, s, i, c0 + q);
                         }
                     }
                 }
             },
         );
+}
+
+/// Applies a group's pulses to every device one by one in vector order (devices whose step depends
+/// on the weight). Rows skip the vectors in which their d_i never fired.
+fn apply_sequential(
+    device: Pulsed<'_>,
+    weights: &mut [f32],
+    input: &PulseBatch<'_>,
+    g: &Group,
+    st: &Streams,
+    s: &PulseScratch,
+) {
+    let (cols, words) = (input.cols, g.words);
+    let len = g.end - g.start;
+    weights
+        .par_chunks_mut(cols)
+        .with_min_len((PAR_ELEMENTS / (cols * len).max(1)).max(1))
+        .enumerate()
+        .for_each(|(i, row)| {
+            let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
+            if d_row.iter().all(|&b| b == 0) {
+                return;
+            }
+            for (j, w) in row.iter_mut().enumerate() {
+                *w = replay(device, *w, input, g, st, s, i, j);
+            }
+        });
 }
 
 /// Sequential normals of one device's replay stream (counter (j, i, group·2²⁰ + block, step)).
@@ -567,7 +639,7 @@ impl ReplayNormals<'_> {
 /// it cannot reach a bound, else pulse by pulse.
 #[allow(clippy::too_many_arguments)]
 fn replay(
-    device: &ConstantStepArray,
+    device: Pulsed<'_>,
     mut w: f32,
     input: &PulseBatch<'_>,
     g: &Group,
@@ -579,7 +651,7 @@ fn replay(
     let (cols, words) = (input.cols, g.words);
     let len = g.end - g.start;
     let k = i * cols + j;
-    let noisy = device.dw_min_std > 0.0;
+    let noisy = device.steps().dw_min_std > 0.0;
     let mut normals = ReplayNormals {
         st,
         i: i as u32,
@@ -601,8 +673,8 @@ fn replay(
         }
         // A pulse goes up when x_j and d_i have opposite signs.
         let up = ((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1;
-        if count > 1 {
-            if let Some(next) = device.pulse_run(k, w, up, count, xi(), st.xi_max) {
+        if let (true, Pulsed::Constant(a)) = (count > 1, device) {
+            if let Some(next) = a.pulse_run(k, w, up, count, xi(), st.xi_max) {
                 w = next;
                 continue;
             }

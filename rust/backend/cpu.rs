@@ -6,7 +6,7 @@ use crate::device::{DeviceArray, DeviceModel};
 use crate::error::Result;
 use crate::gemm::MatRef;
 use crate::periphery::{analog_mvm, MvmScratch};
-use crate::pulsed::{float_update, pulsed_update, PulseBatch, PulseScratch};
+use crate::pulsed::{float_update, pulsed_update, PulseBatch, PulseScratch, Pulsed};
 
 /// A tile's state on the CPU.
 pub struct CpuTile {
@@ -80,8 +80,13 @@ impl TileBackend for CpuTile {
 
     fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) -> Result<()> {
         let pulse_type = self.config.update.pulse_type;
-        match &self.device.model {
-            DeviceModel::ConstantStep(array) if pulse_type == PulseType::StochasticCompressed => {
+        let pulsed = match &self.device.model {
+            DeviceModel::ConstantStep(a) => Some(Pulsed::Constant(a)),
+            DeviceModel::LinearStep(a) => Some(Pulsed::Linear(a)),
+            DeviceModel::FloatingPoint => None,
+        };
+        match pulsed {
+            Some(array) if pulse_type == PulseType::StochasticCompressed => {
                 let input = PulseBatch {
                     x,
                     d,

@@ -1,4 +1,5 @@
-//! Device-model parameters (`IdealDevice`, `ConstantStepDevice`, `FloatingPointDevice`).
+//! Device-model parameters (`IdealDevice`, `ConstantStepDevice`, `LinearStepDevice` (which also
+//! carries `SoftBoundsDevice` and `SoftBoundsPmaxDevice`), `FloatingPointDevice`).
 
 use super::{check_off, check_range};
 use crate::error::{Error, Result};
@@ -14,6 +15,8 @@ pub enum DeviceConfig {
     FloatingPointDevice(IdealParameters),
     /// Pulsed device with a constant step size (the reference's default device).
     ConstantStepDevice(ConstantStepParameters),
+    /// Pulsed device whose step changes linearly with the weight (soft bounds at γ = 1).
+    LinearStepDevice(LinearStepParameters),
 }
 
 impl Default for DeviceConfig {
@@ -27,20 +30,27 @@ impl DeviceConfig {
         match self {
             DeviceConfig::IdealDevice(p) | DeviceConfig::FloatingPointDevice(p) => p.validate(arg),
             DeviceConfig::ConstantStepDevice(p) => p.validate(arg),
+            DeviceConfig::LinearStepDevice(p) => p.validate(arg),
+        }
+    }
+
+    /// The common pulsed-device parameters, for pulsed models.
+    pub fn pulsed(&self) -> Option<&ConstantStepParameters> {
+        match self {
+            DeviceConfig::ConstantStepDevice(p) => Some(p),
+            DeviceConfig::LinearStepDevice(p) => Some(&p.pulsed),
+            _ => None,
         }
     }
 
     /// Step size of one pulse: the granularity the pulsed update is scaled with.
     pub fn granularity(&self) -> f32 {
-        match self {
-            DeviceConfig::ConstantStepDevice(p) => p.dw_min,
-            _ => 0.0,
-        }
+        self.pulsed().map_or(0.0, |p| p.dw_min)
     }
 
     /// Whether updates are exact floating-point operations regardless of the pulse type.
     pub fn is_floating_point(&self) -> bool {
-        !matches!(self, DeviceConfig::ConstantStepDevice(_))
+        self.pulsed().is_none()
     }
 }
 
@@ -178,6 +188,83 @@ impl ConstantStepParameters {
             return Err(Error::unsupported(
                 format!("{arg}.perfect_bias"),
                 "an analog bias column",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parameters of `LinearStepDevice`: the pulsed-device parameters plus the slopes (reference
+/// §4.2). `SoftBoundsDevice` is γ = 1 without γ variation and with per-device bound references.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinearStepParameters {
+    pub pulsed: ConstantStepParameters,
+    pub gamma_up: f32,
+    pub gamma_down: f32,
+    pub gamma_up_dtod: f32,
+    pub gamma_down_dtod: f32,
+    pub allow_increasing: bool,
+    pub mean_bound_reference: bool,
+    pub mult_noise: bool,
+    pub write_noise_std: f32,
+    pub apply_write_noise_on_set: bool,
+    pub reverse_up: bool,
+    pub reverse_down: bool,
+    pub reverse_offset: f32,
+}
+
+impl Default for LinearStepParameters {
+    fn default() -> Self {
+        Self {
+            pulsed: ConstantStepParameters::default(),
+            gamma_up: 0.0,
+            gamma_down: 0.0,
+            gamma_up_dtod: 0.05,
+            gamma_down_dtod: 0.05,
+            allow_increasing: false,
+            mean_bound_reference: true,
+            mult_noise: true,
+            write_noise_std: 0.0,
+            apply_write_noise_on_set: true,
+            reverse_up: false,
+            reverse_down: false,
+            reverse_offset: 0.01,
+        }
+    }
+}
+
+impl LinearStepParameters {
+    fn validate(&self, arg: &str) -> Result<()> {
+        self.pulsed.validate(arg)?;
+        let big = f32::MAX;
+        check_range(arg, "gamma_up", self.gamma_up, -big, big)?;
+        check_range(arg, "gamma_down", self.gamma_down, -big, big)?;
+        check_range(arg, "gamma_up_dtod", self.gamma_up_dtod, 0.0, big)?;
+        check_range(arg, "gamma_down_dtod", self.gamma_down_dtod, 0.0, big)?;
+        check_range(arg, "reverse_offset", self.reverse_offset, -big, big)?;
+        check_off(arg, "write_noise_std", self.write_noise_std)?;
+        for (name, on) in [
+            ("reverse_up", self.reverse_up),
+            ("reverse_down", self.reverse_down),
+        ] {
+            if on {
+                return Err(Error::unsupported(
+                    format!("{arg}.{name}"),
+                    "reversed slope references",
+                ));
+            }
+        }
+        // The slopes divide by the bounds.
+        let sloped_up = self.gamma_up != 0.0 || self.gamma_up_dtod != 0.0;
+        let sloped_down = self.gamma_down != 0.0 || self.gamma_down_dtod != 0.0;
+        if (sloped_up && self.pulsed.w_max <= 0.0) || (sloped_down && self.pulsed.w_min >= 0.0) {
+            return Err(Error::config(
+                format!("{arg}.w_max"),
+                format!(
+                    "a sloped step needs w_max > 0 > w_min, got w_max {} and w_min {}",
+                    self.pulsed.w_max, self.pulsed.w_min
+                ),
             ));
         }
         Ok(())

@@ -5,7 +5,7 @@ mod device;
 mod io;
 mod update;
 
-pub use device::{ConstantStepParameters, DeviceConfig, IdealParameters};
+pub use device::{ConstantStepParameters, DeviceConfig, IdealParameters, LinearStepParameters};
 pub use io::{
     quantization_step, BoundManagement, IoParameters, MvType, NoiseManagement, WeightNoiseType,
 };

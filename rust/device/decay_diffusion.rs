@@ -43,7 +43,11 @@ impl DecayDiffusion {
                 diffusion_dtod: 0.0,
                 construction_seed: p.construction_seed,
             },
-            DeviceConfig::ConstantStepDevice(p) => Rates {
+            DeviceConfig::ConstantStepDevice(p)
+            | DeviceConfig::LinearStepDevice(crate::config::LinearStepParameters {
+                pulsed: p,
+                ..
+            }) => Rates {
                 lifetime: p.lifetime,
                 lifetime_dtod: p.lifetime_dtod,
                 reset: p.reset,

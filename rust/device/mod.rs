@@ -3,9 +3,11 @@
 
 mod constant_step;
 mod decay_diffusion;
+mod linear_step;
 
 pub use constant_step::ConstantStepArray;
 pub use decay_diffusion::DecayDiffusion;
+pub use linear_step::LinearStepArray;
 
 use crate::config::DeviceConfig;
 use crate::error::{Error, Result};
@@ -16,6 +18,18 @@ pub enum DeviceModel {
     /// Floating-point weights: exact updates, no bounds.
     FloatingPoint,
     ConstantStep(ConstantStepArray),
+    LinearStep(LinearStepArray),
+}
+
+impl DeviceModel {
+    /// The steps and bounds of a pulsed model.
+    pub fn steps(&self) -> Option<&ConstantStepArray> {
+        match self {
+            DeviceModel::ConstantStep(a) => Some(a),
+            DeviceModel::LinearStep(a) => Some(&a.base),
+            DeviceModel::FloatingPoint => None,
+        }
+    }
 }
 
 /// The per-device state of a whole tile: pulse response plus decay/diffusion.
@@ -35,6 +49,9 @@ impl DeviceArray {
             DeviceConfig::ConstantStepDevice(p) => {
                 DeviceModel::ConstantStep(ConstantStepArray::build(p, rows, cols, tile_seed))
             }
+            DeviceConfig::LinearStepDevice(p) => {
+                DeviceModel::LinearStep(LinearStepArray::build(p, rows, cols, tile_seed))
+            }
         };
         let decay_diffusion = DecayDiffusion::build(config, rows, cols, tile_seed);
         Self {
@@ -45,15 +62,14 @@ impl DeviceArray {
 
     /// Per-device (lower, upper) bounds, if the devices have any.
     pub fn bounds(&self) -> Option<(&[f32], &[f32])> {
-        match &self.model {
-            DeviceModel::ConstantStep(a) => Some((&a.w_min, &a.w_max)),
-            DeviceModel::FloatingPoint => None,
-        }
+        self.model
+            .steps()
+            .map(|a| (a.w_min.as_slice(), a.w_max.as_slice()))
     }
 
     /// Clips weights into each device's bounds (what a device does to any weight written to it).
     pub fn clip_weights(&self, weights: &mut [f32]) {
-        if let DeviceModel::ConstantStep(a) = &self.model {
+        if let Some(a) = self.model.steps() {
             a.clip_weights(weights);
         }
     }
@@ -70,6 +86,7 @@ impl DeviceArray {
         let mut v = match &self.model {
             DeviceModel::FloatingPoint => Vec::new(),
             DeviceModel::ConstantStep(a) => a.arrays(),
+            DeviceModel::LinearStep(a) => a.arrays(),
         };
         if let Some(dd) = &self.decay_diffusion {
             v.extend(dd.arrays());
@@ -82,6 +99,7 @@ impl DeviceArray {
         let mut targets = match &mut self.model {
             DeviceModel::FloatingPoint => Vec::new(),
             DeviceModel::ConstantStep(a) => a.arrays_mut(),
+            DeviceModel::LinearStep(a) => a.arrays_mut(),
         };
         if let Some(dd) = &mut self.decay_diffusion {
             targets.extend(dd.arrays_mut());

@@ -280,41 +280,96 @@ fn tiles_split_into_row_bands_match_the_cpu() {
     if !gpu_available() {
         return;
     }
-    // 37 rows × 48 columns with bindings of at most 2 KiB: bands of 10 rows (4 bands). Decay,
-    // diffusion and bounds run band by band; the noise counters use the global row.
-    let config = TileConfig {
-        device: DeviceConfig::ConstantStepDevice(ConstantStepParameters {
-            w_max: 0.05,
-            w_min: -0.05,
-            lifetime: 40.0,
-            diffusion: 0.002,
-            ..ConstantStepParameters::default()
-        }),
-        ..TileConfig::default()
+    // 37 rows × 48 columns with bindings of at most 2 KiB: bands of 10 rows (4 bands), or of 5
+    // (8 bands) for linear steps, whose two slopes share a binding. Decay, diffusion and bounds run
+    // band by band; the noise counters use the global row.
+    let pulsed = ConstantStepParameters {
+        w_max: 0.05,
+        w_min: -0.05,
+        lifetime: 40.0,
+        diffusion: 0.002,
+        ..ConstantStepParameters::default()
     };
-    let (rows, cols, batch) = (37, 48, 5);
-    let mut cpu = CpuTile::new(config.clone(), rows, cols, 8);
-    let mut gpu = GpuTile::with_binding_limit(config, rows, cols, 8, 2048).unwrap();
-    assert_eq!(gpu.band_count(), 4);
-    let w = scaled(data(rows * cols, 9), 0.04);
-    cpu.set_weights(&w).unwrap();
-    gpu.set_weights(&w).unwrap();
-    for step in 0..4u32 {
-        let x = data(batch * cols, 500 + step);
-        let d = scaled(data(batch * rows, 600 + step), 0.3);
-        let (mut yc, mut yg) = (vec![0.0; batch * rows], vec![0.0; batch * rows]);
-        cpu.forward(&x, batch, &mut yc, step).unwrap();
-        gpu.forward(&x, batch, &mut yg, step).unwrap();
-        assert_periphery_close(&yc, &yg, 24.0 / 510.0 * 32.0);
-        let (mut zc, mut zg) = (vec![0.0; batch * cols], vec![0.0; batch * cols]);
-        cpu.backward(&d, batch, &mut zc, step).unwrap();
-        gpu.backward(&d, batch, &mut zg, step).unwrap();
-        assert_periphery_close(&zc, &zg, 24.0 / 510.0);
-        cpu.update(&x, &d, batch, 0.2, step).unwrap();
-        gpu.update(&x, &d, batch, 0.2, step).unwrap();
-        cpu.post_update(step).unwrap();
-        gpu.post_update(step).unwrap();
-        let diff = max_abs_diff(&cpu.weights().unwrap(), &gpu.weights().unwrap());
-        assert!(diff < 1e-5, "step {step}: max |cpu − gpu| = {diff}");
+    let linear = rpusim::config::LinearStepParameters {
+        pulsed: pulsed.clone(),
+        gamma_up: 1.0,
+        gamma_down: 1.0,
+        ..Default::default()
+    };
+    let cases = [
+        (DeviceConfig::ConstantStepDevice(pulsed), 4),
+        (DeviceConfig::LinearStepDevice(linear), 8),
+    ];
+    for (device, bands) in cases {
+        let config = TileConfig {
+            device,
+            ..TileConfig::default()
+        };
+        let (rows, cols, batch) = (37, 48, 5);
+        let mut cpu = CpuTile::new(config.clone(), rows, cols, 8);
+        let mut gpu = GpuTile::with_binding_limit(config, rows, cols, 8, 2048).unwrap();
+        assert_eq!(gpu.band_count(), bands);
+        let w = scaled(data(rows * cols, 9), 0.04);
+        cpu.set_weights(&w).unwrap();
+        gpu.set_weights(&w).unwrap();
+        for step in 0..4u32 {
+            let x = data(batch * cols, 500 + step);
+            let d = scaled(data(batch * rows, 600 + step), 0.3);
+            let (mut yc, mut yg) = (vec![0.0; batch * rows], vec![0.0; batch * rows]);
+            cpu.forward(&x, batch, &mut yc, step).unwrap();
+            gpu.forward(&x, batch, &mut yg, step).unwrap();
+            assert_periphery_close(&yc, &yg, 24.0 / 510.0 * 32.0);
+            let (mut zc, mut zg) = (vec![0.0; batch * cols], vec![0.0; batch * cols]);
+            cpu.backward(&d, batch, &mut zc, step).unwrap();
+            gpu.backward(&d, batch, &mut zg, step).unwrap();
+            assert_periphery_close(&zc, &zg, 24.0 / 510.0);
+            cpu.update(&x, &d, batch, 0.2, step).unwrap();
+            gpu.update(&x, &d, batch, 0.2, step).unwrap();
+            cpu.post_update(step).unwrap();
+            gpu.post_update(step).unwrap();
+            let diff = max_abs_diff(&cpu.weights().unwrap(), &gpu.weights().unwrap());
+            assert!(
+                diff < 1e-5,
+                "{bands} bands, step {step}: max |cpu − gpu| = {diff}"
+            );
+        }
+    }
+}
+
+#[test]
+fn linear_step_and_soft_bounds_match() {
+    if !gpu_available() {
+        return;
+    }
+    use rpusim::config::LinearStepParameters;
+    for (gamma, mult_noise, mean_reference) in [(1.0, true, false), (0.4, false, true)] {
+        let config = TileConfig {
+            device: DeviceConfig::LinearStepDevice(LinearStepParameters {
+                pulsed: ConstantStepParameters {
+                    w_max: 0.1,
+                    w_min: -0.08,
+                    ..ConstantStepParameters::default()
+                },
+                gamma_up: gamma,
+                gamma_down: gamma,
+                mult_noise,
+                mean_bound_reference: mean_reference,
+                ..LinearStepParameters::default()
+            }),
+            ..TileConfig::default()
+        };
+        let history = train_both(&config, 19, 33, 6, 0.2);
+        for (step, (wc, wg)) in history.iter().enumerate() {
+            let diff = max_abs_diff(wc, wg);
+            assert!(
+                diff < 1e-5,
+                "γ {gamma} step {step}: max |cpu − gpu| = {diff}"
+            );
+        }
+        let (wc, _) = history.last().unwrap();
+        assert!(
+            wc.iter().filter(|w| w.abs() > 0.01).count() > 10,
+            "too few devices moved"
+        );
     }
 }

@@ -4,6 +4,7 @@ mod determinism;
 mod device_statistics;
 #[cfg(feature = "gpu")]
 mod gpu_parity;
+mod linear_step;
 mod periphery;
 
 use rpusim::config::{ConstantStepParameters, DeviceConfig, TileConfig};

@@ -4,7 +4,10 @@ from rpusim.configs.devices import (
     ConstantStepDevice,
     FloatingPointDevice,
     IdealDevice,
+    LinearStepDevice,
     PulsedDevice,
+    SoftBoundsDevice,
+    SoftBoundsPmaxDevice,
 )
 from rpusim.configs.enums import (
     AnalogMVType,
@@ -25,6 +28,7 @@ __all__ = [
     "FloatingPointRPUConfig",
     "IOParameters",
     "IdealDevice",
+    "LinearStepDevice",
     "NoiseManagementType",
     "PresetIOParameters",
     "PresetUpdateParameters",
@@ -32,6 +36,8 @@ __all__ = [
     "PulsedDevice",
     "RPUConfig",
     "SingleRPUConfig",
+    "SoftBoundsDevice",
+    "SoftBoundsPmaxDevice",
     "UpdateParameters",
     "WeightNoiseType",
 ]

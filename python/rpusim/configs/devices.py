@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from rpusim.configs.encode import encode_fields
+from rpusim.exceptions import ConfigError
 
 
 @dataclass
@@ -104,3 +107,132 @@ class PulsedDevice:
 class ConstantStepDevice(PulsedDevice):
     """Constant step: up w += Δ⁺(1 + σξ), down w −= Δ⁻(1 + σξ), σ = dw_min_std, clipped to
     [b_min, b_max] after every pulse."""
+
+
+def _pulsed_fields(device: PulsedDevice, prefix: str) -> dict[str, Any]:
+    """The common pulsed-device fields of ``device`` (its own extras left out)."""
+    names = {f.name for f in dataclasses.fields(PulsedDevice)}
+    extras = tuple(f.name for f in dataclasses.fields(device) if f.name not in names)
+    return encode_fields(device, prefix, skip=extras)
+
+
+@dataclass
+class LinearStepDevice(PulsedDevice):
+    """Linear step: the step changes linearly with the weight (reference §4.2).
+
+    Per device, slopes s⁺ = −|γ⁺ + γ⁺_dtod ξ|·Δ⁺/w_ref⁺ and s⁻ = −|γ⁻ + γ⁻_dtod ξ|·Δ⁻/w_ref⁻
+    with w_ref the mean bounds (``mean_bound_reference``) or the device's own bounds. Up:
+    w += (Δ⁺ + s⁺w)(1 + σξ), down: w −= (Δ⁻ + s⁻w)(1 + σξ) (``mult_noise``; else the noise term
+    is Δσξ), then clipped to [b_min, b_max]. γ = 0 is a constant step; γ = 1 with device bounds
+    is soft bounds.
+    """
+
+    gamma_up: float = 0.0
+    """Slope γ⁺ of the up step (relative to Δ⁺/w_ref⁺)."""
+    gamma_down: float = 0.0
+    """Slope γ⁻ of the down step."""
+    gamma_up_dtod: float = 0.05
+    """Device-to-device spread of γ⁺ (absolute)."""
+    gamma_down_dtod: float = 0.05
+    """Device-to-device spread of γ⁻ (absolute)."""
+    allow_increasing: bool = False
+    """Let a step change sign past the reference (else it stops at 0)."""
+    mean_bound_reference: bool = True
+    """Slopes relative to the mean bounds w_max/w_min (else each device's own bounds)."""
+    mult_noise: bool = True
+    """Cycle-to-cycle noise multiplies the whole step (else Δ·σξ is added)."""
+    write_noise_std: float = 0.0
+    """Write noise on the visible weight (not supported yet: must be 0)."""
+    apply_write_noise_on_set: bool = True
+    """Apply the write noise when weights are set."""
+    reverse_up: bool = False
+    """Reference the up slope to the opposite bound (not supported yet)."""
+    reverse_down: bool = False
+    """Reference the down slope to the opposite bound (not supported yet)."""
+    reverse_offset: float = 0.01
+    """Offset of the reversed reference."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        own = {f.name for f in dataclasses.fields(LinearStepDevice)} - {
+            f.name for f in dataclasses.fields(PulsedDevice)
+        }
+        extras = encode_fields(self, prefix)
+        return {
+            "type": "LinearStepDevice",
+            "pulsed": _pulsed_fields(self, prefix),
+            **{k: v for k, v in extras.items() if k in own},
+        }
+
+
+@dataclass
+class SoftBoundsDevice(PulsedDevice):
+    """Soft bounds: up w += Δ⁺(1 − w/b_max)(1 + σξ), down w −= Δ⁻(1 − w/b_min)(1 + σξ); the step
+    shrinks linearly to 0 at each device's bound. The symmetry point (equal up and down steps)
+    is w* = (Δ⁺ − Δ⁻)/(Δ⁺/b_max − Δ⁻/b_min): plain SGD pulls weights toward it.
+    A :class:`LinearStepDevice` with γ = 1, no γ variation and per-device references."""
+
+    mult_noise: bool = True
+    """Cycle-to-cycle noise multiplies the whole step (else Δ·σξ is added)."""
+    write_noise_std: float = 0.0
+    """Write noise on the visible weight (not supported yet: must be 0)."""
+    reverse_up: bool = False
+    """Reference the up slope to the opposite bound (not supported yet)."""
+    reverse_down: bool = False
+    """Reference the down slope to the opposite bound (not supported yet)."""
+    reverse_offset: float = 0.01
+    """Offset of the reversed reference."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        extras = encode_fields(self, prefix)
+        return {
+            "type": "LinearStepDevice",
+            "pulsed": _pulsed_fields(self, prefix),
+            "gamma_up": 1.0,
+            "gamma_down": 1.0,
+            "gamma_up_dtod": 0.0,
+            "gamma_down_dtod": 0.0,
+            "allow_increasing": False,
+            "mean_bound_reference": False,
+            **{
+                k: extras[k]
+                for k in ("mult_noise", "write_noise_std", "reverse_up", "reverse_down")
+            },
+            "reverse_offset": extras["reverse_offset"],
+        }
+
+
+@dataclass
+class SoftBoundsPmaxDevice(SoftBoundsDevice):
+    """Soft bounds given by the number of pulses ``p_max`` that takes the weight from
+    ``range_min`` to ``range_max`` along an exponential response of rate ``alpha``:
+    B = (range_max − range_min)/(1 − e^(−α·p_max)), w_min = range_min, w_max = range_min + B,
+    dw_min = B·α, up_down = 1 + 2·range_min/B (these override the pulsed-device fields)."""
+
+    p_max: int = 1000
+    """Pulses from range_min to range_max."""
+    alpha: float = 0.0005
+    """Rate of the exponential response per pulse."""
+    range_min: float = -1.0
+    """Lowest weight."""
+    range_max: float = 1.0
+    """Weight reached after p_max up pulses from range_min."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        for name, ok in (
+            ("p_max", isinstance(self.p_max, int) and self.p_max > 0),
+            ("alpha", isinstance(self.alpha, (int, float)) and self.alpha > 0),
+            ("range_max", self.range_max > self.range_min),
+        ):
+            if not ok:
+                raise ConfigError(
+                    f"{prefix}.{name}: invalid value (p_max > 0, alpha > 0, range_max > range_min)"
+                )
+        span = (self.range_max - self.range_min) / (1.0 - math.exp(-self.alpha * self.p_max))
+        core = super().to_core(prefix)
+        core["pulsed"].update(
+            w_min=float(self.range_min),
+            w_max=float(self.range_min + span),
+            dw_min=float(span * self.alpha),
+            up_down=float(1.0 + 2.0 * self.range_min / span),
+        )
+        return core

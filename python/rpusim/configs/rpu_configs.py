@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from rpusim.configs.devices import ConstantStepDevice, FloatingPointDevice, IdealDevice
+from rpusim.configs.devices import (
+    ConstantStepDevice,
+    FloatingPointDevice,
+    IdealDevice,
+    PulsedDevice,
+)
 from rpusim.configs.encode import to_json
 from rpusim.configs.io import IOParameters
 from rpusim.configs.update import UpdateParameters
@@ -16,8 +21,9 @@ from rpusim.exceptions import ConfigError
 class SingleRPUConfig:
     """One device per cross-point, with the forward/backward periphery and pulsed update."""
 
-    device: Union[ConstantStepDevice, IdealDevice] = field(default_factory=ConstantStepDevice)
-    """The device model."""
+    device: Union[PulsedDevice, IdealDevice] = field(default_factory=ConstantStepDevice)
+    """The device model: a pulsed device (``ConstantStepDevice``, ``LinearStepDevice``,
+    ``SoftBoundsDevice``, ``SoftBoundsPmaxDevice``) or ``IdealDevice``."""
     forward: IOParameters = field(default_factory=IOParameters)
     """Periphery of the forward pass."""
     backward: IOParameters = field(default_factory=IOParameters)
@@ -26,9 +32,12 @@ class SingleRPUConfig:
     """Pulsed-update parameters."""
 
     def to_core(self) -> dict[str, Any]:
-        if not isinstance(self.device, (ConstantStepDevice, IdealDevice)):
+        if type(self.device) is PulsedDevice or not isinstance(
+            self.device, (PulsedDevice, IdealDevice)
+        ):
             raise ConfigError(
-                f"device: SingleRPUConfig supports ConstantStepDevice and IdealDevice, "
+                f"device: SingleRPUConfig needs a device model (ConstantStepDevice, "
+                f"LinearStepDevice, SoftBoundsDevice, ... or IdealDevice), "
                 f"got {type(self.device).__name__}"
             )
         for name, cls in (

@@ -30,6 +30,8 @@ struct StepBuffers {
     step_down: wgpu::Buffer,
     w_max: wgpu::Buffer,
     w_min: wgpu::Buffer,
+    /// Linear-step slopes of the band, s⁺ then s⁻ (a placeholder for constant steps).
+    slopes: wgpu::Buffer,
 }
 
 /// Decay and diffusion rates on the GPU (a 4-byte placeholder where an effect is off).
@@ -135,7 +137,13 @@ impl GpuTile {
     /// host's per-device arrays into them.
     fn upload_device(&mut self, weights: &[f32]) -> Result<()> {
         let (ctx, cols, limit) = (&self.ctx, self.cols, self.limit);
-        let per_band = (limit / (cols as u64 * 4)).max(1) as usize;
+        // Linear-step slopes hold two values per device in one binding.
+        let per_device = if matches!(self.device.model, DeviceModel::LinearStep(_)) {
+            8
+        } else {
+            4
+        };
+        let per_band = (limit / (cols as u64 * per_device)).max(1) as usize;
         let slice = |v: &[f32], r0: usize, n: usize| -> Vec<u8> {
             bytes(&v[r0 * cols..(r0 + n) * cols]).to_vec()
         };
@@ -145,14 +153,23 @@ impl GpuTile {
             let rows = per_band.min(self.rows - row0);
             let init =
                 |label: &str, v: &[f32]| storage_init(ctx, label, &slice(v, row0, rows), limit);
-            let steps = match &self.device.model {
-                DeviceModel::ConstantStep(a) => Some(StepBuffers {
+            let slopes = match &self.device.model {
+                DeviceModel::LinearStep(a) => {
+                    let mut both = slice(&a.slope_up, row0, rows);
+                    both.extend(slice(&a.slope_down, row0, rows));
+                    storage_init(ctx, "slopes", &both, limit)?
+                }
+                _ => self.placeholder.clone(),
+            };
+            let steps = match self.device.model.steps() {
+                Some(a) => Some(StepBuffers {
                     step_up: init("step_up", &a.step_up)?,
                     step_down: init("step_down", &a.step_down)?,
                     w_max: init("w_max", &a.w_max)?,
                     w_min: init("w_min", &a.w_min)?,
+                    slopes,
                 }),
-                DeviceModel::FloatingPoint => None,
+                None => None,
             };
             let optional = |label: &str, v: &[f32]| -> Result<wgpu::Buffer> {
                 if v.is_empty() {
@@ -474,11 +491,20 @@ impl GpuTile {
         lr: f32,
         step: u32,
     ) -> Result<()> {
-        let DeviceModel::ConstantStep(array) = &self.device.model else {
-            return Err(Error::Backend(
-                "pulsed update without a pulsed device".into(),
-            ));
+        let (array, linear) = match &self.device.model {
+            DeviceModel::ConstantStep(a) => (a, None),
+            DeviceModel::LinearStep(a) => (&a.base, Some(a)),
+            DeviceModel::FloatingPoint => {
+                return Err(Error::Backend(
+                    "pulsed update without a pulsed device".into(),
+                ))
+            }
         };
+        // Kind 0: constant step (grouped application); else linear step (pulse by pulse), with
+        // bit 1 = multiplicative noise, bit 2 = allow_increasing.
+        let kind = linear.map_or(0, |a| {
+            1 | (u32::from(a.mult_noise) << 1) | (u32::from(a.allow_increasing) << 2)
+        });
         let (rows, cols) = (self.rows, self.cols);
         let p = &self.config.update;
         let input = PulseBatch {
@@ -593,7 +619,8 @@ impl GpuTile {
                     .u((batch * cols) as u32)
                     .u(d_bits_offset)
                     .u(band.row0 as u32)
-                    .u(band.rows as u32);
+                    .u(band.rows as u32)
+                    .u(kind);
                 let groups = ((cols as u32).div_ceil(64), (band.rows as u32).div_ceil(4));
                 dispatch(
                     &ctx,
@@ -608,6 +635,7 @@ impl GpuTile {
                         &steps.step_down,
                         &steps.w_max,
                         &steps.w_min,
+                        &steps.slopes,
                     ],
                     groups,
                 );
@@ -673,7 +701,9 @@ impl TileBackend for GpuTile {
     fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) -> Result<()> {
         let pulse_type = self.config.update.pulse_type;
         match &self.device.model {
-            DeviceModel::ConstantStep(_) if pulse_type == PulseType::StochasticCompressed => {
+            DeviceModel::ConstantStep(_) | DeviceModel::LinearStep(_)
+                if pulse_type == PulseType::StochasticCompressed =>
+            {
                 self.pulsed_update(x, d, batch, lr, step)
             }
             _ => self.float_update(x, d, batch, lr, pulse_type == PulseType::NoneWithDevice),

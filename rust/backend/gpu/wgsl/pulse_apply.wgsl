@@ -1,8 +1,9 @@
-// Coincidences and device response of one group of vectors on a constant-step array
-// (rust/pulsed.rs `apply_group`, rust/device/constant_step.rs), one thread per device (i, j).
-// The up/down counts are the popcounts of the AND of row i's and column j's trains, summed over
-// the group: the same integers as the CPU's plane sums. The group is applied at once when no
-// order of its pulses can reach a bound, else the device is replayed in vector order.
+// Coincidences and device response of one group of vectors (rust/pulsed.rs), one thread per
+// device (i, j). Constant steps (rust/device/constant_step.rs): the up/down counts are the
+// popcounts of the AND of row i's and column j's trains, summed over the group (the same integers
+// as the CPU's plane sums), applied at once when no order of the pulses can reach a bound, else
+// replayed in vector order. Linear steps (rust/device/linear_step.rs): always replayed, pulse by
+// pulse, since each step depends on the weight.
 
 struct Params {
     rows: u32,
@@ -25,6 +26,8 @@ struct Params {
     // This dispatch covers rows row0 .. row0 + band_rows; the arrays bound hold only those rows.
     row0: u32,
     band_rows: u32,
+    // 0: constant step; else linear step with bit 1 = multiplicative noise, bit 2 = allow_increasing.
+    kind: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -35,6 +38,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read> step_down: array<f32>;
 @group(0) @binding(6) var<storage, read> w_max: array<f32>;
 @group(0) @binding(7) var<storage, read> w_min: array<f32>;
+// Linear steps: s⁺ of the band's devices, then s⁻.
+@group(0) @binding(8) var<storage, read> slopes: array<f32>;
 
 // Coincidences of device (i, j) in vector v of the group.
 fn coincidences(i: u32, j: u32, v: u32) -> u32 {
@@ -59,13 +64,37 @@ struct Device {
     down: f32,
     hi: f32,
     lo: f32,
+    slope_up: f32,
+    slope_down: f32,
 }
 
 fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
-    let noise = 1.0 + p.dw_min_std * xi;
-    var next = w - dev.down * noise;
+    if p.kind == 0u {
+        let noise = 1.0 + p.dw_min_std * xi;
+        var next = w - dev.down * noise;
+        if up {
+            next = w + dev.up * noise;
+        }
+        return min(max(next, dev.lo), dev.hi);
+    }
+    var step = dev.down;
+    var slope = dev.slope_down;
     if up {
-        next = w + dev.up * noise;
+        step = dev.up;
+        slope = dev.slope_up;
+    }
+    var dw = step + slope * w;
+    if (p.kind & 4u) == 0u {
+        dw = max(dw, 0.0);
+    }
+    if (p.kind & 2u) != 0u {
+        dw = dw * (1.0 + p.dw_min_std * xi);
+    } else {
+        dw = dw + step * p.dw_min_std * xi;
+    }
+    var next = w - dw;
+    if up {
+        next = w + dw;
     }
     return min(max(next, dev.lo), dev.hi);
 }
@@ -97,7 +126,7 @@ fn replay(dev: Device, w_start: f32, i: u32, j: u32) -> f32 {
             continue;
         }
         let up = goes_up(i, j, v);
-        if count > 1u {
+        if count > 1u && p.kind == 0u {
             // A same-direction run as one group when it cannot reach a bound (`pulse_run`).
             let xi = replay_normal(i, j);
             let c = f32(count);
@@ -149,7 +178,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let k = gid.y * p.cols + j;
-    let dev = Device(step_up[k], step_down[k], w_max[k], w_min[k]);
+    var dev = Device(step_up[k], step_down[k], w_max[k], w_min[k], 0.0, 0.0);
+    if p.kind != 0u {
+        dev.slope_up = slopes[k];
+        dev.slope_down = slopes[p.band_rows * p.cols + k];
+        weights[k] = replay(dev, weights[k], i, j);
+        return;
+    }
     let w = weights[k];
     let s = p.dw_min_std * p.xi_max;
     let against = max(s - 1.0, 0.0);

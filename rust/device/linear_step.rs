@@ -1,0 +1,111 @@
+//! `LinearStepDevice` (and `SoftBoundsDevice`, its γ = 1 case): the step of a pulse changes
+//! linearly with the weight, Δw = Δ + s·w with a per-device slope s (reference §4.2).
+
+use super::ConstantStepArray;
+use crate::config::LinearStepParameters;
+use crate::rng::{normal_table, Purpose, Stream};
+
+/// Per-device slopes on top of the constant-step draws (steps, bounds).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearStepArray {
+    /// Δ⁺, Δ⁻, b_max, b_min, dw_min_std: the constant-step part.
+    pub base: ConstantStepArray,
+    /// s⁺ = −|γ⁺ + γ⁺_dtod ξ|·Δ⁺ / w_ref⁺.
+    pub slope_up: Vec<f32>,
+    /// s⁻ = −|γ⁻ + γ⁻_dtod ξ|·Δ⁻ / w_ref⁻.
+    pub slope_down: Vec<f32>,
+    /// Noise (1 + σξ) on the whole step, else Δ·σξ added to it.
+    pub mult_noise: bool,
+    /// Let the step change sign past the reference (else it stops at 0).
+    pub allow_increasing: bool,
+}
+
+impl LinearStepArray {
+    pub fn build(p: &LinearStepParameters, rows: usize, cols: usize, tile_seed: u64) -> Self {
+        let base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed);
+        let n = rows * cols;
+        let seed = if p.pulsed.construction_seed != 0 {
+            p.pulsed.construction_seed
+        } else {
+            tile_seed
+        };
+        // Normals of counter (k, k >> 32, 1, 0): the constant-step and decay draws use c = 0.
+        let stream = Stream::new(seed, Purpose::DeviceToDevice);
+        let table = normal_table();
+        let mut slope_up = Vec::with_capacity(n);
+        let mut slope_down = Vec::with_capacity(n);
+        for k in 0..n {
+            let xi = stream.normals8(k as u32, (k >> 32) as u32, 1, 0, table);
+            let (ref_up, ref_down) = if p.mean_bound_reference {
+                (p.pulsed.w_max, p.pulsed.w_min)
+            } else {
+                (base.w_max[k], base.w_min[k])
+            };
+            let slope = |gamma: f32, dtod: f32, xi: f32, step: f32, reference: f32| {
+                if reference == 0.0 {
+                    0.0
+                } else {
+                    -(gamma + dtod * xi).abs() * step / reference
+                }
+            };
+            slope_up.push(slope(
+                p.gamma_up,
+                p.gamma_up_dtod,
+                xi[0],
+                base.step_up[k],
+                ref_up,
+            ));
+            slope_down.push(slope(
+                p.gamma_down,
+                p.gamma_down_dtod,
+                xi[1],
+                base.step_down[k],
+                ref_down,
+            ));
+        }
+        Self {
+            base,
+            slope_up,
+            slope_down,
+            mult_noise: p.mult_noise,
+            allow_increasing: p.allow_increasing,
+        }
+    }
+
+    /// One pulse on device `k`: up w += (Δ⁺ + s⁺w)(1 + σξ), down w −= (Δ⁻ + s⁻w)(1 + σξ)
+    /// (additive noise: the noise term is Δσξ), then clip to the bounds.
+    #[inline]
+    pub fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
+        let b = &self.base;
+        let (step, slope) = if up {
+            (b.step_up[k], self.slope_up[k])
+        } else {
+            (b.step_down[k], self.slope_down[k])
+        };
+        let mut dw = step + slope * w;
+        if !self.allow_increasing {
+            dw = dw.max(0.0);
+        }
+        let dw = if self.mult_noise {
+            dw * (1.0 + b.dw_min_std * xi)
+        } else {
+            dw + step * b.dw_min_std * xi
+        };
+        let next = if up { w + dw } else { w - dw };
+        next.max(b.w_min[k]).min(b.w_max[k])
+    }
+
+    pub fn arrays(&self) -> Vec<(&'static str, &[f32])> {
+        let mut v = self.base.arrays();
+        v.push(("slope_up", &self.slope_up));
+        v.push(("slope_down", &self.slope_down));
+        v
+    }
+
+    pub fn arrays_mut(&mut self) -> Vec<(&'static str, &mut Vec<f32>)> {
+        let mut v = self.base.arrays_mut();
+        v.push(("slope_up", &mut self.slope_up));
+        v.push(("slope_down", &mut self.slope_down));
+        v
+    }
+}

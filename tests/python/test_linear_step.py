@@ -1,0 +1,78 @@
+"""LinearStepDevice / SoftBoundsDevice / SoftBoundsPmaxDevice through the Python API, on every
+backend: the update-once formula, conversions, saved state and bad values."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+
+import pytest
+import torch
+
+from rpusim import AnalogTile
+from rpusim.configs import (
+    LinearStepDevice,
+    SingleRPUConfig,
+    SoftBoundsDevice,
+    SoftBoundsPmaxDevice,
+    UpdateParameters,
+)
+from rpusim.exceptions import ConfigError
+
+SINGLE_PULSE = UpdateParameters(desired_bl=1, update_management=False, update_bl_management=False)
+
+
+def _soft_bounds(**kwargs: float) -> SoftBoundsDevice:
+    no_dtod = dict(dw_min_dtod=0.0, up_down_dtod=0.0, w_max_dtod=0.0, w_min_dtod=0.0)
+    return SoftBoundsDevice(dw_min=0.01, w_max=1.0, w_min=-0.5, **{**no_dtod, **kwargs})
+
+
+def test_soft_bounds_single_pulses_follow_the_formula(backend: str) -> None:
+    rows = 3000
+    device = _soft_bounds(dw_min_std=0.2)
+    tile = AnalogTile(rows, 1, SingleRPUConfig(device=device, update=SINGLE_PULSE), backend)
+    for w0 in (-0.3, 0.0, 0.6):
+        for up in (True, False):
+            tile.set_weights(torch.full((rows, 1), w0))
+            tile.update(torch.ones(1, 1), torch.full((1, rows), -1.0 if up else 1.0), 0.01)
+            dw = (tile.get_weights()[:, 0] - w0).double()
+            step = 0.01 * (1 - w0 / 1.0) if up else -0.01 * (1 - w0 / -0.5)
+            se = 0.2 * abs(step) / math.sqrt(rows)
+            assert abs(float(dw.mean()) - step) < 4 * se, (w0, up)
+            assert abs(float(dw.std()) - 0.2 * abs(step)) < 0.1 * 0.2 * abs(step), (w0, up)
+
+
+def test_soft_bounds_pmax_conversion() -> None:
+    device = SoftBoundsPmaxDevice(p_max=1000, alpha=0.0005, range_min=-1.0, range_max=1.0)
+    core = json.loads(SingleRPUConfig(device=device).to_json())["device"]
+    span = 2.0 / (1.0 - math.exp(-0.5))
+    assert core["type"] == "LinearStepDevice" and core["gamma_up"] == 1.0
+    assert core["pulsed"]["w_min"] == -1.0
+    assert core["pulsed"]["w_max"] == pytest.approx(-1.0 + span)
+    assert core["pulsed"]["dw_min"] == pytest.approx(span * 0.0005)
+    assert core["pulsed"]["up_down"] == pytest.approx(1.0 - 2.0 / span)
+
+
+def test_state_round_trip_continues_identically(backend: str) -> None:
+    config = SingleRPUConfig(device=LinearStepDevice(gamma_up=0.5, gamma_down=0.3))
+    tile = AnalogTile(6, 5, config, backend, seed=3)
+    x, d = torch.randn(4, 5), 0.1 * torch.randn(4, 6)
+    tile.update(x, d, 0.1)
+    copy = pickle.loads(pickle.dumps(tile))
+    tile.update(x, d, 0.1)
+    copy.update(x, d, 0.1)
+    assert torch.equal(tile.get_weights(), copy.get_weights())
+
+
+def test_bad_values_are_named() -> None:
+    with pytest.raises(ConfigError, match="write_noise_std"):
+        AnalogTile(2, 2, SingleRPUConfig(device=SoftBoundsDevice(write_noise_std=0.1)))
+    with pytest.raises(ConfigError, match="reverse_up"):
+        AnalogTile(2, 2, SingleRPUConfig(device=LinearStepDevice(reverse_up=True)))
+    with pytest.raises(ConfigError, match="w_max"):
+        AnalogTile(2, 2, SingleRPUConfig(device=LinearStepDevice(gamma_up=1.0, w_max=-0.1)))
+    with pytest.raises(ConfigError, match="p_max"):
+        SingleRPUConfig(device=SoftBoundsPmaxDevice(p_max=0)).to_json()
+    with pytest.raises(ConfigError, match="gamma_up"):
+        SingleRPUConfig(device=LinearStepDevice(gamma_up="steep")).to_json()  # type: ignore[arg-type]
