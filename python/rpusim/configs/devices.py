@@ -108,6 +108,10 @@ class ConstantStepDevice(PulsedDevice):
     """Constant step: up w += Δ⁺(1 + σξ), down w −= Δ⁻(1 + σξ), σ = dw_min_std, clipped to
     [b_min, b_max] after every pulse."""
 
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        # Presets subclass this with other defaults: the core knows the model's name.
+        return {"type": "ConstantStepDevice", **encode_fields(self, prefix)}
+
 
 def _pulsed_fields(device: PulsedDevice, prefix: str) -> dict[str, Any]:
     """The common pulsed-device fields of ``device`` (its own extras left out)."""

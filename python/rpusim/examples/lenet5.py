@@ -23,13 +23,29 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from rpusim.configs import ConstantStepDevice, FloatingPointRPUConfig, SingleRPUConfig
+from rpusim import presets
+from rpusim.configs import (
+    ConstantStepDevice,
+    FloatingPointRPUConfig,
+    SingleRPUConfig,
+    SoftBoundsDevice,
+)
 from rpusim.datasets import MNIST, FashionMNIST
 from rpusim.nn import AnalogConv2d, AnalogLinear, AnalogSequential
 from rpusim.optim import AnalogSGD
 
-# Devices this example can use now; the preset devices arrive with the device-model work.
-DEVICES = ("constant-step", "floating-point", "float")
+# --device choices: a single-device config each; "float" trains plain torch layers.
+CONFIGS: dict[str, Any] = {
+    "constant-step": lambda: SingleRPUConfig(device=ConstantStepDevice()),
+    "soft-bounds": lambda: SingleRPUConfig(device=SoftBoundsDevice()),
+    "idealized": presets.IdealizedPreset,
+    "gokmen-vlasov": presets.GokmenVlasovPreset,
+    "capacitor": presets.CapacitorPreset,
+    "ecram": presets.EcRamPreset,
+    "ecram-mo": presets.EcRamMOPreset,
+    "floating-point": FloatingPointRPUConfig,
+}
+DEVICES = (*CONFIGS, "float")
 
 
 def default_data_dir() -> str:
@@ -38,11 +54,9 @@ def default_data_dir() -> str:
 
 
 def make_config(device: str) -> Any:
-    if device == "constant-step":
-        return SingleRPUConfig(device=ConstantStepDevice())
-    if device == "floating-point":
-        return FloatingPointRPUConfig()
-    raise SystemExit(f"--device: unknown device {device!r} (choices: {', '.join(DEVICES)})")
+    if device not in CONFIGS:
+        raise SystemExit(f"--device: unknown device {device!r} (choices: {', '.join(DEVICES)})")
+    return CONFIGS[device]()
 
 
 def build_model(device: str, backend: str | None) -> nn.Module:

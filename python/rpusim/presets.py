@@ -1,0 +1,175 @@
+"""Presets with the reference simulator's values (reference §5): device presets (a device model
+with measured or idealized parameters) and RPU-config presets (a preset device with the preset
+periphery, ``PresetIOParameters`` and ``PresetUpdateParameters``).
+
+Every preset is a dataclass with changed defaults, so single fields can still be overridden:
+``EcRamPresetDevice(dw_min_std=0.5)``.
+
+Available now: the constant-step presets (``IdealizedPresetDevice``,
+``GokmenVlasovPresetDevice``) and the linear-step ones (``CapacitorPresetDevice``,
+``EcRamPresetDevice``, ``EcRamMOPresetDevice``) with their single-device configs. The presets on
+the soft-bounds-reference, exp-step and unit-cell models (ReRamSB, ReRamES, PCM, ReRamArray*,
+the 2-/4-device and OneSided variants) arrive with those models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rpusim.configs.devices import ConstantStepDevice, LinearStepDevice, PulsedDevice
+from rpusim.configs.io import IOParameters, PresetIOParameters
+from rpusim.configs.rpu_configs import SingleRPUConfig
+from rpusim.configs.update import PresetUpdateParameters, UpdateParameters
+
+
+@dataclass
+class IdealizedPresetDevice(ConstantStepDevice):
+    """Idealized symmetric device with about 10 000 states (dw_min 0.0002 over [−1, 1])."""
+
+    dw_min: float = 0.0002
+    dw_min_dtod: float = 0.3
+    dw_min_std: float = 0.3
+    up_down_dtod: float = 0.0
+    w_max: float = 1.0
+    w_min: float = -1.0
+    w_max_dtod: float = 0.3
+    w_min_dtod: float = 0.3
+
+
+@dataclass
+class GokmenVlasovPresetDevice(ConstantStepDevice):
+    """The device of Gokmen & Vlasov (2016): about 1 200 states (dw_min 0.0016 over [−1, 1])."""
+
+    dw_min: float = 0.0016
+    dw_min_dtod: float = 0.3
+    dw_min_std: float = 0.3
+    up_down_dtod: float = 0.01
+    w_max: float = 1.0
+    w_min: float = -1.0
+    w_max_dtod: float = 0.3
+    w_min_dtod: float = 0.3
+
+
+@dataclass
+class CapacitorPresetDevice(LinearStepDevice):
+    """Capacitor-based cell: nearly linear steps (γ 0.05), additive noise, and leakage
+    (lifetime 10⁶ mini-batches)."""
+
+    dw_min: float = 0.005
+    dw_min_dtod: float = 0.1
+    dw_min_std: float = 0.3
+    up_down_dtod: float = 0.06
+    w_max: float = 1.0
+    w_min: float = -1.0
+    w_max_dtod: float = 0.07
+    w_min_dtod: float = 0.07
+    gamma_up: float = 0.05
+    gamma_down: float = 0.05
+    gamma_up_dtod: float = 0.01
+    gamma_down_dtod: float = 0.01
+    mean_bound_reference: bool = True
+    mult_noise: bool = False
+    lifetime: float = 1e6
+    lifetime_dtod: float = 0.3
+
+
+@dataclass
+class EcRamPresetDevice(LinearStepDevice):
+    """Electro-chemical RAM (Li-ion): asymmetric linear steps, about 1 000 states."""
+
+    dw_min: float = 0.002
+    dw_min_dtod: float = 0.1
+    dw_min_std: float = 0.3
+    up_down_dtod: float = 0.01
+    w_max: float = 1.1724
+    w_min: float = -0.8276
+    w_max_dtod: float = 0.05
+    w_min_dtod: float = 0.05
+    gamma_up: float = 0.1153
+    gamma_down: float = 0.5085
+    gamma_up_dtod: float = 0.05
+    gamma_down_dtod: float = 0.05
+    mult_noise: bool = True
+
+
+@dataclass
+class EcRamMOPresetDevice(LinearStepDevice):
+    """Metal-oxide ECRAM: many small, noisy, asymmetric linear steps."""
+
+    dw_min: float = 2.8214e-4
+    dw_min_dtod: float = 0.1
+    dw_min_std: float = 2.0
+    up_down_dtod: float = 0.01
+    w_max: float = 1.1714
+    w_min: float = -0.8286
+    w_max_dtod: float = 0.05
+    w_min_dtod: float = 0.05
+    gamma_up: float = 0.4152
+    gamma_down: float = 0.7342
+    gamma_up_dtod: float = 0.05
+    gamma_down_dtod: float = 0.05
+    mult_noise: bool = True
+
+
+@dataclass
+class IdealizedPreset(SingleRPUConfig):
+    """Single device per cross-point: the idealized device with the preset periphery."""
+
+    device: PulsedDevice = field(default_factory=IdealizedPresetDevice)
+    forward: IOParameters = field(default_factory=PresetIOParameters)
+    backward: IOParameters = field(default_factory=PresetIOParameters)
+    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
+
+
+@dataclass
+class GokmenVlasovPreset(SingleRPUConfig):
+    """Single device per cross-point: the Gokmen-Vlasov device with the preset periphery."""
+
+    device: PulsedDevice = field(default_factory=GokmenVlasovPresetDevice)
+    forward: IOParameters = field(default_factory=PresetIOParameters)
+    backward: IOParameters = field(default_factory=PresetIOParameters)
+    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
+
+
+@dataclass
+class CapacitorPreset(SingleRPUConfig):
+    """Single device per cross-point: the capacitor cell with the preset periphery."""
+
+    device: PulsedDevice = field(default_factory=CapacitorPresetDevice)
+    forward: IOParameters = field(default_factory=PresetIOParameters)
+    backward: IOParameters = field(default_factory=PresetIOParameters)
+    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
+
+
+@dataclass
+class EcRamPreset(SingleRPUConfig):
+    """Single device per cross-point: the Li-ion ECRAM device with the preset periphery."""
+
+    device: PulsedDevice = field(default_factory=EcRamPresetDevice)
+    forward: IOParameters = field(default_factory=PresetIOParameters)
+    backward: IOParameters = field(default_factory=PresetIOParameters)
+    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
+
+
+@dataclass
+class EcRamMOPreset(SingleRPUConfig):
+    """Single device per cross-point: the metal-oxide ECRAM device with the preset periphery."""
+
+    device: PulsedDevice = field(default_factory=EcRamMOPresetDevice)
+    forward: IOParameters = field(default_factory=PresetIOParameters)
+    backward: IOParameters = field(default_factory=PresetIOParameters)
+    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
+
+
+__all__ = [
+    "CapacitorPreset",
+    "CapacitorPresetDevice",
+    "EcRamMOPreset",
+    "EcRamMOPresetDevice",
+    "EcRamPreset",
+    "EcRamPresetDevice",
+    "GokmenVlasovPreset",
+    "GokmenVlasovPresetDevice",
+    "IdealizedPreset",
+    "IdealizedPresetDevice",
+]
