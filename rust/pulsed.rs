@@ -11,7 +11,7 @@
 //! by pulse in vector order otherwise.
 
 use crate::config::{UpdateParameters, MAX_BL};
-use crate::device::{ConstantStepArray, LinearStepArray};
+use crate::device::{ConstantStepArray, ExpStepArray, LinearStepArray};
 use crate::gemm::{matmul, MatRef};
 use crate::numeric;
 use crate::periphery::PAR_ELEMENTS;
@@ -115,6 +115,8 @@ pub enum Pulsed<'a> {
     Constant(&'a ConstantStepArray),
     /// The step depends on the weight: pulses are applied one by one in vector order.
     Linear(&'a LinearStepArray),
+    /// Likewise.
+    Exp(&'a ExpStepArray),
 }
 
 impl Pulsed<'_> {
@@ -123,6 +125,7 @@ impl Pulsed<'_> {
         match self {
             Pulsed::Constant(a) => a,
             Pulsed::Linear(a) => &a.base,
+            Pulsed::Exp(a) => &a.base,
         }
     }
 
@@ -136,6 +139,7 @@ impl Pulsed<'_> {
         match self {
             Pulsed::Constant(a) => a.pulse(k, w, up, xi),
             Pulsed::Linear(a) => a.pulse(k, w, up, xi),
+            Pulsed::Exp(a) => a.pulse(k, w, up, xi),
         }
     }
 }

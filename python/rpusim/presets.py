@@ -6,17 +6,23 @@ Every preset is a dataclass with changed defaults, so single fields can still be
 ``EcRamPresetDevice(dw_min_std=0.5)``.
 
 Available now: the constant-step presets (``IdealizedPresetDevice``,
-``GokmenVlasovPresetDevice``) and the linear-step ones (``CapacitorPresetDevice``,
-``EcRamPresetDevice``, ``EcRamMOPresetDevice``) with their single-device configs. The presets on
-the soft-bounds-reference, exp-step and unit-cell models (ReRamSB, ReRamES, PCM, ReRamArray*,
-the 2-/4-device and OneSided variants) arrive with those models.
+``GokmenVlasovPresetDevice``), the linear-step ones (``CapacitorPresetDevice``,
+``EcRamPresetDevice``, ``EcRamMOPresetDevice``) and the exp-step ones (``PCMPresetDevice``;
+``ReRamESPresetDevice`` without its write noise, which is not modelled yet), with their
+single-device configs. The presets on the soft-bounds-reference and unit-cell models (ReRamSB,
+ReRamArray*, PCMPreset, the 2-/4-device and OneSided variants) arrive with those models.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rpusim.configs.devices import ConstantStepDevice, LinearStepDevice, PulsedDevice
+from rpusim.configs.devices import (
+    ConstantStepDevice,
+    ExpStepDevice,
+    LinearStepDevice,
+    PulsedDevice,
+)
 from rpusim.configs.io import IOParameters, PresetIOParameters
 from rpusim.configs.rpu_configs import SingleRPUConfig
 from rpusim.configs.update import PresetUpdateParameters, UpdateParameters
@@ -112,6 +118,54 @@ class EcRamMOPresetDevice(LinearStepDevice):
 
 
 @dataclass
+class ReRamESPresetDevice(ExpStepDevice):
+    """ReRAM fitted with the exponential step (about 1 000 states). The reference's preset also
+    has write_noise_std 75 (× dw_min); write noise is not modelled yet, so it is 0 here."""
+
+    dw_min: float = 0.00135
+    dw_min_dtod: float = 0.2
+    dw_min_std: float = 5.0
+    up_down: float = 0.259359
+    up_down_dtod: float = 0.05
+    w_max: float = 1.0
+    w_min: float = -1.0
+    w_max_dtod: float = 0.3
+    w_min_dtod: float = 0.3
+    A_up: float = -1.18445  # noqa: N815
+    A_down: float = -0.081404  # noqa: N815
+    gamma_up: float = 5.0
+    gamma_down: float = 5.0
+    a: float = -0.5
+    b: float = -0.5
+
+
+@dataclass
+class PCMPresetDevice(ExpStepDevice):
+    """Phase-change memory: uni-directional, exp-step fit with additive noise (the device of the
+    reference's ``PCMPresetUnitCell``, a one-sided pair)."""
+
+    dw_min: float = 0.01
+    dw_min_dtod: float = 0.2
+    dw_min_std: float = 0.6
+    up_down: float = 0.0
+    up_down_dtod: float = 0.05
+    w_max: float = 2.0
+    w_min: float = 0.0
+    w_max_dtod: float = 0.1
+    w_min_dtod: float = 0.0
+    A_up: float = -27.235  # noqa: N815
+    A_down: float = -2.235  # noqa: N815
+    gamma_up: float = 2.5
+    gamma_down: float = 2.5
+    a: float = -1.0
+    b: float = 0.0
+    dw_min_std_add: float = 0.042
+    dw_min_std_slope: float = 0.108
+    reset: float = 0.01
+    reset_dtod: float = 0.02
+
+
+@dataclass
 class IdealizedPreset(SingleRPUConfig):
     """Single device per cross-point: the idealized device with the preset periphery."""
 
@@ -136,6 +190,16 @@ class CapacitorPreset(SingleRPUConfig):
     """Single device per cross-point: the capacitor cell with the preset periphery."""
 
     device: PulsedDevice = field(default_factory=CapacitorPresetDevice)
+    forward: IOParameters = field(default_factory=PresetIOParameters)
+    backward: IOParameters = field(default_factory=PresetIOParameters)
+    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
+
+
+@dataclass
+class ReRamESPreset(SingleRPUConfig):
+    """Single device per cross-point: the exp-step ReRAM device with the preset periphery."""
+
+    device: PulsedDevice = field(default_factory=ReRamESPresetDevice)
     forward: IOParameters = field(default_factory=PresetIOParameters)
     backward: IOParameters = field(default_factory=PresetIOParameters)
     update: UpdateParameters = field(default_factory=PresetUpdateParameters)
@@ -172,4 +236,7 @@ __all__ = [
     "GokmenVlasovPresetDevice",
     "IdealizedPreset",
     "IdealizedPresetDevice",
+    "PCMPresetDevice",
+    "ReRamESPreset",
+    "ReRamESPresetDevice",
 ]

@@ -83,6 +83,7 @@ impl TileBackend for CpuTile {
         let pulsed = match &self.device.model {
             DeviceModel::ConstantStep(a) => Some(Pulsed::Constant(a)),
             DeviceModel::LinearStep(a) => Some(Pulsed::Linear(a)),
+            DeviceModel::ExpStep(a) => Some(Pulsed::Exp(a)),
             DeviceModel::FloatingPoint => None,
         };
         match pulsed {

@@ -17,6 +17,8 @@ pub enum DeviceConfig {
     ConstantStepDevice(ConstantStepParameters),
     /// Pulsed device whose step changes linearly with the weight (soft bounds at γ = 1).
     LinearStepDevice(LinearStepParameters),
+    /// Pulsed device whose step shrinks exponentially toward the bounds (ReRAM, PCM fits).
+    ExpStepDevice(ExpStepParameters),
 }
 
 impl Default for DeviceConfig {
@@ -31,6 +33,7 @@ impl DeviceConfig {
             DeviceConfig::IdealDevice(p) | DeviceConfig::FloatingPointDevice(p) => p.validate(arg),
             DeviceConfig::ConstantStepDevice(p) => p.validate(arg),
             DeviceConfig::LinearStepDevice(p) => p.validate(arg),
+            DeviceConfig::ExpStepDevice(p) => p.validate(arg),
         }
     }
 
@@ -39,6 +42,7 @@ impl DeviceConfig {
         match self {
             DeviceConfig::ConstantStepDevice(p) => Some(p),
             DeviceConfig::LinearStepDevice(p) => Some(&p.pulsed),
+            DeviceConfig::ExpStepDevice(p) => Some(&p.pulsed),
             _ => None,
         }
     }
@@ -265,6 +269,70 @@ impl LinearStepParameters {
                     "a sloped step needs w_max > 0 > w_min, got w_max {} and w_min {}",
                     self.pulsed.w_max, self.pulsed.w_min
                 ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parameters of `ExpStepDevice` (reference §4.2): with z = 2a·w/(b_max − b_min) + b, the up step
+/// is Δ⁺·max(0, 1 − A_up·e^(γ_up z)) and the down step Δ⁻·max(0, 1 − A_down·e^(−γ_down z)).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+#[allow(non_snake_case)] // the reference's names
+pub struct ExpStepParameters {
+    pub pulsed: ConstantStepParameters,
+    pub A_up: f32,
+    pub A_down: f32,
+    pub gamma_up: f32,
+    pub gamma_down: f32,
+    pub a: f32,
+    pub b: f32,
+    pub dw_min_std_add: f32,
+    pub dw_min_std_slope: f32,
+    pub write_noise_std: f32,
+    pub apply_write_noise_on_set: bool,
+}
+
+impl Default for ExpStepParameters {
+    fn default() -> Self {
+        Self {
+            pulsed: ConstantStepParameters::default(),
+            A_up: 0.00081,
+            A_down: 0.36833,
+            gamma_up: 12.44625,
+            gamma_down: 12.78785,
+            a: 0.244,
+            b: 0.2425,
+            dw_min_std_add: 0.0,
+            dw_min_std_slope: 0.0,
+            write_noise_std: 0.0,
+            apply_write_noise_on_set: true,
+        }
+    }
+}
+
+impl ExpStepParameters {
+    fn validate(&self, arg: &str) -> Result<()> {
+        self.pulsed.validate(arg)?;
+        let big = f32::MAX;
+        for (name, value) in [
+            ("A_up", self.A_up),
+            ("A_down", self.A_down),
+            ("gamma_up", self.gamma_up),
+            ("gamma_down", self.gamma_down),
+            ("a", self.a),
+            ("b", self.b),
+        ] {
+            check_range(arg, name, value, -big, big)?;
+        }
+        check_range(arg, "dw_min_std_add", self.dw_min_std_add, 0.0, big)?;
+        check_range(arg, "dw_min_std_slope", self.dw_min_std_slope, 0.0, big)?;
+        check_off(arg, "write_noise_std", self.write_noise_std)?;
+        if self.pulsed.w_max <= self.pulsed.w_min {
+            return Err(Error::config(
+                format!("{arg}.w_max"),
+                "the exponential step needs w_max > w_min (it scales by their distance)",
             ));
         }
         Ok(())

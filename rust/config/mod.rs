@@ -5,7 +5,9 @@ mod device;
 mod io;
 mod update;
 
-pub use device::{ConstantStepParameters, DeviceConfig, IdealParameters, LinearStepParameters};
+pub use device::{
+    ConstantStepParameters, DeviceConfig, ExpStepParameters, IdealParameters, LinearStepParameters,
+};
 pub use io::{
     quantization_step, BoundManagement, IoParameters, MvType, NoiseManagement, WeightNoiseType,
 };

@@ -47,15 +47,18 @@ impl DecayDiffusion {
             | DeviceConfig::LinearStepDevice(crate::config::LinearStepParameters {
                 pulsed: p,
                 ..
-            }) => Rates {
-                lifetime: p.lifetime,
-                lifetime_dtod: p.lifetime_dtod,
-                reset: p.reset,
-                reset_dtod: p.reset_dtod,
-                diffusion: p.diffusion,
-                diffusion_dtod: p.diffusion_dtod,
-                construction_seed: p.construction_seed,
-            },
+            })
+            | DeviceConfig::ExpStepDevice(crate::config::ExpStepParameters { pulsed: p, .. }) => {
+                Rates {
+                    lifetime: p.lifetime,
+                    lifetime_dtod: p.lifetime_dtod,
+                    reset: p.reset,
+                    reset_dtod: p.reset_dtod,
+                    diffusion: p.diffusion,
+                    diffusion_dtod: p.diffusion_dtod,
+                    construction_seed: p.construction_seed,
+                }
+            }
         };
         if r.lifetime <= 0.0 && r.diffusion <= 0.0 {
             return None;

@@ -3,10 +3,12 @@
 
 mod constant_step;
 mod decay_diffusion;
+mod exp_step;
 mod linear_step;
 
 pub use constant_step::ConstantStepArray;
 pub use decay_diffusion::DecayDiffusion;
+pub use exp_step::{ExpShape, ExpStepArray};
 pub use linear_step::LinearStepArray;
 
 use crate::config::DeviceConfig;
@@ -19,6 +21,7 @@ pub enum DeviceModel {
     FloatingPoint,
     ConstantStep(ConstantStepArray),
     LinearStep(LinearStepArray),
+    ExpStep(ExpStepArray),
 }
 
 impl DeviceModel {
@@ -27,6 +30,7 @@ impl DeviceModel {
         match self {
             DeviceModel::ConstantStep(a) => Some(a),
             DeviceModel::LinearStep(a) => Some(&a.base),
+            DeviceModel::ExpStep(a) => Some(&a.base),
             DeviceModel::FloatingPoint => None,
         }
     }
@@ -51,6 +55,9 @@ impl DeviceArray {
             }
             DeviceConfig::LinearStepDevice(p) => {
                 DeviceModel::LinearStep(LinearStepArray::build(p, rows, cols, tile_seed))
+            }
+            DeviceConfig::ExpStepDevice(p) => {
+                DeviceModel::ExpStep(ExpStepArray::build(p, rows, cols, tile_seed))
             }
         };
         let decay_diffusion = DecayDiffusion::build(config, rows, cols, tile_seed);
@@ -87,6 +94,7 @@ impl DeviceArray {
             DeviceModel::FloatingPoint => Vec::new(),
             DeviceModel::ConstantStep(a) => a.arrays(),
             DeviceModel::LinearStep(a) => a.arrays(),
+            DeviceModel::ExpStep(a) => a.base.arrays(),
         };
         if let Some(dd) = &self.decay_diffusion {
             v.extend(dd.arrays());
@@ -100,6 +108,7 @@ impl DeviceArray {
             DeviceModel::FloatingPoint => Vec::new(),
             DeviceModel::ConstantStep(a) => a.arrays_mut(),
             DeviceModel::LinearStep(a) => a.arrays_mut(),
+            DeviceModel::ExpStep(a) => a.base.arrays_mut(),
         };
         if let Some(dd) = &mut self.decay_diffusion {
             targets.extend(dd.arrays_mut());

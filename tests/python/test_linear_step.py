@@ -1,5 +1,5 @@
-"""LinearStepDevice / SoftBoundsDevice / SoftBoundsPmaxDevice through the Python API, on every
-backend: the update-once formula, conversions, saved state and bad values."""
+"""LinearStepDevice / SoftBoundsDevice / SoftBoundsPmaxDevice / ExpStepDevice through the Python
+API, on every backend: the update-once formula, conversions, saved state and bad values."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch
 
 from rpusim import AnalogTile
 from rpusim.configs import (
+    ExpStepDevice,
     LinearStepDevice,
     SingleRPUConfig,
     SoftBoundsDevice,
@@ -74,5 +75,9 @@ def test_bad_values_are_named() -> None:
         AnalogTile(2, 2, SingleRPUConfig(device=LinearStepDevice(gamma_up=1.0, w_max=-0.1)))
     with pytest.raises(ConfigError, match="p_max"):
         SingleRPUConfig(device=SoftBoundsPmaxDevice(p_max=0)).to_json()
+    with pytest.raises(ConfigError, match="w_max"):
+        AnalogTile(2, 2, SingleRPUConfig(device=ExpStepDevice(w_max=-0.7)))
+    with pytest.raises(ConfigError, match="dw_min_std_add"):
+        AnalogTile(2, 2, SingleRPUConfig(device=ExpStepDevice(dw_min_std_add=-1.0)))
     with pytest.raises(ConfigError, match="gamma_up"):
         SingleRPUConfig(device=LinearStepDevice(gamma_up="steep")).to_json()  # type: ignore[arg-type]

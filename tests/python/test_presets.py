@@ -38,6 +38,17 @@ EXPECTED: dict[type, dict[str, Any]] = {
         dw_min_dtod=0.1, up_down_dtod=0.01, gamma_up_dtod=0.05, gamma_down_dtod=0.05,
         dw_min_std=2.0, mult_noise=True, gamma_up=0.4152, gamma_down=0.7342,
     ),
+    P.ReRamESPresetDevice: dict(
+        dw_min=0.00135, w_min=-1.0, w_max=1.0, w_min_dtod=0.3, w_max_dtod=0.3,
+        dw_min_dtod=0.2, up_down_dtod=0.05, dw_min_std=5.0, up_down=0.259359, a=-0.5,
+        b=-0.5, gamma_up=5.0, gamma_down=5.0, A_up=-1.18445, A_down=-0.081404,
+    ),
+    P.PCMPresetDevice: dict(
+        dw_min=0.01, w_min=0.0, w_max=2.0, w_min_dtod=0.0, w_max_dtod=0.1, dw_min_dtod=0.2,
+        up_down_dtod=0.05, dw_min_std=0.6, dw_min_std_add=0.042, dw_min_std_slope=0.108,
+        a=-1.0, b=0.0, gamma_up=2.5, gamma_down=2.5, A_up=-27.235, A_down=-2.235,
+        reset=0.01, reset_dtod=0.02,
+    ),
 }  # fmt: skip
 
 CONFIGS = [
@@ -46,6 +57,7 @@ CONFIGS = [
     (P.CapacitorPreset, P.CapacitorPresetDevice),
     (P.EcRamPreset, P.EcRamPresetDevice),
     (P.EcRamMOPreset, P.EcRamMOPresetDevice),
+    (P.ReRamESPreset, P.ReRamESPresetDevice),
 ]
 
 

@@ -1,14 +1,7 @@
 //! Constant-step pulses against the update-once formula: mean, granularity, spread, bounds.
 
-use crate::{constant_step, cpu_tile, data};
+use crate::{constant_step, cpu_tile, data, mean_std};
 use rpusim::config::{ConstantStepParameters, DeviceConfig, TileConfig};
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
-    (m, var.sqrt())
-}
 
 /// ΔW of `reps` independent updates from zero weights, per device.
 fn repeated_updates(

@@ -373,3 +373,33 @@ fn linear_step_and_soft_bounds_match() {
         );
     }
 }
+
+#[test]
+fn exp_step_matches() {
+    if !gpu_available() {
+        return;
+    }
+    use rpusim::config::ExpStepParameters;
+    for (std_add, std_slope) in [(0.0, 0.0), (0.002, 0.05)] {
+        let config = TileConfig {
+            device: DeviceConfig::ExpStepDevice(ExpStepParameters {
+                pulsed: ConstantStepParameters {
+                    w_max: 0.1,
+                    w_min: -0.1,
+                    ..ConstantStepParameters::default()
+                },
+                dw_min_std_add: std_add,
+                dw_min_std_slope: std_slope,
+                ..ExpStepParameters::default()
+            }),
+            ..TileConfig::default()
+        };
+        for (step, (wc, wg)) in train_both(&config, 21, 30, 6, 0.2).iter().enumerate() {
+            let diff = max_abs_diff(wc, wg);
+            assert!(
+                diff < 1e-5,
+                "std_add {std_add} step {step}: max |cpu − gpu| = {diff}"
+            );
+        }
+    }
+}

@@ -1,23 +1,11 @@
 //! Linear-step and soft-bounds pulses against the update-once formula (reference §4.2):
 //! Δw⁺ = (Δ⁺ + s⁺w)(1 + σξ), Δw⁻ = (Δ⁻ + s⁻w)(1 + σξ), or additive noise Δσξ.
 
-use crate::cpu_tile;
-use rpusim::config::{
-    ConstantStepParameters, DeviceConfig, LinearStepParameters, TileConfig, UpdateParameters,
-};
+use crate::{cpu_tile, mean_std, one_pulse, single_pulse_config};
+use rpusim::config::{ConstantStepParameters, DeviceConfig, LinearStepParameters, TileConfig};
 
-/// Single pulses: a train of length 1 that always fires (x = 1, |d| = 1, lr = dw_min).
-fn single_pulse_config(device: LinearStepParameters) -> TileConfig {
-    TileConfig {
-        device: DeviceConfig::LinearStepDevice(device),
-        update: UpdateParameters {
-            desired_bl: 1,
-            update_management: false,
-            update_bl_management: false,
-            ..UpdateParameters::default()
-        },
-        ..TileConfig::default()
-    }
+fn config(device: LinearStepParameters) -> TileConfig {
+    single_pulse_config(DeviceConfig::LinearStepDevice(device))
 }
 
 fn soft_bounds(dw_min_std: f32, mult_noise: bool) -> LinearStepParameters {
@@ -43,28 +31,12 @@ fn soft_bounds(dw_min_std: f32, mult_noise: bool) -> LinearStepParameters {
     }
 }
 
-/// One pulse on every device of a `rows × 1` tile from weights `w0` (per row); returns Δw.
-fn one_pulse(tile: &mut rpusim::Tile, w0: &[f32], up: bool) -> Vec<f64> {
-    tile.set_weights(w0).unwrap();
-    let d = vec![if up { -1.0 } else { 1.0 }; tile.rows()];
-    tile.update(&[1.0], &d, 0.01).unwrap();
-    let w = tile.weights().unwrap();
-    w.iter().zip(w0).map(|(a, b)| f64::from(a - b)).collect()
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
-    (m, var.sqrt())
-}
-
 #[test]
 fn soft_bounds_step_shrinks_linearly_toward_each_bound() {
     let rows = 4000;
     for mult_noise in [true, false] {
         let sigma = 0.3f64;
-        let config = single_pulse_config(soft_bounds(sigma as f32, mult_noise));
+        let config = config(soft_bounds(sigma as f32, mult_noise));
         let mut tile = cpu_tile(config, rows, 1, 3);
         for w0 in [-0.4f32, 0.0, 0.5, 0.9] {
             for up in [true, false] {
@@ -103,7 +75,7 @@ fn linear_step_slopes_and_their_variation() {
     p.gamma_down = 0.2;
     p.mean_bound_reference = true;
     let rows = 3;
-    let mut tile = cpu_tile(single_pulse_config(p.clone()), rows, 1, 5);
+    let mut tile = cpu_tile(config(p.clone()), rows, 1, 5);
     let w0 = [0.2f32, -0.3, 0.7];
     let up = one_pulse(&mut tile, &w0, true);
     let down = one_pulse(&mut tile, &w0, false);
@@ -115,7 +87,7 @@ fn linear_step_slopes_and_their_variation() {
     // γ dtod: the slopes spread as |γ + γ_dtod ξ|.
     p.gamma_up_dtod = 0.1;
     let rows = 4000;
-    let mut tile = cpu_tile(single_pulse_config(p), rows, 1, 6);
+    let mut tile = cpu_tile(config(p), rows, 1, 6);
     let dw = one_pulse(&mut tile, &vec![0.8; rows], true);
     let gammas: Vec<f64> = dw.iter().map(|d| (1.0 - d / 0.01) / 0.8).collect();
     let (m, sd) = mean_std(&gammas);
@@ -131,10 +103,10 @@ fn steps_never_reverse_without_allow_increasing() {
     let mut p = soft_bounds(0.0, true);
     p.gamma_up = 3.0;
     p.mean_bound_reference = true;
-    let mut tile = cpu_tile(single_pulse_config(p.clone()), 1, 1, 1);
+    let mut tile = cpu_tile(config(p.clone()), 1, 1, 1);
     assert_eq!(one_pulse(&mut tile, &[0.6], true), vec![0.0]);
     p.allow_increasing = true;
-    let mut tile = cpu_tile(single_pulse_config(p), 1, 1, 1);
+    let mut tile = cpu_tile(config(p), 1, 1, 1);
     let dw = one_pulse(&mut tile, &[0.6], true)[0];
     assert!((dw - 0.01 * (1.0 - 3.0 * 0.6)).abs() < 1e-6, "{dw}");
 }
@@ -144,7 +116,7 @@ fn soft_bounds_drift_to_the_symmetry_point_and_stay_within_bounds() {
     // Alternating up and down pulses: w → w* = (Δ⁺ − Δ⁻)/(Δ⁺/b_max − Δ⁻/b_min) = 0 for equal
     // steps ... with b_max = 1, b_min = −0.5 and equal Δ: w* = 0.
     let rows = 200;
-    let mut tile = cpu_tile(single_pulse_config(soft_bounds(0.3, true)), rows, 1, 9);
+    let mut tile = cpu_tile(config(soft_bounds(0.3, true)), rows, 1, 9);
     tile.set_weights(&vec![0.8; rows]).unwrap();
     for step in 0..2000 {
         let d = vec![if step % 2 == 0 { -1.0 } else { 1.0 }; rows];

@@ -2,12 +2,13 @@
 
 mod determinism;
 mod device_statistics;
+mod exp_step;
 #[cfg(feature = "gpu")]
 mod gpu_parity;
 mod linear_step;
 mod periphery;
 
-use rpusim::config::{ConstantStepParameters, DeviceConfig, TileConfig};
+use rpusim::config::{ConstantStepParameters, DeviceConfig, TileConfig, UpdateParameters};
 use rpusim::{BackendKind, Tile};
 
 /// A constant-step config without device-to-device variation.
@@ -39,4 +40,35 @@ pub fn data(n: usize, salt: u32) -> Vec<f32> {
             (h[0] >> 8) as f32 / 8_388_608.0 - 1.0
         })
         .collect()
+}
+
+/// Single pulses: a train of length 1 that always fires (x = 1, |d| = 1, lr = dw_min = 0.01).
+pub fn single_pulse_config(device: DeviceConfig) -> TileConfig {
+    TileConfig {
+        device,
+        update: UpdateParameters {
+            desired_bl: 1,
+            update_management: false,
+            update_bl_management: false,
+            ..UpdateParameters::default()
+        },
+        ..TileConfig::default()
+    }
+}
+
+/// One pulse (dw_min 0.01) on every device of a `rows × 1` tile from weights `w0`; returns Δw.
+pub fn one_pulse(tile: &mut Tile, w0: &[f32], up: bool) -> Vec<f64> {
+    tile.set_weights(w0).unwrap();
+    let d = vec![if up { -1.0 } else { 1.0 }; tile.rows()];
+    tile.update(&[1.0], &d, 0.01).unwrap();
+    let w = tile.weights().unwrap();
+    w.iter().zip(w0).map(|(a, b)| f64::from(a - b)).collect()
+}
+
+/// Sample mean and standard deviation.
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
+    (m, var.sqrt())
 }

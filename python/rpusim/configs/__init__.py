@@ -2,6 +2,7 @@
 
 from rpusim.configs.devices import (
     ConstantStepDevice,
+    ExpStepDevice,
     FloatingPointDevice,
     IdealDevice,
     LinearStepDevice,
@@ -24,6 +25,7 @@ __all__ = [
     "AnalogMVType",
     "BoundManagementType",
     "ConstantStepDevice",
+    "ExpStepDevice",
     "FloatingPointDevice",
     "FloatingPointRPUConfig",
     "IOParameters",

@@ -240,3 +240,43 @@ class SoftBoundsPmaxDevice(SoftBoundsDevice):
             up_down=float(1.0 + 2.0 * self.range_min / span),
         )
         return core
+
+
+@dataclass
+class ExpStepDevice(PulsedDevice):
+    """Exponential step (a fit of ReRAM and PCM responses). With z = 2a·w/(b_max − b_min) + b:
+    up w += Δ⁺·max(0, 1 − A_up·e^(γ_up z))(1 + σξ), down w −= Δ⁻·max(0, 1 − A_down·e^(−γ_down
+    z))(1 + σξ), clipped to [b_min, b_max]. With ``dw_min_std_add`` or ``dw_min_std_slope`` the
+    noise is additive instead, with std σ·(|Δw| + dw_min_std_add + dw_min_std_slope·|w|)."""
+
+    A_up: float = 0.00081  # noqa: N815 - the reference's name
+    """Prefactor of the up step's exponential."""
+    A_down: float = 0.36833  # noqa: N815
+    """Prefactor of the down step's exponential."""
+    gamma_up: float = 12.44625
+    """Exponent of the up step."""
+    gamma_down: float = 12.78785
+    """Exponent of the down step."""
+    a: float = 0.244
+    """Scale of the weight in z."""
+    b: float = 0.2425
+    """Offset of z."""
+    dw_min_std_add: float = 0.0
+    """Additive noise term (switches to additive noise when > 0)."""
+    dw_min_std_slope: float = 0.0
+    """Noise term proportional to |w| (switches to additive noise when > 0)."""
+    write_noise_std: float = 0.0
+    """Write noise on the visible weight (not supported yet: must be 0)."""
+    apply_write_noise_on_set: bool = True
+    """Apply the write noise when weights are set."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        own = {f.name for f in dataclasses.fields(ExpStepDevice)} - {
+            f.name for f in dataclasses.fields(PulsedDevice)
+        }
+        extras = encode_fields(self, prefix)
+        return {
+            "type": "ExpStepDevice",
+            "pulsed": _pulsed_fields(self, prefix),
+            **{k: v for k, v in extras.items() if k in own},
+        }

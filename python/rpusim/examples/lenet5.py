@@ -43,6 +43,7 @@ CONFIGS: dict[str, Any] = {
     "capacitor": presets.CapacitorPreset,
     "ecram": presets.EcRamPreset,
     "ecram-mo": presets.EcRamMOPreset,
+    "reram-es": presets.ReRamESPreset,
     "floating-point": FloatingPointRPUConfig,
 }
 DEVICES = (*CONFIGS, "float")

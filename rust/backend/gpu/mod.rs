@@ -491,20 +491,36 @@ impl GpuTile {
         lr: f32,
         step: u32,
     ) -> Result<()> {
-        let (array, linear) = match &self.device.model {
-            DeviceModel::ConstantStep(a) => (a, None),
-            DeviceModel::LinearStep(a) => (&a.base, Some(a)),
+        // The model in bits 0-1 (0 constant step, applied in groups; 1 linear step; 2 exp step;
+        // both pulse by pulse), its options above (see pulse_apply.wgsl).
+        let no_shape = crate::device::ExpShape {
+            a_up: 0.0,
+            a_down: 0.0,
+            gamma_up: 0.0,
+            gamma_down: 0.0,
+            a: 0.0,
+            b: 0.0,
+            std_add: 0.0,
+            std_slope: 0.0,
+        };
+        let (array, kind, shape) = match &self.device.model {
+            DeviceModel::ConstantStep(a) => (a, 0, no_shape),
+            DeviceModel::LinearStep(a) => (
+                &a.base,
+                1 | (u32::from(a.mult_noise) << 2) | (u32::from(a.allow_increasing) << 3),
+                no_shape,
+            ),
+            DeviceModel::ExpStep(a) => (
+                &a.base,
+                2 | (u32::from(a.shape.complex_noise()) << 4),
+                a.shape,
+            ),
             DeviceModel::FloatingPoint => {
                 return Err(Error::Backend(
                     "pulsed update without a pulsed device".into(),
                 ))
             }
         };
-        // Kind 0: constant step (grouped application); else linear step (pulse by pulse), with
-        // bit 1 = multiplicative noise, bit 2 = allow_increasing.
-        let kind = linear.map_or(0, |a| {
-            1 | (u32::from(a.mult_noise) << 1) | (u32::from(a.allow_increasing) << 2)
-        });
         let (rows, cols) = (self.rows, self.cols);
         let p = &self.config.update;
         let input = PulseBatch {
@@ -620,7 +636,15 @@ impl GpuTile {
                     .u(d_bits_offset)
                     .u(band.row0 as u32)
                     .u(band.rows as u32)
-                    .u(kind);
+                    .u(kind)
+                    .f(shape.a_up)
+                    .f(shape.a_down)
+                    .f(shape.gamma_up)
+                    .f(shape.gamma_down)
+                    .f(shape.a)
+                    .f(shape.b)
+                    .f(shape.std_add)
+                    .f(shape.std_slope);
                 let groups = ((cols as u32).div_ceil(64), (band.rows as u32).div_ceil(4));
                 dispatch(
                     &ctx,
@@ -701,7 +725,7 @@ impl TileBackend for GpuTile {
     fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) -> Result<()> {
         let pulse_type = self.config.update.pulse_type;
         match &self.device.model {
-            DeviceModel::ConstantStep(_) | DeviceModel::LinearStep(_)
+            DeviceModel::ConstantStep(_) | DeviceModel::LinearStep(_) | DeviceModel::ExpStep(_)
                 if pulse_type == PulseType::StochasticCompressed =>
             {
                 self.pulsed_update(x, d, batch, lr, step)

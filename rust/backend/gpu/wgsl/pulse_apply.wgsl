@@ -26,8 +26,19 @@ struct Params {
     // This dispatch covers rows row0 .. row0 + band_rows; the arrays bound hold only those rows.
     row0: u32,
     band_rows: u32,
-    // 0: constant step; else linear step with bit 1 = multiplicative noise, bit 2 = allow_increasing.
+    // Bits 0-1: the model (0 constant step, 1 linear step, 2 exp step). Linear step: bit 2 =
+    // multiplicative noise, bit 3 = allow_increasing. Exp step: bit 4 = additive noise with the
+    // std_add / std_slope terms.
     kind: u32,
+    // Exp-step shape (rust/device/exp_step.rs).
+    a_up: f32,
+    a_down: f32,
+    gamma_up: f32,
+    gamma_down: f32,
+    shape_a: f32,
+    shape_b: f32,
+    std_add: f32,
+    std_slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -77,6 +88,9 @@ fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
         }
         return min(max(next, dev.lo), dev.hi);
     }
+    if (p.kind & 3u) == 2u {
+        return exp_pulse(dev, w, up, xi);
+    }
     var step = dev.down;
     var slope = dev.slope_down;
     if up {
@@ -84,10 +98,10 @@ fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
         slope = dev.slope_up;
     }
     var dw = step + slope * w;
-    if (p.kind & 4u) == 0u {
+    if (p.kind & 8u) == 0u {
         dw = max(dw, 0.0);
     }
-    if (p.kind & 2u) != 0u {
+    if (p.kind & 4u) != 0u {
         dw = dw * (1.0 + p.dw_min_std * xi);
     } else {
         dw = dw + step * p.dw_min_std * xi;
@@ -95,6 +109,25 @@ fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
     var next = w - dw;
     if up {
         next = w + dw;
+    }
+    return min(max(next, dev.lo), dev.hi);
+}
+
+// Exp step: z = 2a·w/(b_max − b_min) + b, up Δ⁺·max(0, 1 − A_up e^(γ_up z)), down
+// −Δ⁻·max(0, 1 − A_down e^(−γ_down z)), times (1 + σξ) or with the additive noise terms.
+fn exp_pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
+    let range = dev.hi - dev.lo;
+    var z = p.shape_b;
+    if range > 0.0 {
+        z = 2.0 * p.shape_a * w / range + p.shape_b;
+    }
+    var dw = -dev.down * max(1.0 - p.a_down * exp(-p.gamma_down * z), 0.0);
+    if up {
+        dw = dev.up * max(1.0 - p.a_up * exp(p.gamma_up * z), 0.0);
+    }
+    var next = w + dw * (1.0 + p.dw_min_std * xi);
+    if (p.kind & 16u) != 0u {
+        next = w + dw + p.dw_min_std * (abs(dw) + p.std_add + p.std_slope * abs(w)) * xi;
     }
     return min(max(next, dev.lo), dev.hi);
 }
@@ -179,9 +212,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let k = gid.y * p.cols + j;
     var dev = Device(step_up[k], step_down[k], w_max[k], w_min[k], 0.0, 0.0);
-    if p.kind != 0u {
+    if (p.kind & 3u) == 1u {
         dev.slope_up = slopes[k];
         dev.slope_down = slopes[p.band_rows * p.cols + k];
+    }
+    if p.kind != 0u {
         weights[k] = replay(dev, weights[k], i, j);
         return;
     }
