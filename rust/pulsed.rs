@@ -11,7 +11,7 @@
 //! by pulse in vector order otherwise.
 
 use crate::config::{UpdateParameters, MAX_BL};
-use crate::device::{ConstantStepArray, ExpStepArray, LinearStepArray};
+use crate::device::{ConstantStepArray, ExpStepArray, LinearStepArray, PowStepArray};
 use crate::gemm::{matmul, MatRef};
 use crate::numeric;
 use crate::periphery::PAR_ELEMENTS;
@@ -117,6 +117,8 @@ pub enum Pulsed<'a> {
     Linear(&'a LinearStepArray),
     /// Likewise.
     Exp(&'a ExpStepArray),
+    /// Likewise.
+    Pow(&'a PowStepArray),
 }
 
 impl Pulsed<'_> {
@@ -126,6 +128,7 @@ impl Pulsed<'_> {
             Pulsed::Constant(a) => a,
             Pulsed::Linear(a) => &a.base,
             Pulsed::Exp(a) => &a.base,
+            Pulsed::Pow(a) => &a.base,
         }
     }
 
@@ -140,6 +143,7 @@ impl Pulsed<'_> {
             Pulsed::Constant(a) => a.pulse(k, w, up, xi),
             Pulsed::Linear(a) => a.pulse(k, w, up, xi),
             Pulsed::Exp(a) => a.pulse(k, w, up, xi),
+            Pulsed::Pow(a) => a.pulse(k, w, up, xi),
         }
     }
 }

@@ -84,6 +84,7 @@ impl TileBackend for CpuTile {
             DeviceModel::ConstantStep(a) => Some(Pulsed::Constant(a)),
             DeviceModel::LinearStep(a) => Some(Pulsed::Linear(a)),
             DeviceModel::ExpStep(a) => Some(Pulsed::Exp(a)),
+            DeviceModel::PowStep(a) => Some(Pulsed::Pow(a)),
             DeviceModel::FloatingPoint => None,
         };
         match pulsed {

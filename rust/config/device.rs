@@ -19,6 +19,8 @@ pub enum DeviceConfig {
     LinearStepDevice(LinearStepParameters),
     /// Pulsed device whose step shrinks exponentially toward the bounds (ReRAM, PCM fits).
     ExpStepDevice(ExpStepParameters),
+    /// Pulsed device whose step is a power of the distance to the bound.
+    PowStepDevice(PowStepParameters),
 }
 
 impl Default for DeviceConfig {
@@ -34,6 +36,7 @@ impl DeviceConfig {
             DeviceConfig::ConstantStepDevice(p) => p.validate(arg),
             DeviceConfig::LinearStepDevice(p) => p.validate(arg),
             DeviceConfig::ExpStepDevice(p) => p.validate(arg),
+            DeviceConfig::PowStepDevice(p) => p.validate(arg),
         }
     }
 
@@ -43,6 +46,7 @@ impl DeviceConfig {
             DeviceConfig::ConstantStepDevice(p) => Some(p),
             DeviceConfig::LinearStepDevice(p) => Some(&p.pulsed),
             DeviceConfig::ExpStepDevice(p) => Some(&p.pulsed),
+            DeviceConfig::PowStepDevice(p) => Some(&p.pulsed),
             _ => None,
         }
     }
@@ -333,6 +337,54 @@ impl ExpStepParameters {
             return Err(Error::config(
                 format!("{arg}.w_max"),
                 "the exponential step needs w_max > w_min (it scales by their distance)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parameters of `PowStepDevice` (reference §4.2): with ω = (b_max − w)/(b_max − b_min), up
+/// w += Δ⁺·ω^γ⁺, down w −= Δ⁻·(1 − ω)^γ⁻, γ^± = γ(1 ± β + γ_dtod ξ), β = pow_up_down +
+/// pow_up_down_dtod ξ'.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PowStepParameters {
+    pub pulsed: ConstantStepParameters,
+    pub pow_gamma: f32,
+    pub pow_gamma_dtod: f32,
+    pub pow_up_down: f32,
+    pub pow_up_down_dtod: f32,
+    pub write_noise_std: f32,
+    pub apply_write_noise_on_set: bool,
+}
+
+impl Default for PowStepParameters {
+    fn default() -> Self {
+        Self {
+            pulsed: ConstantStepParameters::default(),
+            pow_gamma: 1.0,
+            pow_gamma_dtod: 0.1,
+            pow_up_down: 0.0,
+            pow_up_down_dtod: 0.0,
+            write_noise_std: 0.0,
+            apply_write_noise_on_set: true,
+        }
+    }
+}
+
+impl PowStepParameters {
+    fn validate(&self, arg: &str) -> Result<()> {
+        self.pulsed.validate(arg)?;
+        let big = f32::MAX;
+        check_range(arg, "pow_gamma", self.pow_gamma, 0.0, big)?;
+        check_range(arg, "pow_gamma_dtod", self.pow_gamma_dtod, 0.0, big)?;
+        check_range(arg, "pow_up_down", self.pow_up_down, -big, big)?;
+        check_range(arg, "pow_up_down_dtod", self.pow_up_down_dtod, 0.0, big)?;
+        check_off(arg, "write_noise_std", self.write_noise_std)?;
+        if self.pulsed.w_max <= self.pulsed.w_min {
+            return Err(Error::config(
+                format!("{arg}.w_max"),
+                "the power step needs w_max > w_min (it scales by their distance)",
             ));
         }
         Ok(())

@@ -7,6 +7,7 @@ mod update;
 
 pub use device::{
     ConstantStepParameters, DeviceConfig, ExpStepParameters, IdealParameters, LinearStepParameters,
+    PowStepParameters,
 };
 pub use io::{
     quantization_step, BoundManagement, IoParameters, MvType, NoiseManagement, WeightNoiseType,

@@ -43,12 +43,8 @@ impl DecayDiffusion {
                 diffusion_dtod: 0.0,
                 construction_seed: p.construction_seed,
             },
-            DeviceConfig::ConstantStepDevice(p)
-            | DeviceConfig::LinearStepDevice(crate::config::LinearStepParameters {
-                pulsed: p,
-                ..
-            })
-            | DeviceConfig::ExpStepDevice(crate::config::ExpStepParameters { pulsed: p, .. }) => {
+            pulsed => {
+                let p = pulsed.pulsed()?;
                 Rates {
                     lifetime: p.lifetime,
                     lifetime_dtod: p.lifetime_dtod,

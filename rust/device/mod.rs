@@ -5,11 +5,13 @@ mod constant_step;
 mod decay_diffusion;
 mod exp_step;
 mod linear_step;
+mod pow_step;
 
 pub use constant_step::ConstantStepArray;
 pub use decay_diffusion::DecayDiffusion;
 pub use exp_step::{ExpShape, ExpStepArray};
 pub use linear_step::LinearStepArray;
+pub use pow_step::PowStepArray;
 
 use crate::config::DeviceConfig;
 use crate::error::{Error, Result};
@@ -22,6 +24,7 @@ pub enum DeviceModel {
     ConstantStep(ConstantStepArray),
     LinearStep(LinearStepArray),
     ExpStep(ExpStepArray),
+    PowStep(PowStepArray),
 }
 
 impl DeviceModel {
@@ -31,6 +34,7 @@ impl DeviceModel {
             DeviceModel::ConstantStep(a) => Some(a),
             DeviceModel::LinearStep(a) => Some(&a.base),
             DeviceModel::ExpStep(a) => Some(&a.base),
+            DeviceModel::PowStep(a) => Some(&a.base),
             DeviceModel::FloatingPoint => None,
         }
     }
@@ -58,6 +62,9 @@ impl DeviceArray {
             }
             DeviceConfig::ExpStepDevice(p) => {
                 DeviceModel::ExpStep(ExpStepArray::build(p, rows, cols, tile_seed))
+            }
+            DeviceConfig::PowStepDevice(p) => {
+                DeviceModel::PowStep(PowStepArray::build(p, rows, cols, tile_seed))
             }
         };
         let decay_diffusion = DecayDiffusion::build(config, rows, cols, tile_seed);
@@ -95,6 +102,7 @@ impl DeviceArray {
             DeviceModel::ConstantStep(a) => a.arrays(),
             DeviceModel::LinearStep(a) => a.arrays(),
             DeviceModel::ExpStep(a) => a.base.arrays(),
+            DeviceModel::PowStep(a) => a.arrays(),
         };
         if let Some(dd) = &self.decay_diffusion {
             v.extend(dd.arrays());
@@ -109,6 +117,7 @@ impl DeviceArray {
             DeviceModel::ConstantStep(a) => a.arrays_mut(),
             DeviceModel::LinearStep(a) => a.arrays_mut(),
             DeviceModel::ExpStep(a) => a.base.arrays_mut(),
+            DeviceModel::PowStep(a) => a.arrays_mut(),
         };
         if let Some(dd) = &mut self.decay_diffusion {
             targets.extend(dd.arrays_mut());

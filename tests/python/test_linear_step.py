@@ -1,5 +1,6 @@
-"""LinearStepDevice / SoftBoundsDevice / SoftBoundsPmaxDevice / ExpStepDevice through the Python
-API, on every backend: the update-once formula, conversions, saved state and bad values."""
+"""LinearStepDevice / SoftBoundsDevice / SoftBoundsPmaxDevice / ExpStepDevice / PowStepDevice
+through the Python API, on every backend: the update-once formula, conversions, saved state and
+bad values."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rpusim import AnalogTile
 from rpusim.configs import (
     ExpStepDevice,
     LinearStepDevice,
+    PowStepDevice,
     SingleRPUConfig,
     SoftBoundsDevice,
     SoftBoundsPmaxDevice,
@@ -55,14 +57,23 @@ def test_soft_bounds_pmax_conversion() -> None:
     assert core["pulsed"]["up_down"] == pytest.approx(1.0 - 2.0 / span)
 
 
-def test_state_round_trip_continues_identically(backend: str) -> None:
-    config = SingleRPUConfig(device=LinearStepDevice(gamma_up=0.5, gamma_down=0.3))
-    tile = AnalogTile(6, 5, config, backend, seed=3)
+@pytest.mark.parametrize(
+    "device",
+    [
+        LinearStepDevice(gamma_up=0.5, gamma_down=0.3),
+        ExpStepDevice(),
+        PowStepDevice(pow_gamma=2.0, pow_up_down=0.1),
+    ],
+    ids=lambda d: type(d).__name__,
+)
+def test_state_round_trip_continues_identically(device: object, backend: str) -> None:
+    tile = AnalogTile(6, 5, SingleRPUConfig(device=device), backend, seed=3)  # type: ignore[arg-type]
     x, d = torch.randn(4, 5), 0.1 * torch.randn(4, 6)
     tile.update(x, d, 0.1)
     copy = pickle.loads(pickle.dumps(tile))
     tile.update(x, d, 0.1)
     copy.update(x, d, 0.1)
+    assert not torch.equal(tile.get_weights(), torch.zeros(6, 5))
     assert torch.equal(tile.get_weights(), copy.get_weights())
 
 
@@ -79,5 +90,7 @@ def test_bad_values_are_named() -> None:
         AnalogTile(2, 2, SingleRPUConfig(device=ExpStepDevice(w_max=-0.7)))
     with pytest.raises(ConfigError, match="dw_min_std_add"):
         AnalogTile(2, 2, SingleRPUConfig(device=ExpStepDevice(dw_min_std_add=-1.0)))
+    with pytest.raises(ConfigError, match="pow_gamma"):
+        AnalogTile(2, 2, SingleRPUConfig(device=PowStepDevice(pow_gamma=-1.0)))
     with pytest.raises(ConfigError, match="gamma_up"):
         SingleRPUConfig(device=LinearStepDevice(gamma_up="steep")).to_json()  # type: ignore[arg-type]

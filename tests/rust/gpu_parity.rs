@@ -403,3 +403,28 @@ fn exp_step_matches() {
         }
     }
 }
+
+#[test]
+fn power_step_matches() {
+    if !gpu_available() {
+        return;
+    }
+    use rpusim::config::PowStepParameters;
+    let config = TileConfig {
+        device: DeviceConfig::PowStepDevice(PowStepParameters {
+            pulsed: ConstantStepParameters {
+                w_max: 0.1,
+                w_min: -0.1,
+                ..ConstantStepParameters::default()
+            },
+            pow_gamma: 1.5,
+            pow_up_down: 0.2,
+            ..PowStepParameters::default()
+        }),
+        ..TileConfig::default()
+    };
+    for (step, (wc, wg)) in train_both(&config, 21, 30, 6, 0.2).iter().enumerate() {
+        let diff = max_abs_diff(wc, wg);
+        assert!(diff < 1e-5, "step {step}: max |cpu − gpu| = {diff}");
+    }
+}

@@ -7,6 +7,7 @@ mod exp_step;
 mod gpu_parity;
 mod linear_step;
 mod periphery;
+mod pow_step;
 
 use rpusim::config::{ConstantStepParameters, DeviceConfig, TileConfig, UpdateParameters};
 use rpusim::{BackendKind, Tile};

@@ -280,3 +280,35 @@ class ExpStepDevice(PulsedDevice):
             "pulsed": _pulsed_fields(self, prefix),
             **{k: v for k, v in extras.items() if k in own},
         }
+
+
+@dataclass
+class PowStepDevice(PulsedDevice):
+    """Power step: with ω = (b_max − w)/(b_max − b_min), up w += Δ⁺·ω^γ⁺(1 + σξ), down
+    w −= Δ⁻·(1 − ω)^γ⁻(1 + σξ), clipped to [b_min, b_max]. Per device γ^± = γ(1 ± β + γ_dtod ξ)
+    (one ξ for both directions, γ kept ≥ 0), β = pow_up_down + pow_up_down_dtod·ξ'. γ = 1 is
+    close to soft bounds."""
+
+    pow_gamma: float = 1.0
+    """Exponent γ."""
+    pow_gamma_dtod: float = 0.1
+    """Device-to-device spread of γ (relative)."""
+    pow_up_down: float = 0.0
+    """Up/down asymmetry β of the exponent."""
+    pow_up_down_dtod: float = 0.0
+    """Device-to-device spread of β (absolute)."""
+    write_noise_std: float = 0.0
+    """Write noise on the visible weight (not supported yet: must be 0)."""
+    apply_write_noise_on_set: bool = True
+    """Apply the write noise when weights are set."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        own = {f.name for f in dataclasses.fields(PowStepDevice)} - {
+            f.name for f in dataclasses.fields(PulsedDevice)
+        }
+        extras = encode_fields(self, prefix)
+        return {
+            "type": "PowStepDevice",
+            "pulsed": _pulsed_fields(self, prefix),
+            **{k: v for k, v in extras.items() if k in own},
+        }

@@ -138,7 +138,10 @@ impl GpuTile {
     fn upload_device(&mut self, weights: &[f32]) -> Result<()> {
         let (ctx, cols, limit) = (&self.ctx, self.cols, self.limit);
         // Linear-step slopes hold two values per device in one binding.
-        let per_device = if matches!(self.device.model, DeviceModel::LinearStep(_)) {
+        let per_device = if matches!(
+            self.device.model,
+            DeviceModel::LinearStep(_) | DeviceModel::PowStep(_)
+        ) {
             8
         } else {
             4
@@ -153,12 +156,15 @@ impl GpuTile {
             let rows = per_band.min(self.rows - row0);
             let init =
                 |label: &str, v: &[f32]| storage_init(ctx, label, &slice(v, row0, rows), limit);
+            // Per-device shape of the step, up then down: linear-step slopes, power-step γ.
+            let pair = |up: &[f32], down: &[f32]| -> Result<wgpu::Buffer> {
+                let mut both = slice(up, row0, rows);
+                both.extend(slice(down, row0, rows));
+                storage_init(ctx, "slopes", &both, limit)
+            };
             let slopes = match &self.device.model {
-                DeviceModel::LinearStep(a) => {
-                    let mut both = slice(&a.slope_up, row0, rows);
-                    both.extend(slice(&a.slope_down, row0, rows));
-                    storage_init(ctx, "slopes", &both, limit)?
-                }
+                DeviceModel::LinearStep(a) => pair(&a.slope_up, &a.slope_down)?,
+                DeviceModel::PowStep(a) => pair(&a.gamma_up, &a.gamma_down)?,
                 _ => self.placeholder.clone(),
             };
             let steps = match self.device.model.steps() {
@@ -515,6 +521,7 @@ impl GpuTile {
                 2 | (u32::from(a.shape.complex_noise()) << 4),
                 a.shape,
             ),
+            DeviceModel::PowStep(a) => (&a.base, 3, no_shape),
             DeviceModel::FloatingPoint => {
                 return Err(Error::Backend(
                     "pulsed update without a pulsed device".into(),
@@ -725,7 +732,10 @@ impl TileBackend for GpuTile {
     fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) -> Result<()> {
         let pulse_type = self.config.update.pulse_type;
         match &self.device.model {
-            DeviceModel::ConstantStep(_) | DeviceModel::LinearStep(_) | DeviceModel::ExpStep(_)
+            DeviceModel::ConstantStep(_)
+            | DeviceModel::LinearStep(_)
+            | DeviceModel::ExpStep(_)
+            | DeviceModel::PowStep(_)
                 if pulse_type == PulseType::StochasticCompressed =>
             {
                 self.pulsed_update(x, d, batch, lr, step)

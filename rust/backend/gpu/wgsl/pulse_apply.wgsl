@@ -26,7 +26,7 @@ struct Params {
     // This dispatch covers rows row0 .. row0 + band_rows; the arrays bound hold only those rows.
     row0: u32,
     band_rows: u32,
-    // Bits 0-1: the model (0 constant step, 1 linear step, 2 exp step). Linear step: bit 2 =
+    // Bits 0-1: the model (0 constant step, 1 linear step, 2 exp step, 3 power step). Linear step: bit 2 =
     // multiplicative noise, bit 3 = allow_increasing. Exp step: bit 4 = additive noise with the
     // std_add / std_slope terms.
     kind: u32,
@@ -49,7 +49,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read> step_down: array<f32>;
 @group(0) @binding(6) var<storage, read> w_max: array<f32>;
 @group(0) @binding(7) var<storage, read> w_min: array<f32>;
-// Linear steps: s⁺ of the band's devices, then s⁻.
+// Per-device step shape of the band, up values then down: linear-step slopes s⁺, s⁻, or
+// power-step exponents γ⁺, γ⁻.
 @group(0) @binding(8) var<storage, read> slopes: array<f32>;
 
 // Coincidences of device (i, j) in vector v of the group.
@@ -91,6 +92,9 @@ fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
     if (p.kind & 3u) == 2u {
         return exp_pulse(dev, w, up, xi);
     }
+    if (p.kind & 3u) == 3u {
+        return pow_pulse(dev, w, up, xi);
+    }
     var step = dev.down;
     var slope = dev.slope_down;
     if up {
@@ -109,6 +113,33 @@ fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
     var next = w - dw;
     if up {
         next = w + dw;
+    }
+    return min(max(next, dev.lo), dev.hi);
+}
+
+// x^γ on [0, 1]: 1 for γ = 0, 0 at x = 0.
+fn power(x: f32, gamma: f32) -> f32 {
+    if gamma == 0.0 {
+        return 1.0;
+    }
+    if x <= 0.0 {
+        return 0.0;
+    }
+    return pow(x, gamma);
+}
+
+// Power step: ω = (b_max − w)/(b_max − b_min), up Δ⁺ω^γ⁺, down −Δ⁻(1 − ω)^γ⁻, times (1 + σξ);
+// the exponents are carried in the slope fields.
+fn pow_pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
+    let range = dev.hi - dev.lo;
+    var omega = 0.0;
+    if range > 0.0 {
+        omega = clamp((dev.hi - w) / range, 0.0, 1.0);
+    }
+    let noise = 1.0 + p.dw_min_std * xi;
+    var next = w - dev.down * power(1.0 - omega, dev.slope_down) * noise;
+    if up {
+        next = w + dev.up * power(omega, dev.slope_up) * noise;
     }
     return min(max(next, dev.lo), dev.hi);
 }
@@ -212,7 +243,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let k = gid.y * p.cols + j;
     var dev = Device(step_up[k], step_down[k], w_max[k], w_min[k], 0.0, 0.0);
-    if (p.kind & 3u) == 1u {
+    if (p.kind & 1u) == 1u {
+        // Linear step (kind 1) and power step (kind 3) carry per-device shapes.
         dev.slope_up = slopes[k];
         dev.slope_down = slopes[p.band_rows * p.cols + k];
     }

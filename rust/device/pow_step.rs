@@ -1,0 +1,91 @@
+//! `PowStepDevice`: the step is a power of the distance to the bound it moves toward
+//! (reference §4.2). With ω = (b_max − w)/(b_max − b_min): up w += Δ⁺·ω^γ⁺(1 + σξ), down
+//! w −= Δ⁻·(1 − ω)^γ⁻(1 + σξ). Per device γ⁺ = γ(1 + β + γ_dtod ξ), γ⁻ = γ(1 − β + γ_dtod ξ)
+//! with one ξ for both directions and β = pow_up_down + pow_up_down_dtod ξ' (γ kept ≥ 0).
+
+use super::ConstantStepArray;
+use crate::config::PowStepParameters;
+use crate::rng::{normal_table, Purpose, Stream};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PowStepArray {
+    pub base: ConstantStepArray,
+    /// γ⁺ per device.
+    pub gamma_up: Vec<f32>,
+    /// γ⁻ per device.
+    pub gamma_down: Vec<f32>,
+}
+
+impl PowStepArray {
+    pub fn build(p: &PowStepParameters, rows: usize, cols: usize, tile_seed: u64) -> Self {
+        let base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed);
+        let n = rows * cols;
+        let seed = if p.pulsed.construction_seed != 0 {
+            p.pulsed.construction_seed
+        } else {
+            tile_seed
+        };
+        // Normals 2 and 3 of counter (k, k >> 32, 1, 0); the linear step uses 0 and 1.
+        let stream = Stream::new(seed, Purpose::DeviceToDevice);
+        let table = normal_table();
+        let mut gamma_up = Vec::with_capacity(n);
+        let mut gamma_down = Vec::with_capacity(n);
+        for k in 0..n {
+            let xi = stream.normals8(k as u32, (k >> 32) as u32, 1, 0, table);
+            let beta = p.pow_up_down + p.pow_up_down_dtod * xi[3];
+            let spread = p.pow_gamma_dtod * xi[2];
+            gamma_up.push((p.pow_gamma * (1.0 + beta + spread)).max(0.0));
+            gamma_down.push((p.pow_gamma * (1.0 - beta + spread)).max(0.0));
+        }
+        Self {
+            base,
+            gamma_up,
+            gamma_down,
+        }
+    }
+
+    #[inline]
+    pub fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
+        let b = &self.base;
+        let (hi, lo) = (b.w_max[k], b.w_min[k]);
+        let range = hi - lo;
+        let omega = if range > 0.0 {
+            ((hi - w) / range).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let noise = 1.0 + b.dw_min_std * xi;
+        let next = if up {
+            w + b.step_up[k] * power(omega, self.gamma_up[k]) * noise
+        } else {
+            w - b.step_down[k] * power(1.0 - omega, self.gamma_down[k]) * noise
+        };
+        next.max(lo).min(hi)
+    }
+
+    pub fn arrays(&self) -> Vec<(&'static str, &[f32])> {
+        let mut v = self.base.arrays();
+        v.push(("pow_gamma_up", &self.gamma_up));
+        v.push(("pow_gamma_down", &self.gamma_down));
+        v
+    }
+
+    pub fn arrays_mut(&mut self) -> Vec<(&'static str, &mut Vec<f32>)> {
+        let mut v = self.base.arrays_mut();
+        v.push(("pow_gamma_up", &mut self.gamma_up));
+        v.push(("pow_gamma_down", &mut self.gamma_down));
+        v
+    }
+}
+
+/// x^γ for x in [0, 1] (0 at x = 0 for γ > 0, 1 for γ = 0).
+#[inline]
+fn power(x: f32, gamma: f32) -> f32 {
+    if gamma == 0.0 {
+        1.0
+    } else if x <= 0.0 {
+        0.0
+    } else {
+        x.powf(gamma)
+    }
+}
