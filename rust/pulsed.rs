@@ -11,7 +11,9 @@
 //! by pulse in vector order otherwise.
 
 use crate::config::{UpdateParameters, MAX_BL};
-use crate::device::{ConstantStepArray, ExpStepArray, LinearStepArray, PowStepArray};
+use crate::device::{
+    ConstantStepArray, ExpStepArray, LinearStepArray, PiecewiseStepArray, PowStepArray,
+};
 use crate::gemm::{matmul, MatRef};
 use crate::numeric;
 use crate::periphery::PAR_ELEMENTS;
@@ -119,6 +121,8 @@ pub enum Pulsed<'a> {
     Exp(&'a ExpStepArray),
     /// Likewise.
     Pow(&'a PowStepArray),
+    /// Likewise.
+    Piecewise(&'a PiecewiseStepArray),
 }
 
 impl Pulsed<'_> {
@@ -129,6 +133,7 @@ impl Pulsed<'_> {
             Pulsed::Linear(a) => &a.base,
             Pulsed::Exp(a) => &a.base,
             Pulsed::Pow(a) => &a.base,
+            Pulsed::Piecewise(a) => &a.base,
         }
     }
 
@@ -144,6 +149,7 @@ impl Pulsed<'_> {
             Pulsed::Linear(a) => a.pulse(k, w, up, xi),
             Pulsed::Exp(a) => a.pulse(k, w, up, xi),
             Pulsed::Pow(a) => a.pulse(k, w, up, xi),
+            Pulsed::Piecewise(a) => a.pulse(k, w, up, xi),
         }
     }
 }

@@ -85,6 +85,7 @@ impl TileBackend for CpuTile {
             DeviceModel::LinearStep(a) => Some(Pulsed::Linear(a)),
             DeviceModel::ExpStep(a) => Some(Pulsed::Exp(a)),
             DeviceModel::PowStep(a) => Some(Pulsed::Pow(a)),
+            DeviceModel::PiecewiseStep(a) => Some(Pulsed::Piecewise(a)),
             DeviceModel::FloatingPoint => None,
         };
         match pulsed {

@@ -21,6 +21,8 @@ pub enum DeviceConfig {
     ExpStepDevice(ExpStepParameters),
     /// Pulsed device whose step is a power of the distance to the bound.
     PowStepDevice(PowStepParameters),
+    /// Pulsed device whose step follows a piecewise-linear curve over the weight range.
+    PiecewiseStepDevice(PiecewiseStepParameters),
 }
 
 impl Default for DeviceConfig {
@@ -37,6 +39,7 @@ impl DeviceConfig {
             DeviceConfig::LinearStepDevice(p) => p.validate(arg),
             DeviceConfig::ExpStepDevice(p) => p.validate(arg),
             DeviceConfig::PowStepDevice(p) => p.validate(arg),
+            DeviceConfig::PiecewiseStepDevice(p) => p.validate(arg),
         }
     }
 
@@ -47,6 +50,7 @@ impl DeviceConfig {
             DeviceConfig::LinearStepDevice(p) => Some(&p.pulsed),
             DeviceConfig::ExpStepDevice(p) => Some(&p.pulsed),
             DeviceConfig::PowStepDevice(p) => Some(&p.pulsed),
+            DeviceConfig::PiecewiseStepDevice(p) => Some(&p.pulsed),
             _ => None,
         }
     }
@@ -385,6 +389,68 @@ impl PowStepParameters {
             return Err(Error::config(
                 format!("{arg}.w_max"),
                 "the power step needs w_max > w_min (it scales by their distance)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Most nodes of a piecewise step curve (the reference's GPU limit).
+pub const MAX_PIECEWISE_NODES: usize = 63;
+
+/// Parameters of `PiecewiseStepDevice` (reference §4.2): the step is Δ^± times a value linearly
+/// interpolated from `piecewise_up` / `piecewise_down`, whose nodes are spread evenly over each
+/// device's [b_min, b_max].
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PiecewiseStepParameters {
+    pub pulsed: ConstantStepParameters,
+    pub piecewise_up: Vec<f32>,
+    pub piecewise_down: Vec<f32>,
+    pub write_noise_std: f32,
+    pub apply_write_noise_on_set: bool,
+}
+
+impl Default for PiecewiseStepParameters {
+    fn default() -> Self {
+        Self {
+            pulsed: ConstantStepParameters::default(),
+            piecewise_up: vec![1.0],
+            piecewise_down: vec![1.0],
+            write_noise_std: 0.0,
+            apply_write_noise_on_set: true,
+        }
+    }
+}
+
+impl PiecewiseStepParameters {
+    fn validate(&self, arg: &str) -> Result<()> {
+        self.pulsed.validate(arg)?;
+        check_off(arg, "write_noise_std", self.write_noise_std)?;
+        let (up, down) = (&self.piecewise_up, &self.piecewise_down);
+        if up.is_empty() || up.len() != down.len() || up.len() > MAX_PIECEWISE_NODES {
+            return Err(Error::config(
+                format!("{arg}.piecewise_up"),
+                format!(
+                    "piecewise_up and piecewise_down need the same number of nodes, 1 to \
+                     {MAX_PIECEWISE_NODES}; got {} and {}",
+                    up.len(),
+                    down.len()
+                ),
+            ));
+        }
+        for (name, nodes) in [("piecewise_up", up), ("piecewise_down", down)] {
+            if let Some(v) = nodes.iter().find(|v| !v.is_finite() || **v < 0.0) {
+                return Err(Error::config(
+                    format!("{arg}.{name}"),
+                    format!("nodes must be finite and >= 0, got {v}"),
+                ));
+            }
+        }
+        if self.pulsed.w_max <= self.pulsed.w_min {
+            return Err(Error::config(
+                format!("{arg}.w_max"),
+                "the piecewise step needs w_max > w_min (its nodes span the range)",
             ));
         }
         Ok(())

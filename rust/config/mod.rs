@@ -7,7 +7,7 @@ mod update;
 
 pub use device::{
     ConstantStepParameters, DeviceConfig, ExpStepParameters, IdealParameters, LinearStepParameters,
-    PowStepParameters,
+    PiecewiseStepParameters, PowStepParameters, MAX_PIECEWISE_NODES,
 };
 pub use io::{
     quantization_step, BoundManagement, IoParameters, MvType, NoiseManagement, WeightNoiseType,

@@ -5,12 +5,14 @@ mod constant_step;
 mod decay_diffusion;
 mod exp_step;
 mod linear_step;
+mod piecewise_step;
 mod pow_step;
 
 pub use constant_step::ConstantStepArray;
 pub use decay_diffusion::DecayDiffusion;
 pub use exp_step::{ExpShape, ExpStepArray};
 pub use linear_step::LinearStepArray;
+pub use piecewise_step::{interpolate, PiecewiseStepArray};
 pub use pow_step::PowStepArray;
 
 use crate::config::DeviceConfig;
@@ -25,6 +27,7 @@ pub enum DeviceModel {
     LinearStep(LinearStepArray),
     ExpStep(ExpStepArray),
     PowStep(PowStepArray),
+    PiecewiseStep(PiecewiseStepArray),
 }
 
 impl DeviceModel {
@@ -35,6 +38,7 @@ impl DeviceModel {
             DeviceModel::LinearStep(a) => Some(&a.base),
             DeviceModel::ExpStep(a) => Some(&a.base),
             DeviceModel::PowStep(a) => Some(&a.base),
+            DeviceModel::PiecewiseStep(a) => Some(&a.base),
             DeviceModel::FloatingPoint => None,
         }
     }
@@ -65,6 +69,9 @@ impl DeviceArray {
             }
             DeviceConfig::PowStepDevice(p) => {
                 DeviceModel::PowStep(PowStepArray::build(p, rows, cols, tile_seed))
+            }
+            DeviceConfig::PiecewiseStepDevice(p) => {
+                DeviceModel::PiecewiseStep(PiecewiseStepArray::build(p, rows, cols, tile_seed))
             }
         };
         let decay_diffusion = DecayDiffusion::build(config, rows, cols, tile_seed);
@@ -103,6 +110,7 @@ impl DeviceArray {
             DeviceModel::LinearStep(a) => a.arrays(),
             DeviceModel::ExpStep(a) => a.base.arrays(),
             DeviceModel::PowStep(a) => a.arrays(),
+            DeviceModel::PiecewiseStep(a) => a.base.arrays(),
         };
         if let Some(dd) = &self.decay_diffusion {
             v.extend(dd.arrays());
@@ -118,6 +126,7 @@ impl DeviceArray {
             DeviceModel::LinearStep(a) => a.arrays_mut(),
             DeviceModel::ExpStep(a) => a.base.arrays_mut(),
             DeviceModel::PowStep(a) => a.arrays_mut(),
+            DeviceModel::PiecewiseStep(a) => a.base.arrays_mut(),
         };
         if let Some(dd) = &mut self.decay_diffusion {
             targets.extend(dd.arrays_mut());

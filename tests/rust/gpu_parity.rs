@@ -428,3 +428,28 @@ fn power_step_matches() {
         assert!(diff < 1e-5, "step {step}: max |cpu − gpu| = {diff}");
     }
 }
+
+#[test]
+fn piecewise_step_matches() {
+    if !gpu_available() {
+        return;
+    }
+    use rpusim::config::PiecewiseStepParameters;
+    let config = TileConfig {
+        device: DeviceConfig::PiecewiseStepDevice(PiecewiseStepParameters {
+            pulsed: ConstantStepParameters {
+                w_max: 0.1,
+                w_min: -0.1,
+                ..ConstantStepParameters::default()
+            },
+            piecewise_up: vec![1.4, 1.1, 0.9, 0.3],
+            piecewise_down: vec![0.2, 0.8, 1.0, 1.6],
+            ..PiecewiseStepParameters::default()
+        }),
+        ..TileConfig::default()
+    };
+    for (step, (wc, wg)) in train_both(&config, 21, 30, 6, 0.2).iter().enumerate() {
+        let diff = max_abs_diff(wc, wg);
+        assert!(diff < 1e-5, "step {step}: max |cpu − gpu| = {diff}");
+    }
+}

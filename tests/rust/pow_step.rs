@@ -1,4 +1,4 @@
-//! Power-step pulses against the update-once formula (reference §4.2): with
+//! Power-step and piecewise-step pulses against the update-once formula (reference §4.2): with
 //! ω = (b_max − w)/(b_max − b_min), Δw⁺ = Δ⁺ω^γ⁺(1 + σξ) and Δw⁻ = −Δ⁻(1 − ω)^γ⁻(1 + σξ),
 //! γ^± = γ(1 ± β + γ_dtod ξ).
 
@@ -76,4 +76,38 @@ fn exponents_vary_from_device_to_device() {
         (m - 1.0).abs() < 0.01 && (sd - 0.2).abs() < 0.01,
         "γ mean {m}, spread {sd}"
     );
+}
+
+#[test]
+fn piecewise_step_interpolates_its_nodes() {
+    use rpusim::config::PiecewiseStepParameters;
+    let rows = 4000;
+    let up_nodes = vec![1.5, 1.0, 0.2];
+    let down_nodes = vec![0.3, 1.0, 2.0];
+    let p = PiecewiseStepParameters {
+        pulsed: pow_step(0.2, 1.0, 0.0, 0.0).pulsed,
+        piecewise_up: up_nodes.clone(),
+        piecewise_down: down_nodes.clone(),
+        ..PiecewiseStepParameters::default()
+    };
+    let mut tile = cpu_tile(
+        single_pulse_config(DeviceConfig::PiecewiseStepDevice(p)),
+        rows,
+        1,
+        9,
+    );
+    // Nodes at w = −1, 0, 1: w = 0.5 lies halfway between nodes 1 and 2, −0.9 a tenth past node 0.
+    for (w0, up_factor, down_factor) in [(0.5f32, 0.6, 1.5), (-0.9, 1.45, 0.37), (0.0, 1.0, 1.0)] {
+        for (up, factor) in [(true, up_factor), (false, down_factor)] {
+            let step = if up { 0.01 * factor } else { -0.01 * factor };
+            let (m, sd) = mean_std(&one_pulse(&mut tile, &vec![w0; rows], up));
+            let spread = 0.2 * f64::abs(step);
+            assert!(
+                (m - step).abs() < 4.0 * spread / (rows as f64).sqrt() + 1e-7,
+                "w0 {w0} up {up}: mean {m:.4e}, formula {step:.4e}"
+            );
+            assert!((sd - spread).abs() < 0.08 * spread, "spread {sd}");
+        }
+    }
+    assert_eq!(up_nodes.len(), down_nodes.len());
 }

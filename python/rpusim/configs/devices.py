@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rpusim.configs.encode import encode_fields
@@ -311,4 +311,39 @@ class PowStepDevice(PulsedDevice):
             "type": "PowStepDevice",
             "pulsed": _pulsed_fields(self, prefix),
             **{k: v for k, v in extras.items() if k in own},
+        }
+
+
+@dataclass
+class PiecewiseStepDevice(PulsedDevice):
+    """Piecewise step: the step is Δ^± times a curve interpolated linearly between nodes spread
+    evenly over each device's [b_min, b_max]: up w += Δ⁺·f⁺(w)(1 + σξ), down
+    w −= Δ⁻·f⁻(w)(1 + σξ). Both node lists need the same length (1 to 63), values ≥ 0."""
+
+    piecewise_up: list[float] = field(default_factory=lambda: [1.0])
+    """Nodes of the up-step curve (from b_min to b_max)."""
+    piecewise_down: list[float] = field(default_factory=lambda: [1.0])
+    """Nodes of the down-step curve."""
+    write_noise_std: float = 0.0
+    """Write noise on the visible weight (not supported yet: must be 0)."""
+    apply_write_noise_on_set: bool = True
+    """Apply the write noise when weights are set."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        nodes = {}
+        for name in ("piecewise_up", "piecewise_down"):
+            values = getattr(self, name)
+            if not isinstance(values, (list, tuple)) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in values
+            ):
+                raise ConfigError(f"{prefix}.{name}: expected a list of numbers, got {values!r}")
+            nodes[name] = [float(v) for v in values]
+        extras = encode_fields(self, prefix, skip=("piecewise_up", "piecewise_down"))
+        return {
+            "type": "PiecewiseStepDevice",
+            "pulsed": _pulsed_fields(self, prefix),
+            **nodes,
+            "write_noise_std": extras["write_noise_std"],
+            "apply_write_noise_on_set": extras["apply_write_noise_on_set"],
         }

@@ -165,6 +165,11 @@ impl GpuTile {
             let slopes = match &self.device.model {
                 DeviceModel::LinearStep(a) => pair(&a.slope_up, &a.slope_down)?,
                 DeviceModel::PowStep(a) => pair(&a.gamma_up, &a.gamma_down)?,
+                // The node curves are the same for every device: up nodes, then down nodes.
+                DeviceModel::PiecewiseStep(a) => {
+                    let nodes: Vec<f32> = a.nodes_up.iter().chain(&a.nodes_down).copied().collect();
+                    storage_init(ctx, "piecewise nodes", bytes(&nodes), limit)?
+                }
                 _ => self.placeholder.clone(),
             };
             let steps = match self.device.model.steps() {
@@ -497,8 +502,8 @@ impl GpuTile {
         lr: f32,
         step: u32,
     ) -> Result<()> {
-        // The model in bits 0-1 (0 constant step, applied in groups; 1 linear step; 2 exp step;
-        // both pulse by pulse), its options above (see pulse_apply.wgsl).
+        // The model in bits 0-2 (0 constant step, applied in groups; 1 linear, 2 exp, 3 power,
+        // 4 piecewise step, pulse by pulse), its options above (see pulse_apply.wgsl).
         let no_shape = crate::device::ExpShape {
             a_up: 0.0,
             a_down: 0.0,
@@ -513,20 +518,25 @@ impl GpuTile {
             DeviceModel::ConstantStep(a) => (a, 0, no_shape),
             DeviceModel::LinearStep(a) => (
                 &a.base,
-                1 | (u32::from(a.mult_noise) << 2) | (u32::from(a.allow_increasing) << 3),
+                1 | (u32::from(a.mult_noise) << 3) | (u32::from(a.allow_increasing) << 4),
                 no_shape,
             ),
             DeviceModel::ExpStep(a) => (
                 &a.base,
-                2 | (u32::from(a.shape.complex_noise()) << 4),
+                2 | (u32::from(a.shape.complex_noise()) << 5),
                 a.shape,
             ),
             DeviceModel::PowStep(a) => (&a.base, 3, no_shape),
+            DeviceModel::PiecewiseStep(a) => (&a.base, 4, no_shape),
             DeviceModel::FloatingPoint => {
                 return Err(Error::Backend(
                     "pulsed update without a pulsed device".into(),
                 ))
             }
+        };
+        let nodes = match &self.device.model {
+            DeviceModel::PiecewiseStep(a) => a.nodes_up.len(),
+            _ => 0,
         };
         let (rows, cols) = (self.rows, self.cols);
         let p = &self.config.update;
@@ -651,7 +661,8 @@ impl GpuTile {
                     .f(shape.a)
                     .f(shape.b)
                     .f(shape.std_add)
-                    .f(shape.std_slope);
+                    .f(shape.std_slope)
+                    .u(nodes as u32);
                 let groups = ((cols as u32).div_ceil(64), (band.rows as u32).div_ceil(4));
                 dispatch(
                     &ctx,
@@ -736,6 +747,7 @@ impl TileBackend for GpuTile {
             | DeviceModel::LinearStep(_)
             | DeviceModel::ExpStep(_)
             | DeviceModel::PowStep(_)
+            | DeviceModel::PiecewiseStep(_)
                 if pulse_type == PulseType::StochasticCompressed =>
             {
                 self.pulsed_update(x, d, batch, lr, step)

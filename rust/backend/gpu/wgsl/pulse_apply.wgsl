@@ -26,9 +26,9 @@ struct Params {
     // This dispatch covers rows row0 .. row0 + band_rows; the arrays bound hold only those rows.
     row0: u32,
     band_rows: u32,
-    // Bits 0-1: the model (0 constant step, 1 linear step, 2 exp step, 3 power step). Linear step: bit 2 =
-    // multiplicative noise, bit 3 = allow_increasing. Exp step: bit 4 = additive noise with the
-    // std_add / std_slope terms.
+    // Bits 0-2: the model (0 constant, 1 linear, 2 exp, 3 power, 4 piecewise step). Linear step:
+    // bit 3 = multiplicative noise, bit 4 = allow_increasing. Exp step: bit 5 = additive noise
+    // with the std_add / std_slope terms.
     kind: u32,
     // Exp-step shape (rust/device/exp_step.rs).
     a_up: f32,
@@ -39,6 +39,8 @@ struct Params {
     shape_b: f32,
     std_add: f32,
     std_slope: f32,
+    // Piecewise step: nodes per curve (the `slopes` binding holds up nodes, then down nodes).
+    nodes: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -50,7 +52,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read> w_max: array<f32>;
 @group(0) @binding(7) var<storage, read> w_min: array<f32>;
 // Per-device step shape of the band, up values then down: linear-step slopes s⁺, s⁻, or
-// power-step exponents γ⁺, γ⁻.
+// power-step exponents γ⁺, γ⁻; for the piecewise step the node curves (up, then down).
 @group(0) @binding(8) var<storage, read> slopes: array<f32>;
 
 // Coincidences of device (i, j) in vector v of the group.
@@ -80,8 +82,12 @@ struct Device {
     slope_down: f32,
 }
 
+fn model() -> u32 {
+    return p.kind & 7u;
+}
+
 fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
-    if p.kind == 0u {
+    if model() == 0u {
         let noise = 1.0 + p.dw_min_std * xi;
         var next = w - dev.down * noise;
         if up {
@@ -89,11 +95,14 @@ fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
         }
         return min(max(next, dev.lo), dev.hi);
     }
-    if (p.kind & 3u) == 2u {
+    if model() == 2u {
         return exp_pulse(dev, w, up, xi);
     }
-    if (p.kind & 3u) == 3u {
+    if model() == 3u {
         return pow_pulse(dev, w, up, xi);
+    }
+    if model() == 4u {
+        return piecewise_pulse(dev, w, up, xi);
     }
     var step = dev.down;
     var slope = dev.slope_down;
@@ -102,10 +111,10 @@ fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
         slope = dev.slope_up;
     }
     var dw = step + slope * w;
-    if (p.kind & 8u) == 0u {
+    if (p.kind & 16u) == 0u {
         dw = max(dw, 0.0);
     }
-    if (p.kind & 4u) != 0u {
+    if (p.kind & 8u) != 0u {
         dw = dw * (1.0 + p.dw_min_std * xi);
     } else {
         dw = dw + step * p.dw_min_std * xi;
@@ -113,6 +122,28 @@ fn pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
     var next = w - dw;
     if up {
         next = w + dw;
+    }
+    return min(max(next, dev.lo), dev.hi);
+}
+
+// The node curve starting at `first` in `slopes` (evenly spaced over [lo, hi]) at w.
+fn interpolate(first: u32, w: f32, lo: f32, hi: f32) -> f32 {
+    let n = p.nodes;
+    if n == 1u || hi <= lo {
+        return slopes[first];
+    }
+    let t = clamp((w - lo) / (hi - lo), 0.0, 1.0) * f32(n - 1u);
+    let i = min(u32(t), n - 2u);
+    let frac = t - f32(i);
+    return slopes[first + i] + frac * (slopes[first + i + 1u] - slopes[first + i]);
+}
+
+// Piecewise step: Δ^± times the interpolated node curve, times (1 + σξ).
+fn piecewise_pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
+    let noise = 1.0 + p.dw_min_std * xi;
+    var next = w - dev.down * interpolate(p.nodes, w, dev.lo, dev.hi) * noise;
+    if up {
+        next = w + dev.up * interpolate(0u, w, dev.lo, dev.hi) * noise;
     }
     return min(max(next, dev.lo), dev.hi);
 }
@@ -157,7 +188,7 @@ fn exp_pulse(dev: Device, w: f32, up: bool, xi: f32) -> f32 {
         dw = dev.up * max(1.0 - p.a_up * exp(p.gamma_up * z), 0.0);
     }
     var next = w + dw * (1.0 + p.dw_min_std * xi);
-    if (p.kind & 16u) != 0u {
+    if (p.kind & 32u) != 0u {
         next = w + dw + p.dw_min_std * (abs(dw) + p.std_add + p.std_slope * abs(w)) * xi;
     }
     return min(max(next, dev.lo), dev.hi);
@@ -190,7 +221,7 @@ fn replay(dev: Device, w_start: f32, i: u32, j: u32) -> f32 {
             continue;
         }
         let up = goes_up(i, j, v);
-        if count > 1u && p.kind == 0u {
+        if count > 1u && model() == 0u {
             // A same-direction run as one group when it cannot reach a bound (`pulse_run`).
             let xi = replay_normal(i, j);
             let c = f32(count);
@@ -243,12 +274,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let k = gid.y * p.cols + j;
     var dev = Device(step_up[k], step_down[k], w_max[k], w_min[k], 0.0, 0.0);
-    if (p.kind & 1u) == 1u {
-        // Linear step (kind 1) and power step (kind 3) carry per-device shapes.
+    if model() == 1u || model() == 3u {
+        // Linear and power steps carry per-device shapes.
         dev.slope_up = slopes[k];
         dev.slope_down = slopes[p.band_rows * p.cols + k];
     }
-    if p.kind != 0u {
+    if model() != 0u {
         weights[k] = replay(dev, weights[k], i, j);
         return;
     }

@@ -1,6 +1,6 @@
-"""LinearStepDevice / SoftBoundsDevice / SoftBoundsPmaxDevice / ExpStepDevice / PowStepDevice
-through the Python API, on every backend: the update-once formula, conversions, saved state and
-bad values."""
+"""The weight-dependent device models (LinearStep, SoftBounds, SoftBoundsPmax, ExpStep, PowStep,
+PiecewiseStep) through the Python API, on every backend: the update-once formula, conversions,
+saved state and bad values."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rpusim import AnalogTile
 from rpusim.configs import (
     ExpStepDevice,
     LinearStepDevice,
+    PiecewiseStepDevice,
     PowStepDevice,
     SingleRPUConfig,
     SoftBoundsDevice,
@@ -63,6 +64,7 @@ def test_soft_bounds_pmax_conversion() -> None:
         LinearStepDevice(gamma_up=0.5, gamma_down=0.3),
         ExpStepDevice(),
         PowStepDevice(pow_gamma=2.0, pow_up_down=0.1),
+        PiecewiseStepDevice(piecewise_up=[1.2, 1.0, 0.5], piecewise_down=[0.5, 1.0, 1.2]),
     ],
     ids=lambda d: type(d).__name__,
 )
@@ -90,6 +92,10 @@ def test_bad_values_are_named() -> None:
         AnalogTile(2, 2, SingleRPUConfig(device=ExpStepDevice(w_max=-0.7)))
     with pytest.raises(ConfigError, match="dw_min_std_add"):
         AnalogTile(2, 2, SingleRPUConfig(device=ExpStepDevice(dw_min_std_add=-1.0)))
+    with pytest.raises(ConfigError, match="piecewise_up"):
+        AnalogTile(2, 2, SingleRPUConfig(device=PiecewiseStepDevice(piecewise_up=[1.0, 0.5])))
+    with pytest.raises(ConfigError, match="piecewise_down"):
+        SingleRPUConfig(device=PiecewiseStepDevice(piecewise_down="flat")).to_json()  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="pow_gamma"):
         AnalogTile(2, 2, SingleRPUConfig(device=PowStepDevice(pow_gamma=-1.0)))
     with pytest.raises(ConfigError, match="gamma_up"):
