@@ -464,6 +464,8 @@ struct RowCounts {
     fired: [Vec<usize>; 2],
     up: Vec<u16>,
     down: Vec<u16>,
+    /// The vectors in which the row's d_i fired (for replays).
+    vectors: Vec<u32>,
 }
 
 impl RowCounts {
@@ -472,6 +474,7 @@ impl RowCounts {
             fired: [Vec::new(), Vec::new()],
             up: vec![0; cols],
             down: vec![0; cols],
+            vectors: Vec::new(),
         }
     }
 
@@ -566,6 +569,7 @@ fn apply_group(
                 // (normal of device (i, j) = normal j % 8 of counter (j / 8, i, group, step)).
                 let mut xi = [0.0f32; BLOCK];
                 let mut flagged = [false; BLOCK];
+                let mut vectors_listed = false;
                 for c0 in (0..cols).step_by(BLOCK) {
                     let width = BLOCK.min(cols - c0);
                     if noisy {
@@ -588,8 +592,13 @@ fn apply_group(
                     );
                     for q in 0..width {
                         if flagged[q] {
+                            if !vectors_listed {
+                                fired_vectors(s, i, len, words, &mut counts.vectors);
+                                vectors_listed = true;
+                            }
                             let device = Pulsed::Constant(device);
-                            w[c0 + q] = replay(device, w[c0 + q], input, g, st, s, i, c0 + q);
+                            let j = c0 + q;
+                            w[j] = replay(device, w[j], input, g, st, s, i, j, &counts.vectors);
                         }
                     }
                 }
@@ -613,15 +622,26 @@ fn apply_sequential(
         .par_chunks_mut(cols)
         .with_min_len((PAR_ELEMENTS / (cols * len).max(1)).max(1))
         .enumerate()
-        .for_each(|(i, row)| {
-            let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
-            if d_row.iter().all(|&b| b == 0) {
+        .for_each_init(Vec::new, |fired, (i, row)| {
+            fired_vectors(s, i, len, words, fired);
+            if fired.is_empty() {
                 return;
             }
             for (j, w) in row.iter_mut().enumerate() {
-                *w = replay(device, *w, input, g, st, s, i, j);
+                *w = replay(device, *w, input, g, st, s, i, j, fired);
             }
         });
+}
+
+/// The vectors of the group in which d_i fired at least once.
+fn fired_vectors(s: &PulseScratch, i: usize, len: usize, words: usize, out: &mut Vec<u32>) {
+    out.clear();
+    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
+    for (v, db) in d_row.chunks(words).enumerate() {
+        if db.iter().any(|&b| b != 0) {
+            out.push(v as u32);
+        }
+    }
 }
 
 /// Sequential normals of one device's replay stream (counter (j, i, group·2²⁰ + block, step)).
@@ -651,6 +671,8 @@ impl ReplayNormals<'_> {
 /// Applies the pulses of device (i, j) in vector order (used when the group as a whole might reach
 /// a bound). Within one vector all pulses go the same way: such a run is applied as a group when
 /// it cannot reach a bound, else pulse by pulse.
+/// `fired` lists the vectors of the group in which d_i fired at all (the others hold no pulse
+/// for row i).
 #[allow(clippy::too_many_arguments)]
 fn replay(
     device: Pulsed<'_>,
@@ -661,6 +683,7 @@ fn replay(
     s: &PulseScratch,
     i: usize,
     j: usize,
+    fired: &[u32],
 ) -> f32 {
     let (cols, words) = (input.cols, g.words);
     let len = g.end - g.start;
@@ -680,7 +703,10 @@ fn replay(
     let sign_words = len.div_ceil(64);
     let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
     let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
-    for (v, (db, xb)) in d_row.chunks(words).zip(x_col.chunks(words)).enumerate() {
+    for &v in fired {
+        let v = v as usize;
+        let db = &d_row[v * words..(v + 1) * words];
+        let xb = &x_col[v * words..(v + 1) * words];
         let count: u32 = db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum();
         if count == 0 {
             continue;
