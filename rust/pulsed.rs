@@ -590,8 +590,8 @@ fn apply_group(
                         st.xi_max,
                         &mut flagged[..width],
                     );
-                    for q in 0..width {
-                        if flagged[q] {
+                    for (q, &flag) in flagged[..width].iter().enumerate() {
+                        if flag {
                             if !vectors_listed {
                                 fired_vectors(s, i, len, words, &mut counts.vectors);
                                 vectors_listed = true;
