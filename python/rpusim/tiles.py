@@ -15,7 +15,7 @@ from torch import Tensor
 
 from rpusim import _core
 from rpusim.configs.rpu_configs import FloatingPointRPUConfig, RPUConfig, SingleRPUConfig
-from rpusim.exceptions import ConfigError, DTypeError, InputError, ShapeError
+from rpusim.exceptions import ConfigError, DTypeError, InputError, ShapeError, StateError
 
 
 def default_backend() -> str:
@@ -162,6 +162,8 @@ class AnalogTile:
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        if "tile" not in state:
+            raise StateError("state: a split tile array's state cannot restore a single tile")
         self.rpu_config = state["rpu_config"]
         self.out_size = state["out_size"]
         self.in_size = state["in_size"]

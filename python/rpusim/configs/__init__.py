@@ -20,6 +20,7 @@ from rpusim.configs.enums import (
     WeightNoiseType,
 )
 from rpusim.configs.io import IOParameters, PresetIOParameters
+from rpusim.configs.mapping import MappingParameter
 from rpusim.configs.rpu_configs import FloatingPointRPUConfig, RPUConfig, SingleRPUConfig
 from rpusim.configs.update import PresetUpdateParameters, UpdateParameters
 
@@ -33,6 +34,7 @@ __all__ = [
     "IOParameters",
     "IdealDevice",
     "LinearStepDevice",
+    "MappingParameter",
     "NoiseManagementType",
     "PiecewiseStepDevice",
     "PowStepDevice",

@@ -13,6 +13,7 @@ from rpusim.configs.devices import (
 )
 from rpusim.configs.encode import to_json
 from rpusim.configs.io import IOParameters
+from rpusim.configs.mapping import MappingParameter
 from rpusim.configs.update import UpdateParameters
 from rpusim.exceptions import ConfigError
 
@@ -30,6 +31,8 @@ class SingleRPUConfig:
     """Periphery of the backward pass (bound management is always off there)."""
     update: UpdateParameters = field(default_factory=UpdateParameters)
     """Pulsed-update parameters."""
+    mapping: MappingParameter = field(default_factory=MappingParameter)
+    """How layers are split over tiles."""
 
     def to_core(self) -> dict[str, Any]:
         if type(self.device) is PulsedDevice or not isinstance(
@@ -70,6 +73,8 @@ class FloatingPointRPUConfig:
 
     device: FloatingPointDevice = field(default_factory=FloatingPointDevice)
     """The floating-point device."""
+    mapping: MappingParameter = field(default_factory=MappingParameter)
+    """How layers are split over tiles."""
 
     def to_core(self) -> dict[str, Any]:
         if not isinstance(self.device, FloatingPointDevice):

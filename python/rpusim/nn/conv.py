@@ -21,7 +21,7 @@ from rpusim.exceptions import ConfigError, ShapeError
 from rpusim.functions import AnalogFunction
 from rpusim.nn.base import AnalogLayerBase
 from rpusim.optim.context import AnalogContext
-from rpusim.tiles import AnalogTile
+from rpusim.tile_array import make_tile
 
 SizeArg = Union[int, tuple[int, ...]]
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -93,7 +93,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         self.padding_mode = padding_mode
         self.rpu_config = rpu_config if rpu_config is not None else SingleRPUConfig()
         self.in_features = in_channels * math.prod(self.kernel_size)
-        self.analog_tile = AnalogTile(out_channels, self.in_features, self.rpu_config, backend)
+        self.analog_tile = make_tile(out_channels, self.in_features, self.rpu_config, backend)
         self.analog_ctx = AnalogContext(self.analog_tile)
         if bias:
             self.bias: Optional[nn.Parameter] = nn.Parameter(torch.empty(out_channels))

@@ -13,7 +13,7 @@ from rpusim.exceptions import ConfigError, ShapeError
 from rpusim.functions import AnalogFunction
 from rpusim.nn.base import AnalogLayerBase
 from rpusim.optim.context import AnalogContext
-from rpusim.tiles import AnalogTile
+from rpusim.tile_array import make_tile
 
 
 class AnalogLinear(AnalogLayerBase, nn.Module):
@@ -35,7 +35,8 @@ class AnalogLinear(AnalogLayerBase, nn.Module):
         - Output: ``[..., out_features]`` in the input's dtype.
 
     Attributes:
-        analog_tile: the ``AnalogTile`` holding the weights.
+        analog_tile: the ``AnalogTile`` holding the weights (an ``AnalogTileArray`` when the
+            mapping splits the layer over several tiles).
         analog_ctx: the ``AnalogContext`` parameter the optimizer updates the tile through.
         bias: the digital bias ``[out_features]`` or None.
 
@@ -60,7 +61,7 @@ class AnalogLinear(AnalogLayerBase, nn.Module):
         self.in_features = in_features
         self.out_features = out_features
         self.rpu_config = rpu_config if rpu_config is not None else SingleRPUConfig()
-        self.analog_tile = AnalogTile(out_features, in_features, self.rpu_config, backend)
+        self.analog_tile = make_tile(out_features, in_features, self.rpu_config, backend)
         self.analog_ctx = AnalogContext(self.analog_tile)
         if bias:
             self.bias: Optional[nn.Parameter] = nn.Parameter(torch.empty(out_features))

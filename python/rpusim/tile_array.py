@@ -1,0 +1,174 @@
+"""``AnalogTileArray``: one layer's weights on a grid of tiles (``MappingParameter``).
+
+Tile (r, c) holds rows ``out_splits[r]`` and columns ``in_splits[c]`` of W. Forward: the outputs
+of a row of tiles are summed digitally; backward: the gradients of a column of tiles likewise;
+update: every tile receives its slices of x and d. Each tile has its own seed and periphery.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+from torch import Tensor
+
+from rpusim.configs.mapping import splits
+from rpusim.configs.rpu_configs import RPUConfig
+from rpusim.exceptions import InputError, ShapeError, StateError
+from rpusim.tiles import AnalogTile, as_float32_2d
+
+
+class AnalogTileArray(AnalogTile):
+    """A ``[out_size, in_size]`` weight matrix on ⌈out/max_output_size⌉ × ⌈in/max_input_size⌉
+    tiles, used by the layers whenever their mapping splits them. Same interface as
+    :class:`AnalogTile`."""
+
+    def __init__(
+        self,
+        out_size: int,
+        in_size: int,
+        rpu_config: RPUConfig,
+        backend: Optional[str] = None,
+        seed: Optional[int] = None,
+    ) -> None:
+        mapping = rpu_config.mapping
+        mapping.check()
+        self.rpu_config = rpu_config
+        self.out_size = out_size
+        self.in_size = in_size
+        self.out_splits = splits(out_size, mapping.max_output_size)
+        self.in_splits = splits(in_size, mapping.max_input_size)
+        self.tiles = [
+            [
+                AnalogTile(
+                    o1 - o0,
+                    i1 - i0,
+                    rpu_config,
+                    backend,
+                    None if seed is None else seed + r * len(self.in_splits) + c,
+                )
+                for c, (i0, i1) in enumerate(self.in_splits)
+            ]
+            for r, (o0, o1) in enumerate(self.out_splits)
+        ]
+
+    def all_tiles(self) -> list[AnalogTile]:
+        return [tile for row in self.tiles for tile in row]
+
+    @property
+    def seed(self) -> int:
+        return self.tiles[0][0].seed
+
+    @property
+    def backend(self) -> str:
+        return self.tiles[0][0].backend
+
+    def forward(self, x: Tensor) -> Tensor:
+        flat, lead = as_float32_2d("x", x, self.in_size)
+        out = torch.empty(flat.shape[0], self.out_size, dtype=torch.float32)
+        for (o0, o1), row in zip(self.out_splits, self.tiles):
+            parts = [tile.forward(flat[:, i0:i1]) for (i0, i1), tile in zip(self.in_splits, row)]
+            out[:, o0:o1] = torch.stack(parts).sum(0) if len(parts) > 1 else parts[0]
+        return out.reshape(*lead, self.out_size).to(device=x.device, dtype=x.dtype)
+
+    def backward(self, d: Tensor) -> Tensor:
+        flat, lead = as_float32_2d("d", d, self.out_size)
+        out = torch.zeros(flat.shape[0], self.in_size, dtype=torch.float32)
+        for (o0, o1), row in zip(self.out_splits, self.tiles):
+            for (i0, i1), tile in zip(self.in_splits, row):
+                out[:, i0:i1] += tile.backward(flat[:, o0:o1])
+        return out.reshape(*lead, self.in_size).to(device=d.device, dtype=d.dtype)
+
+    def update(self, x: Tensor, d: Tensor, lr: float) -> None:
+        if isinstance(lr, Tensor):
+            lr = float(lr)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr >= 0.0:
+            raise InputError(f"lr: must be a number >= 0, got {lr!r}")
+        xf, _ = as_float32_2d("x", x, self.in_size)
+        df, _ = as_float32_2d("d", d, self.out_size)
+        if xf.shape[0] != df.shape[0]:
+            raise ShapeError(
+                f"d: batch size {df.shape[0]} differs from the batch size {xf.shape[0]} of x"
+            )
+        for (o0, o1), row in zip(self.out_splits, self.tiles):
+            for (i0, i1), tile in zip(self.in_splits, row):
+                tile.update(xf[:, i0:i1], df[:, o0:o1], lr)
+
+    def post_update_step(self) -> None:
+        for tile in self.all_tiles():
+            tile.post_update_step()
+
+    def synchronize(self) -> None:
+        for tile in self.all_tiles():
+            tile.synchronize()
+
+    def get_weights(self) -> Tensor:
+        rows = [torch.cat([tile.get_weights() for tile in row], dim=1) for row in self.tiles]
+        return torch.cat(rows, dim=0)
+
+    def set_weights(self, weights: Tensor) -> None:
+        if not isinstance(weights, Tensor):
+            raise TypeError(f"weights: expected a torch.Tensor, got {type(weights).__name__}")
+        if tuple(weights.shape) != (self.out_size, self.in_size):
+            raise ShapeError(
+                f"weights: expected shape [{self.out_size}, {self.in_size}], "
+                f"got {list(weights.shape)}"
+            )
+        for (o0, o1), row in zip(self.out_splits, self.tiles):
+            for (i0, i1), tile in zip(self.in_splits, row):
+                tile.set_weights(weights[o0:o1, i0:i1])
+
+    def to_backend(self, name: str) -> None:
+        for tile in self.all_tiles():
+            tile.to_backend(name)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "rpu_config": self.rpu_config,
+            "out_size": self.out_size,
+            "in_size": self.in_size,
+            "out_splits": self.out_splits,
+            "in_splits": self.in_splits,
+            "tiles": [[tile.__getstate__() for tile in row] for row in self.tiles],
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "tiles" not in state:
+            raise StateError("state: a single tile's state cannot restore a split tile array")
+        self.rpu_config = state["rpu_config"]
+        self.out_size = state["out_size"]
+        self.in_size = state["in_size"]
+        self.out_splits = [tuple(s) for s in state["out_splits"]]
+        self.in_splits = [tuple(s) for s in state["in_splits"]]
+        self.tiles = []
+        for row_state in state["tiles"]:
+            row = []
+            for tile_state in row_state:
+                tile = AnalogTile.__new__(AnalogTile)
+                tile.__setstate__(tile_state)
+                row.append(tile)
+            self.tiles.append(row)
+
+    def __repr__(self) -> str:
+        return (
+            f"AnalogTileArray(out_size={self.out_size}, in_size={self.in_size}, "
+            f"tiles={len(self.out_splits)}x{len(self.in_splits)}, "
+            f"device={type(self.rpu_config.device).__name__}, backend={self.backend!r})"
+        )
+
+
+def make_tile(
+    out_size: int,
+    in_size: int,
+    rpu_config: RPUConfig,
+    backend: Optional[str] = None,
+) -> AnalogTile:
+    """One tile, or a tile array when the mapping splits ``out_size × in_size``."""
+    mapping = getattr(rpu_config, "mapping", None)
+    if mapping is None:  # not an RPU config: AnalogTile says what is wrong
+        return AnalogTile(out_size, in_size, rpu_config, backend)
+    mapping.check()
+    grid = (splits(out_size, mapping.max_output_size), splits(in_size, mapping.max_input_size))
+    if len(grid[0]) == 1 and len(grid[1]) == 1:
+        return AnalogTile(out_size, in_size, rpu_config, backend)
+    return AnalogTileArray(out_size, in_size, rpu_config, backend)
