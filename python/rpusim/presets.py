@@ -7,10 +7,12 @@ Every preset is a dataclass with changed defaults, so single fields can still be
 
 Available now: the constant-step presets (``IdealizedPresetDevice``,
 ``GokmenVlasovPresetDevice``), the linear-step ones (``CapacitorPresetDevice``,
-``EcRamPresetDevice``, ``EcRamMOPresetDevice``) and the exp-step ones (``PCMPresetDevice``;
-``ReRamESPresetDevice`` without its write noise, which is not modelled yet), with their
-single-device configs. The presets on the soft-bounds-reference and unit-cell models (ReRamSB,
-ReRamArray*, PCMPreset, the 2-/4-device and OneSided variants) arrive with those models.
+``EcRamPresetDevice``, ``EcRamMOPresetDevice``), the exp-step ones (``PCMPresetDevice``,
+``ReRamESPresetDevice``) and ``ReRamSBPresetDevice``, with their single-device configs. Write
+noise is not modelled yet: ``ReRamESPresetDevice`` and ``ReRamSBPresetDevice`` carry
+``write_noise_std = 0`` instead of the reference's 75 and 56. The ReRamArray presets (reference
+subtraction) and the unit-cell presets (PCMPreset, the 2-/4-device and OneSided variants)
+arrive with those models.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from rpusim.configs.devices import (
     ExpStepDevice,
     LinearStepDevice,
     PulsedDevice,
+    SoftBoundsReferenceDevice,
 )
 from rpusim.configs.io import IOParameters, PresetIOParameters
 from rpusim.configs.rpu_configs import SingleRPUConfig
@@ -118,6 +121,24 @@ class EcRamMOPresetDevice(LinearStepDevice):
 
 
 @dataclass
+class ReRamSBPresetDevice(SoftBoundsReferenceDevice):
+    """ReRAM fitted with soft bounds (about 1 000 states, asymmetric bounds, additive noise).
+    The reference's preset also has write_noise_std 56 (× dw_min); write noise is not modelled
+    yet, so it is 0 here."""
+
+    dw_min: float = 0.002
+    dw_min_dtod: float = 0.3
+    dw_min_std: float = 3.75
+    up_down: float = 0.0
+    up_down_dtod: float = 0.01
+    w_max: float = 1.25
+    w_min: float = -0.75
+    w_max_dtod: float = 0.3 / 1.25
+    w_min_dtod: float = 0.3 / 0.75
+    mult_noise: bool = False
+
+
+@dataclass
 class ReRamESPresetDevice(ExpStepDevice):
     """ReRAM fitted with the exponential step (about 1 000 states). The reference's preset also
     has write_noise_std 75 (× dw_min); write noise is not modelled yet, so it is 0 here."""
@@ -196,6 +217,16 @@ class CapacitorPreset(SingleRPUConfig):
 
 
 @dataclass
+class ReRamSBPreset(SingleRPUConfig):
+    """Single device per cross-point: the soft-bounds ReRAM device with the preset periphery."""
+
+    device: PulsedDevice = field(default_factory=ReRamSBPresetDevice)
+    forward: IOParameters = field(default_factory=PresetIOParameters)
+    backward: IOParameters = field(default_factory=PresetIOParameters)
+    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
+
+
+@dataclass
 class ReRamESPreset(SingleRPUConfig):
     """Single device per cross-point: the exp-step ReRAM device with the preset periphery."""
 
@@ -239,4 +270,6 @@ __all__ = [
     "PCMPresetDevice",
     "ReRamESPreset",
     "ReRamESPresetDevice",
+    "ReRamSBPreset",
+    "ReRamSBPresetDevice",
 ]

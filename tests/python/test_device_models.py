@@ -20,6 +20,7 @@ from rpusim.configs import (
     SingleRPUConfig,
     SoftBoundsDevice,
     SoftBoundsPmaxDevice,
+    SoftBoundsReferenceDevice,
     UpdateParameters,
 )
 from rpusim.exceptions import ConfigError
@@ -45,6 +46,14 @@ def test_soft_bounds_single_pulses_follow_the_formula(backend: str) -> None:
             se = 0.2 * abs(step) / math.sqrt(rows)
             assert abs(float(dw.mean()) - step) < 4 * se, (w0, up)
             assert abs(float(dw.std()) - 0.2 * abs(step)) < 0.1 * 0.2 * abs(step), (w0, up)
+
+
+def test_soft_bounds_reference_maps_its_slope_variation() -> None:
+    device = SoftBoundsReferenceDevice(slope_up_dtod=0.1, slope_down_dtod=0.2)
+    core = json.loads(SingleRPUConfig(device=device).to_json())["device"]
+    assert core["type"] == "LinearStepDevice" and core["gamma_up"] == 1.0
+    assert core["gamma_up_dtod"] == 0.1 and core["gamma_down_dtod"] == 0.2
+    assert core["mult_noise"] is False and core["mean_bound_reference"] is False
 
 
 def test_soft_bounds_pmax_conversion() -> None:
@@ -92,6 +101,13 @@ def test_bad_values_are_named() -> None:
         AnalogTile(2, 2, SingleRPUConfig(device=ExpStepDevice(w_max=-0.7)))
     with pytest.raises(ConfigError, match="dw_min_std_add"):
         AnalogTile(2, 2, SingleRPUConfig(device=ExpStepDevice(dw_min_std_add=-1.0)))
+    for kwargs, match in (
+        ({"reference_std": 0.1}, "reference_std"),
+        ({"subtract_symmetry_point": True}, "subtract_symmetry_point"),
+        ({"slope_up_dtod": -0.1}, "slope_up_dtod"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            SingleRPUConfig(device=SoftBoundsReferenceDevice(**kwargs)).to_json()  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="piecewise_up"):
         AnalogTile(2, 2, SingleRPUConfig(device=PiecewiseStepDevice(piecewise_up=[1.0, 0.5])))
     with pytest.raises(ConfigError, match="piecewise_down"):

@@ -38,6 +38,10 @@ EXPECTED: dict[type, dict[str, Any]] = {
         dw_min_dtod=0.1, up_down_dtod=0.01, gamma_up_dtod=0.05, gamma_down_dtod=0.05,
         dw_min_std=2.0, mult_noise=True, gamma_up=0.4152, gamma_down=0.7342,
     ),
+    P.ReRamSBPresetDevice: dict(
+        dw_min=0.002, w_min=-0.75, w_max=1.25, w_min_dtod=0.4, w_max_dtod=0.24,
+        dw_min_dtod=0.3, up_down_dtod=0.01, dw_min_std=3.75, mult_noise=False, up_down=0.0,
+    ),
     P.ReRamESPresetDevice: dict(
         dw_min=0.00135, w_min=-1.0, w_max=1.0, w_min_dtod=0.3, w_max_dtod=0.3,
         dw_min_dtod=0.2, up_down_dtod=0.05, dw_min_std=5.0, up_down=0.259359, a=-0.5,
@@ -58,6 +62,7 @@ CONFIGS = [
     (P.EcRamPreset, P.EcRamPresetDevice),
     (P.EcRamMOPreset, P.EcRamMOPresetDevice),
     (P.ReRamESPreset, P.ReRamESPresetDevice),
+    (P.ReRamSBPreset, P.ReRamSBPresetDevice),
 ]
 
 
@@ -65,7 +70,7 @@ CONFIGS = [
 def test_device_presets_have_the_reference_values(device_cls: type) -> None:
     device = device_cls()
     for name, value in EXPECTED[device_cls].items():
-        assert getattr(device, name) == value, f"{device_cls.__name__}.{name}"
+        assert getattr(device, name) == pytest.approx(value), f"{device_cls.__name__}.{name}"
 
 
 @pytest.mark.parametrize(("config_cls", "device_cls"), CONFIGS)

@@ -11,6 +11,7 @@ from rpusim.configs.devices import (
     PulsedDevice,
     SoftBoundsDevice,
     SoftBoundsPmaxDevice,
+    SoftBoundsReferenceDevice,
 )
 from rpusim.configs.enums import (
     AnalogMVType,
@@ -46,6 +47,7 @@ __all__ = [
     "SingleRPUConfig",
     "SoftBoundsDevice",
     "SoftBoundsPmaxDevice",
+    "SoftBoundsReferenceDevice",
     "UpdateParameters",
     "WeightNoiseType",
 ]

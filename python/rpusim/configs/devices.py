@@ -347,3 +347,43 @@ class PiecewiseStepDevice(PulsedDevice):
             "write_noise_std": extras["write_noise_std"],
             "apply_write_noise_on_set": extras["apply_write_noise_on_set"],
         }
+
+
+@dataclass
+class SoftBoundsReferenceDevice(SoftBoundsDevice):
+    """Soft bounds acting on the raw conductance w + ref, with the visible weight
+    (w + ref) − ref_ij, ref_ij = reference_mean + reference_std·ξ (+ the symmetry point when
+    ``subtract_symmetry_point``), and optional slope variation (reference §4.2). Additive noise
+    by default. Supported so far: the reference at 0 (``reference_mean = reference_std = 0``, no
+    symmetry-point subtraction), where the model is soft bounds; the slope variation maps to the
+    per-device γ = |1 + slope_dtod·ξ|."""
+
+    mult_noise: bool = False
+    """Cycle-to-cycle noise multiplies the whole step (else Δ·σξ is added)."""
+    slope_up_dtod: float = 0.0
+    """Device-to-device spread of the up slope (relative)."""
+    slope_down_dtod: float = 0.0
+    """Device-to-device spread of the down slope (relative)."""
+    reference_mean: float = 0.0
+    """Mean reference conductance (only 0 is supported yet)."""
+    reference_std: float = 0.0
+    """Device-to-device spread of the reference (only 0 is supported yet)."""
+    subtract_symmetry_point: bool = False
+    """Put each device's symmetry point at visible weight 0 (not supported yet)."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        extras = encode_fields(self, prefix)
+        for name in ("reference_mean", "reference_std"):
+            if extras[name] != 0.0:
+                raise ConfigError(f"{prefix}.{name}: a reference conductance is not supported yet")
+        if extras["subtract_symmetry_point"]:
+            raise ConfigError(
+                f"{prefix}.subtract_symmetry_point: symmetry-point subtraction is not supported yet"
+            )
+        for name in ("slope_up_dtod", "slope_down_dtod"):
+            if extras[name] < 0.0:
+                raise ConfigError(f"{prefix}.{name}: must be >= 0, got {extras[name]}")
+        core = super().to_core(prefix)
+        core["gamma_up_dtod"] = extras["slope_up_dtod"]
+        core["gamma_down_dtod"] = extras["slope_down_dtod"]
+        return core

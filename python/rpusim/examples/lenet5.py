@@ -44,6 +44,7 @@ CONFIGS: dict[str, Any] = {
     "ecram": presets.EcRamPreset,
     "ecram-mo": presets.EcRamMOPreset,
     "reram-es": presets.ReRamESPreset,
+    "reram-sb": presets.ReRamSBPreset,
     "floating-point": FloatingPointRPUConfig,
 }
 DEVICES = (*CONFIGS, "float")
