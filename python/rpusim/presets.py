@@ -187,73 +187,61 @@ class PCMPresetDevice(ExpStepDevice):
 
 
 @dataclass
-class IdealizedPreset(SingleRPUConfig):
+class _SingleDevicePreset(SingleRPUConfig):
+    """A preset device with the preset periphery (the subclasses set the device)."""
+
+    forward: IOParameters = field(default_factory=PresetIOParameters)
+    backward: IOParameters = field(default_factory=PresetIOParameters)
+    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
+
+
+@dataclass
+class IdealizedPreset(_SingleDevicePreset):
     """Single device per cross-point: the idealized device with the preset periphery."""
 
     device: PulsedDevice = field(default_factory=IdealizedPresetDevice)
-    forward: IOParameters = field(default_factory=PresetIOParameters)
-    backward: IOParameters = field(default_factory=PresetIOParameters)
-    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
 
 
 @dataclass
-class GokmenVlasovPreset(SingleRPUConfig):
+class GokmenVlasovPreset(_SingleDevicePreset):
     """Single device per cross-point: the Gokmen-Vlasov device with the preset periphery."""
 
     device: PulsedDevice = field(default_factory=GokmenVlasovPresetDevice)
-    forward: IOParameters = field(default_factory=PresetIOParameters)
-    backward: IOParameters = field(default_factory=PresetIOParameters)
-    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
 
 
 @dataclass
-class CapacitorPreset(SingleRPUConfig):
+class CapacitorPreset(_SingleDevicePreset):
     """Single device per cross-point: the capacitor cell with the preset periphery."""
 
     device: PulsedDevice = field(default_factory=CapacitorPresetDevice)
-    forward: IOParameters = field(default_factory=PresetIOParameters)
-    backward: IOParameters = field(default_factory=PresetIOParameters)
-    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
 
 
 @dataclass
-class ReRamSBPreset(SingleRPUConfig):
+class ReRamSBPreset(_SingleDevicePreset):
     """Single device per cross-point: the soft-bounds ReRAM device with the preset periphery."""
 
     device: PulsedDevice = field(default_factory=ReRamSBPresetDevice)
-    forward: IOParameters = field(default_factory=PresetIOParameters)
-    backward: IOParameters = field(default_factory=PresetIOParameters)
-    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
 
 
 @dataclass
-class ReRamESPreset(SingleRPUConfig):
+class ReRamESPreset(_SingleDevicePreset):
     """Single device per cross-point: the exp-step ReRAM device with the preset periphery."""
 
     device: PulsedDevice = field(default_factory=ReRamESPresetDevice)
-    forward: IOParameters = field(default_factory=PresetIOParameters)
-    backward: IOParameters = field(default_factory=PresetIOParameters)
-    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
 
 
 @dataclass
-class EcRamPreset(SingleRPUConfig):
+class EcRamPreset(_SingleDevicePreset):
     """Single device per cross-point: the Li-ion ECRAM device with the preset periphery."""
 
     device: PulsedDevice = field(default_factory=EcRamPresetDevice)
-    forward: IOParameters = field(default_factory=PresetIOParameters)
-    backward: IOParameters = field(default_factory=PresetIOParameters)
-    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
 
 
 @dataclass
-class EcRamMOPreset(SingleRPUConfig):
+class EcRamMOPreset(_SingleDevicePreset):
     """Single device per cross-point: the metal-oxide ECRAM device with the preset periphery."""
 
     device: PulsedDevice = field(default_factory=EcRamMOPresetDevice)
-    forward: IOParameters = field(default_factory=PresetIOParameters)
-    backward: IOParameters = field(default_factory=PresetIOParameters)
-    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
 
 
 __all__ = [

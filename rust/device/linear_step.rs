@@ -1,9 +1,8 @@
 //! `LinearStepDevice` (and `SoftBoundsDevice`, its γ = 1 case): the step of a pulse changes
 //! linearly with the weight, Δw = Δ + s·w with a per-device slope s (reference §4.2).
 
-use super::ConstantStepArray;
+use super::{shape_normals, ConstantStepArray};
 use crate::config::LinearStepParameters;
-use crate::rng::{normal_table, Purpose, Stream};
 
 /// Per-device slopes on top of the constant-step draws (steps, bounds).
 #[derive(Clone, Debug, PartialEq)]
@@ -24,18 +23,10 @@ impl LinearStepArray {
     pub fn build(p: &LinearStepParameters, rows: usize, cols: usize, tile_seed: u64) -> Self {
         let base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed);
         let n = rows * cols;
-        let seed = if p.pulsed.construction_seed != 0 {
-            p.pulsed.construction_seed
-        } else {
-            tile_seed
-        };
-        // Normals of counter (k, k >> 32, 1, 0): the constant-step and decay draws use c = 0.
-        let stream = Stream::new(seed, Purpose::DeviceToDevice);
-        let table = normal_table();
         let mut slope_up = Vec::with_capacity(n);
         let mut slope_down = Vec::with_capacity(n);
         for k in 0..n {
-            let xi = stream.normals8(k as u32, (k >> 32) as u32, 1, 0, table);
+            let xi = shape_normals(&p.pulsed, tile_seed, k);
             let (ref_up, ref_down) = if p.mean_bound_reference {
                 (p.pulsed.w_max, p.pulsed.w_min)
             } else {

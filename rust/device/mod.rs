@@ -15,8 +15,27 @@ pub use linear_step::LinearStepArray;
 pub use piecewise_step::{interpolate, PiecewiseStepArray};
 pub use pow_step::PowStepArray;
 
-use crate::config::DeviceConfig;
+use crate::config::{ConstantStepParameters, DeviceConfig};
 use crate::error::{Error, Result};
+use crate::rng::{normal_table, Purpose, Stream};
+
+/// The second set of eight device-to-device normals of device `k` (counter (k, k >> 32, 1, 0);
+/// the constant-step and decay draws use the first set, c = 0): normals 0 and 1 are the linear
+/// step's, 2 and 3 the power step's.
+pub(crate) fn shape_normals(p: &ConstantStepParameters, tile_seed: u64, k: usize) -> [f32; 8] {
+    let seed = if p.construction_seed != 0 {
+        p.construction_seed
+    } else {
+        tile_seed
+    };
+    Stream::new(seed, Purpose::DeviceToDevice).normals8(
+        k as u32,
+        (k >> 32) as u32,
+        1,
+        0,
+        normal_table(),
+    )
+}
 
 /// The pulse response of the devices of a tile.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,6 +119,14 @@ impl DeviceArray {
         if let Some(dd) = &self.decay_diffusion {
             dd.apply(weights, cols, self.bounds(), seed, step);
         }
+    }
+
+    /// Named copies of the per-device arrays (a backend's saved state).
+    pub fn named_arrays(&self) -> Vec<(String, Vec<f32>)> {
+        self.arrays()
+            .into_iter()
+            .map(|(n, a)| (n.to_string(), a.to_vec()))
+            .collect()
     }
 
     /// Named per-device arrays, for saving state.

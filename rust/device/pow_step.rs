@@ -3,9 +3,8 @@
 //! w −= Δ⁻·(1 − ω)^γ⁻(1 + σξ). Per device γ⁺ = γ(1 + β + γ_dtod ξ), γ⁻ = γ(1 − β + γ_dtod ξ)
 //! with one ξ for both directions and β = pow_up_down + pow_up_down_dtod ξ' (γ kept ≥ 0).
 
-use super::ConstantStepArray;
+use super::{shape_normals, ConstantStepArray};
 use crate::config::PowStepParameters;
-use crate::rng::{normal_table, Purpose, Stream};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PowStepArray {
@@ -20,18 +19,10 @@ impl PowStepArray {
     pub fn build(p: &PowStepParameters, rows: usize, cols: usize, tile_seed: u64) -> Self {
         let base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed);
         let n = rows * cols;
-        let seed = if p.pulsed.construction_seed != 0 {
-            p.pulsed.construction_seed
-        } else {
-            tile_seed
-        };
-        // Normals 2 and 3 of counter (k, k >> 32, 1, 0); the linear step uses 0 and 1.
-        let stream = Stream::new(seed, Purpose::DeviceToDevice);
-        let table = normal_table();
         let mut gamma_up = Vec::with_capacity(n);
         let mut gamma_down = Vec::with_capacity(n);
         for k in 0..n {
-            let xi = stream.normals8(k as u32, (k >> 32) as u32, 1, 0, table);
+            let xi = shape_normals(&p.pulsed, tile_seed, k);
             let beta = p.pow_up_down + p.pow_up_down_dtod * xi[3];
             let spread = p.pow_gamma_dtod * xi[2];
             gamma_up.push((p.pow_gamma * (1.0 + beta + spread)).max(0.0));

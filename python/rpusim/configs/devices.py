@@ -120,6 +120,20 @@ def _pulsed_fields(device: PulsedDevice, prefix: str) -> dict[str, Any]:
     return encode_fields(device, prefix, skip=extras)
 
 
+def _model_core(device: PulsedDevice, model: type, prefix: str) -> dict[str, Any]:
+    """The core's form of a weight-dependent model: ``{"type", "pulsed": {...}, <extras>}`` with
+    the extra fields that ``model`` (the class the core knows) adds to ``PulsedDevice``."""
+    own = {f.name for f in dataclasses.fields(model)} - {
+        f.name for f in dataclasses.fields(PulsedDevice)
+    }
+    extras = encode_fields(device, prefix)
+    return {
+        "type": model.__name__,
+        "pulsed": _pulsed_fields(device, prefix),
+        **{k: v for k, v in extras.items() if k in own},
+    }
+
+
 @dataclass
 class LinearStepDevice(PulsedDevice):
     """Linear step: the step changes linearly with the weight (reference §4.2).
@@ -157,15 +171,7 @@ class LinearStepDevice(PulsedDevice):
     """Offset of the reversed reference."""
 
     def to_core(self, prefix: str) -> dict[str, Any]:
-        own = {f.name for f in dataclasses.fields(LinearStepDevice)} - {
-            f.name for f in dataclasses.fields(PulsedDevice)
-        }
-        extras = encode_fields(self, prefix)
-        return {
-            "type": "LinearStepDevice",
-            "pulsed": _pulsed_fields(self, prefix),
-            **{k: v for k, v in extras.items() if k in own},
-        }
+        return _model_core(self, LinearStepDevice, prefix)
 
 
 @dataclass
@@ -271,15 +277,7 @@ class ExpStepDevice(PulsedDevice):
     """Apply the write noise when weights are set."""
 
     def to_core(self, prefix: str) -> dict[str, Any]:
-        own = {f.name for f in dataclasses.fields(ExpStepDevice)} - {
-            f.name for f in dataclasses.fields(PulsedDevice)
-        }
-        extras = encode_fields(self, prefix)
-        return {
-            "type": "ExpStepDevice",
-            "pulsed": _pulsed_fields(self, prefix),
-            **{k: v for k, v in extras.items() if k in own},
-        }
+        return _model_core(self, ExpStepDevice, prefix)
 
 
 @dataclass
@@ -303,15 +301,7 @@ class PowStepDevice(PulsedDevice):
     """Apply the write noise when weights are set."""
 
     def to_core(self, prefix: str) -> dict[str, Any]:
-        own = {f.name for f in dataclasses.fields(PowStepDevice)} - {
-            f.name for f in dataclasses.fields(PulsedDevice)
-        }
-        extras = encode_fields(self, prefix)
-        return {
-            "type": "PowStepDevice",
-            "pulsed": _pulsed_fields(self, prefix),
-            **{k: v for k, v in extras.items() if k in own},
-        }
+        return _model_core(self, PowStepDevice, prefix)
 
 
 @dataclass

@@ -792,11 +792,7 @@ impl TileBackend for GpuTile {
     }
 
     fn device_arrays(&self) -> Vec<(String, Vec<f32>)> {
-        self.device
-            .arrays()
-            .into_iter()
-            .map(|(n, a)| (n.to_string(), a.to_vec()))
-            .collect()
+        self.device.named_arrays()
     }
 
     fn load_device_arrays(&mut self, arrays: &[(String, Vec<f32>)]) -> Result<()> {
