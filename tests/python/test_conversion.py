@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 import torch
 from torch import nn
@@ -40,6 +43,13 @@ def test_converted_model_computes_the_same_function(backend: str) -> None:
     back = convert_to_digital(analog)
     assert type(back.features) is nn.Sequential and type(back.head) is nn.Linear
     torch.testing.assert_close(back(x), net(x), atol=1e-5, rtol=1e-5)
+
+
+def test_converted_custom_root_pickles_and_deep_copies() -> None:
+    analog = convert_to_analog(Net(), SingleRPUConfig())
+    for clone in (pickle.loads(pickle.dumps(analog)), copy.deepcopy(analog)):
+        assert type(clone) is type(analog) and clone.analog_tile_count() == 2
+        assert torch.equal(clone.head.get_weights()[0], analog.head.get_weights()[0])
 
 
 def test_exclusions_specific_configs_and_inplace() -> None:

@@ -124,8 +124,32 @@ def convert_to_analog(
 
     root = convert(module_name, module)
     if ensure_analog_root and not isinstance(root, (AnalogLayerBase, AnalogSequential)):
-        root.__class__ = type(f"Analog{type(root).__name__}", (AnalogLayerBase, type(root)), {})
+        root.__class__ = analog_root_class(type(root))
     return root
+
+
+_ROOT_CLASSES: dict[type, type] = {}
+
+
+def analog_root_class(cls: type) -> type:
+    """``cls`` with the analog helpers mixed in (one class per ``cls``). Instances pickle as the
+    original class plus a re-mix on load, so the generated class never needs to be importable."""
+    if cls not in _ROOT_CLASSES:
+
+        def __reduce_ex__(self: Any, protocol: Any) -> Any:  # noqa: N807
+            return (_restore_analog_root, (cls, self.__getstate__()))
+
+        _ROOT_CLASSES[cls] = type(
+            f"Analog{cls.__name__}", (AnalogLayerBase, cls), {"__reduce_ex__": __reduce_ex__}
+        )
+    return _ROOT_CLASSES[cls]
+
+
+def _restore_analog_root(cls: type[nn.Module], state: dict[str, Any]) -> nn.Module:
+    module = cls.__new__(cls)
+    module.__setstate__(state)
+    module.__class__ = analog_root_class(cls)
+    return module
 
 
 def convert_to_digital(module: nn.Module, inplace: bool = False) -> nn.Module:
