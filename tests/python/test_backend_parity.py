@@ -161,3 +161,13 @@ def test_tiles_beyond_the_binding_limit_are_split_into_row_bands(gpu: str) -> No
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_gpu_training_repeats_bit_for_bit(gpu: str) -> None:
+    runs = []
+    for _ in range(2):
+        model = _model(gpu)
+        _train(model, 6)
+        runs.append(_weights(model))
+    for a, b in zip(*runs):
+        assert torch.equal(a, b)
