@@ -151,13 +151,15 @@ impl ConstantStepArray {
         let n = w.len();
         let (dp, dm) = (&self.step_up[k0..k0 + n], &self.step_down[k0..k0 + n]);
         let (hi, lo) = (&self.w_max[k0..k0 + n], &self.w_min[k0..k0 + n]);
+        // Every slice re-cut to length n: no bounds checks in the loop, so it vectorizes.
+        let (up, down, xi, replay) = (&up[..n], &down[..n], &xi[..n], &mut replay[..n]);
         let s = self.dw_min_std * xi_max;
         let against = (s - 1.0).max(0.0);
         for q in 0..n {
             let (nu, nd) = (f32::from(up[q]), f32::from(down[q]));
             let highest = w[q] + nu * dp[q] * (1.0 + s) + nd * dm[q] * against;
             let lowest = w[q] - nd * dm[q] * (1.0 + s) - nu * dp[q] * against;
-            let safe = highest <= hi[q] && lowest >= lo[q];
+            let safe = (highest <= hi[q]) & (lowest >= lo[q]);
             let mean = nu * dp[q] - nd * dm[q];
             let spread = self.dw_min_std * (nu * dp[q] * dp[q] + nd * dm[q] * dm[q]).sqrt();
             let next = (w[q] + mean + spread * xi[q]).max(lo[q]).min(hi[q]);
