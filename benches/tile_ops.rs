@@ -28,7 +28,7 @@ fn bench_op(c: &mut Criterion, op: &str) {
             .num_threads(variant.threads)
             .build()
             .unwrap();
-        for n in sizes() {
+        for n in sizes().into_iter().filter(|&n| n <= variant.max_size) {
             for batch in batches() {
                 let mut t = tile(variant.kind, n);
                 // Realistic pulse counts: k = lr·max|x|·max|d|/dw_min ≈ 0.01·3·0.4/0.001 = 12.

@@ -44,6 +44,8 @@ pub struct Variant {
     pub kind: BackendKind,
     pub threads: usize,
     pub label: String,
+    /// Largest tile size measured (software GPU adapters stop at 1024²: 4096² would take hours).
+    pub max_size: usize,
 }
 
 /// cpu on 1 thread and on all cores, and the gpu when an adapter is found.
@@ -61,16 +63,31 @@ pub fn variants() -> Vec<Variant> {
                 kind: BackendKind::Cpu,
                 threads: t,
                 label: format!("cpu-t{t}"),
+                max_size: usize::MAX,
             });
         }
     }
     if wanted.split(',').any(|b| b.trim() == "gpu") {
         match rpusim::backend::gpu_unavailable_reason() {
-            None => v.push(Variant {
-                kind: BackendKind::Gpu,
-                threads: all,
-                label: "gpu".into(),
-            }),
+            None => {
+                let info = rpusim::backend::available()
+                    .into_iter()
+                    .find(|(name, _)| *name == "gpu")
+                    .map(|(_, info)| info)
+                    .unwrap_or_default();
+                let software = info.contains("(Cpu,");
+                if software {
+                    eprintln!(
+                        "gpu adapter is a software renderer ({info}): gpu benches up to 1024²"
+                    );
+                }
+                v.push(Variant {
+                    kind: BackendKind::Gpu,
+                    threads: all,
+                    label: "gpu".into(),
+                    max_size: if software { 1024 } else { usize::MAX },
+                })
+            }
             Some(reason) => eprintln!("gpu benches skipped: {reason}"),
         }
     }
