@@ -14,8 +14,8 @@ from torch import Tensor
 
 from rpusim.configs.mapping import splits
 from rpusim.configs.rpu_configs import RPUConfig
-from rpusim.exceptions import InputError, ShapeError, StateError
-from rpusim.tiles import AnalogTile, as_float32_2d
+from rpusim.exceptions import StateError
+from rpusim.tiles import AnalogTile, as_float32_2d, check_weights, update_arguments
 
 
 class AnalogTileArray(AnalogTile):
@@ -80,16 +80,7 @@ class AnalogTileArray(AnalogTile):
         return out.reshape(*lead, self.in_size).to(device=d.device, dtype=d.dtype)
 
     def update(self, x: Tensor, d: Tensor, lr: float) -> None:
-        if isinstance(lr, Tensor):
-            lr = float(lr)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr >= 0.0:
-            raise InputError(f"lr: must be a number >= 0, got {lr!r}")
-        xf, _ = as_float32_2d("x", x, self.in_size)
-        df, _ = as_float32_2d("d", d, self.out_size)
-        if xf.shape[0] != df.shape[0]:
-            raise ShapeError(
-                f"d: batch size {df.shape[0]} differs from the batch size {xf.shape[0]} of x"
-            )
+        xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
         for (o0, o1), row in zip(self.out_splits, self.tiles):
             for (i0, i1), tile in zip(self.in_splits, row):
                 tile.update(xf[:, i0:i1], df[:, o0:o1], lr)
@@ -107,13 +98,7 @@ class AnalogTileArray(AnalogTile):
         return torch.cat(rows, dim=0)
 
     def set_weights(self, weights: Tensor) -> None:
-        if not isinstance(weights, Tensor):
-            raise TypeError(f"weights: expected a torch.Tensor, got {type(weights).__name__}")
-        if tuple(weights.shape) != (self.out_size, self.in_size):
-            raise ShapeError(
-                f"weights: expected shape [{self.out_size}, {self.in_size}], "
-                f"got {list(weights.shape)}"
-            )
+        check_weights(weights, self.out_size, self.in_size)
         for (o0, o1), row in zip(self.out_splits, self.tiles):
             for (i0, i1), tile in zip(self.in_splits, row):
                 tile.set_weights(weights[o0:o1, i0:i1])

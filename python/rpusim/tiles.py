@@ -46,6 +46,34 @@ def as_float32_2d(name: str, tensor: Any, width: int) -> tuple[Tensor, tuple[int
     return flat.contiguous(), lead
 
 
+def update_arguments(
+    x: Any, d: Any, lr: Any, in_size: int, out_size: int
+) -> tuple[Tensor, Tensor, float]:
+    """Checks the arguments of an update: ``x [..., in_size]`` and ``d [..., out_size]`` with the
+    same batch, ``lr >= 0``; returns them as float32 ``[batch, width]`` and a float."""
+    if isinstance(lr, Tensor):
+        lr = float(lr)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr >= 0.0:
+        raise InputError(f"lr: must be a number >= 0, got {lr!r}")
+    xf, _ = as_float32_2d("x", x, in_size)
+    df, _ = as_float32_2d("d", d, out_size)
+    if xf.shape[0] != df.shape[0]:
+        raise ShapeError(
+            f"d: batch size {df.shape[0]} differs from the batch size {xf.shape[0]} of x"
+        )
+    return xf, df, float(lr)
+
+
+def check_weights(weights: Any, out_size: int, in_size: int) -> None:
+    """``weights`` must be a tensor of shape ``[out_size, in_size]``."""
+    if not isinstance(weights, Tensor):
+        raise TypeError(f"weights: expected a torch.Tensor, got {type(weights).__name__}")
+    if tuple(weights.shape) != (out_size, in_size):
+        raise ShapeError(
+            f"weights: expected shape [{out_size}, {in_size}], got {list(weights.shape)}"
+        )
+
+
 class AnalogTile:
     """One analog crossbar array with ``out_size`` rows (outputs) and ``in_size`` columns (inputs).
 
@@ -110,17 +138,8 @@ class AnalogTile:
 
     def update(self, x: Tensor, d: Tensor, lr: float) -> None:
         """Applies ``W -= lr · Σ_n d_n x_nᵀ`` with the configured (pulsed) update."""
-        if isinstance(lr, Tensor):
-            lr = float(lr)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr >= 0.0:
-            raise InputError(f"lr: must be a number >= 0, got {lr!r}")
-        xf, _ = as_float32_2d("x", x, self.in_size)
-        df, _ = as_float32_2d("d", d, self.out_size)
-        if xf.shape[0] != df.shape[0]:
-            raise ShapeError(
-                f"d: batch size {df.shape[0]} differs from the batch size {xf.shape[0]} of x"
-            )
-        self._tile.update(xf.numpy(), df.numpy(), float(lr))
+        xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
+        self._tile.update(xf.numpy(), df.numpy(), lr)
 
     def post_update_step(self) -> None:
         """Decay and diffusion of one mini-batch (``AnalogSGD.step`` calls it once per step)."""
@@ -137,13 +156,7 @@ class AnalogTile:
 
     def set_weights(self, weights: Tensor) -> None:
         """Writes weights ``[out_size, in_size]``; each device clips them into its bounds."""
-        if not isinstance(weights, Tensor):
-            raise TypeError(f"weights: expected a torch.Tensor, got {type(weights).__name__}")
-        if tuple(weights.shape) != (self.out_size, self.in_size):
-            raise ShapeError(
-                f"weights: expected shape [{self.out_size}, {self.in_size}], "
-                f"got {list(weights.shape)}"
-            )
+        check_weights(weights, self.out_size, self.in_size)
         flat, _ = as_float32_2d("weights", weights, self.in_size)
         self._tile.set_weights(flat.numpy())
 
