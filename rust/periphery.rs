@@ -182,6 +182,49 @@ pub fn analog_mvm(
         });
 }
 
+/// A read of one column (or row) with a one-hot input through the periphery of `io` with noise
+/// and bound management off (a transfer or refresh read): `values` holds the column of W and
+/// becomes out_scale · ADC(u·W[:, i] + noise), u the DAC output of 1. The random numbers are
+/// those of vector `n` of an MVM of (seed, step).
+pub fn read_one_hot(io: &IoParameters, values: &mut [f32], seed: u64, step: u32, n: u32) {
+    if io.exact() {
+        return;
+    }
+    let io = IoParameters {
+        noise_management: NoiseManagement::None,
+        bound_management: BoundManagement::None,
+        ..io.clone()
+    };
+    let settings = Settings {
+        io: &io,
+        inp_step: quantization_step(io.inp_res, io.inp_bound),
+        out_step: quantization_step(io.out_res, io.out_bound),
+        out_bound: if io.out_bound > 0.0 {
+            io.out_bound
+        } else {
+            f32::INFINITY
+        },
+        max_reduction: 1.0,
+    };
+    let noise = Noise {
+        input: Stream::new(seed, Purpose::InputNoise),
+        input_round: Stream::new(seed, Purpose::InputRounding),
+        output: Stream::new(seed, Purpose::OutputNoise),
+        output_round: Stream::new(seed, Purpose::OutputRounding),
+        step,
+        table: normal_table(),
+    };
+    let mut u = [0.0f32];
+    let norm2 = dac(&settings, &noise, &[1.0], 1.0, &mut u, n, 0);
+    for v in values.iter_mut() {
+        *v *= u[0];
+    }
+    adc(&settings, &noise, values, norm2, n, 0);
+    for v in values.iter_mut() {
+        *v *= io.out_scale;
+    }
+}
+
 /// Largest bound-management reduction: `max_bm_factor`, and no finer than `max_bm_res` DAC steps.
 pub fn max_reduction(io: &IoParameters) -> f32 {
     let dac = quantization_step(io.inp_res, io.inp_bound);

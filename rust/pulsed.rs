@@ -12,7 +12,8 @@
 
 use crate::config::{UpdateParameters, MAX_BL};
 use crate::device::{
-    ConstantStepArray, ExpStepArray, LinearStepArray, PiecewiseStepArray, PowStepArray,
+    ConstantStepArray, DeviceArray, DeviceModel, ExpStepArray, LinearStepArray, PiecewiseStepArray,
+    PowStepArray,
 };
 use crate::gemm::{matmul, MatRef};
 use crate::numeric;
@@ -24,6 +25,8 @@ use rayon::prelude::*;
 const PLANE_BUDGET: usize = 8 << 20;
 /// Per-row pulse counters are u16: a group never holds more than this many slots.
 const MAX_GROUP_SLOTS: usize = u16::MAX as usize;
+/// Counter word of the write-noise draws of a pulsed update (other writes use other words).
+pub const WRITE_NOISE_UPDATE: u32 = 0x5752_0000;
 
 /// Train length and probability scales of one vector pair.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -87,6 +90,35 @@ pub struct PulseScratch {
     planes: Vec<u8>,
 }
 
+/// The learning rate of an update: one for the batch, or one per vector.
+#[derive(Clone, Copy, Debug)]
+pub enum Lr<'a> {
+    Same(f32),
+    PerVector(&'a [f32]),
+}
+
+impl Lr<'_> {
+    #[inline]
+    pub fn at(&self, n: usize) -> f32 {
+        match self {
+            Lr::Same(lr) => *lr,
+            Lr::PerVector(v) => v[n],
+        }
+    }
+}
+
+/// Which coincidences a device array takes (the halves of a one-sided pair).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Polarity {
+    /// Up and down pulses as they come.
+    #[default]
+    Both,
+    /// Only the up pulses (W⁺ of a one-sided pair).
+    UpOnly,
+    /// The down pulses, applied as up pulses (W⁻ of a one-sided pair: W⁻ grows when W shrinks).
+    DownAsUp,
+}
+
 /// Inputs of one pulsed update call.
 pub struct PulseBatch<'a> {
     pub x: &'a [f32],
@@ -94,9 +126,62 @@ pub struct PulseBatch<'a> {
     pub batch: usize,
     pub rows: usize,
     pub cols: usize,
-    pub lr: f32,
+    pub lr: Lr<'a>,
+    /// The granularity g the update management scales the trains with.
+    pub granularity: f32,
+    /// Seed of the trains (and of the probability rounding).
     pub seed: u64,
+    /// Seed of the pulsed array's cycle-to-cycle and write noise.
+    pub noise_seed: u64,
     pub step: u32,
+    pub polarity: Polarity,
+}
+
+impl PulseBatch<'_> {
+    fn streams(&self) -> Streams {
+        Streams {
+            x: Stream::new(self.seed, Purpose::XPulses),
+            d: Stream::new(self.seed, Purpose::DPulses),
+            rounding: Stream::new(self.seed, Purpose::ProbabilityRounding),
+            noise: Stream::new(self.noise_seed, Purpose::PulseNoise),
+            replay: Stream::new(self.noise_seed, Purpose::PulseNoiseReplay),
+            write: Stream::new(self.noise_seed, Purpose::WriteNoise),
+            step: self.step,
+            table: normal_table(),
+            xi_max: normal_max(),
+        }
+    }
+}
+
+/// A read of one column (or row) of the pulsed array after vector `vector` of the batch: what a
+/// transfer reads in the middle of a batch, taken during the update itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capture {
+    pub vector: u32,
+    pub index: u32,
+}
+
+/// The reads to take during an update, in vector order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CapturePlan {
+    /// Rows (index = row) instead of columns (index = column).
+    pub by_rows: bool,
+    pub events: Vec<Capture>,
+}
+
+impl CapturePlan {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Values per capture: a column has `rows` values, a row `cols`.
+    pub fn width(&self, rows: usize, cols: usize) -> usize {
+        if self.by_rows {
+            cols
+        } else {
+            rows
+        }
+    }
 }
 
 struct Streams {
@@ -105,14 +190,15 @@ struct Streams {
     rounding: Stream,
     noise: Stream,
     replay: Stream,
+    write: Stream,
     step: u32,
     table: &'static NormalTable,
     xi_max: f32,
 }
 
-/// A pulsed device array as the update sees it.
+/// The pulse response of a device array as the update sees it.
 #[derive(Clone, Copy)]
-pub enum Pulsed<'a> {
+pub enum Response<'a> {
     /// Linear in the pulse counts: a group of pulses can be applied at once.
     Constant(&'a ConstantStepArray),
     /// The step depends on the weight: pulses are applied one by one in vector order.
@@ -125,65 +211,197 @@ pub enum Pulsed<'a> {
     Piecewise(&'a PiecewiseStepArray),
 }
 
-impl Pulsed<'_> {
+/// A pulsed device array: its response, the reference its visible weight is read against and
+/// its write noise.
+#[derive(Clone, Copy)]
+pub struct Pulsed<'a> {
+    pub response: Response<'a>,
+    /// Per device; empty: none (the visible weight is the conductance).
+    pub reference: &'a [f32],
+    /// Write noise σ (0: none).
+    pub write_noise: f32,
+}
+
+impl<'a> Pulsed<'a> {
+    /// The pulsed view of a device array (None for floating-point devices).
+    pub fn of(device: &'a DeviceArray) -> Option<Self> {
+        let response = match &device.model {
+            DeviceModel::ConstantStep(a) => Response::Constant(a),
+            DeviceModel::LinearStep(a) => Response::Linear(a),
+            DeviceModel::ExpStep(a) => Response::Exp(a),
+            DeviceModel::PowStep(a) => Response::Pow(a),
+            DeviceModel::PiecewiseStep(a) => Response::Piecewise(a),
+            DeviceModel::FloatingPoint => return None,
+        };
+        Some(Self {
+            response,
+            reference: &device.reference,
+            write_noise: device.write_noise,
+        })
+    }
+
     /// Steps, bounds and noise level.
     pub fn steps(&self) -> &ConstantStepArray {
-        match self {
-            Pulsed::Constant(a) => a,
-            Pulsed::Linear(a) => &a.base,
-            Pulsed::Exp(a) => &a.base,
-            Pulsed::Pow(a) => &a.base,
-            Pulsed::Piecewise(a) => &a.base,
+        match self.response {
+            Response::Constant(a) => a,
+            Response::Linear(a) => &a.base,
+            Response::Exp(a) => &a.base,
+            Response::Pow(a) => &a.base,
+            Response::Piecewise(a) => &a.base,
         }
     }
 
     /// Whether pulses may be applied in groups (see [`ConstantStepArray::pulse_groups`]).
     pub fn grouped(&self) -> bool {
-        matches!(self, Pulsed::Constant(_))
+        matches!(self.response, Response::Constant(_)) && self.reference.is_empty()
     }
 
+    /// How many vectors' pulses a group may carry (see [`plan_groups`]): pulse-by-pulse models
+    /// never need a group to stay clear of the bounds.
+    pub fn group_budget(&self) -> f32 {
+        if self.grouped() {
+            self.steps().group_budget
+        } else {
+            f32::INFINITY
+        }
+    }
+
+    /// One pulse on device `k` at visible weight `w` (the device sees the conductance w + ref).
     #[inline]
     fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
-        match self {
-            Pulsed::Constant(a) => a.pulse(k, w, up, xi),
-            Pulsed::Linear(a) => a.pulse(k, w, up, xi),
-            Pulsed::Exp(a) => a.pulse(k, w, up, xi),
-            Pulsed::Pow(a) => a.pulse(k, w, up, xi),
-            Pulsed::Piecewise(a) => a.pulse(k, w, up, xi),
+        let r = self.reference.get(k).copied();
+        let g = r.map_or(w, |r| w + r);
+        let next = match self.response {
+            Response::Constant(a) => a.pulse(k, g, up, xi),
+            Response::Linear(a) => a.pulse(k, g, up, xi),
+            Response::Exp(a) => a.pulse(k, g, up, xi),
+            Response::Pow(a) => a.pulse(k, g, up, xi),
+            Response::Piecewise(a) => a.pulse(k, g, up, xi),
+        };
+        r.map_or(next, |r| next - r)
+    }
+}
+
+/// Where the reads of a row's devices go (see [`CapturePlan`]).
+struct Sink<'s> {
+    buf: &'s mut Vec<f32>,
+    by_rows: bool,
+    /// Position of each event among its row's events (by rows).
+    slots: &'s [u32],
+    cols: usize,
+}
+
+impl Sink<'_> {
+    #[inline]
+    fn put(&mut self, event: u32, j: usize, value: f32) {
+        if self.by_rows {
+            self.buf[self.slots[event as usize] as usize * self.cols + j] = value;
+        } else {
+            self.buf[event as usize] = value;
         }
     }
 }
 
-/// Applies the stochastic pulsed update of a batch to a pulsed device array.
+/// The captures of one group, per column (or per row): CSR offsets into `entries`, each entry
+/// (vector within the group, event).
+#[derive(Default)]
+struct GroupCaptures {
+    offsets: Vec<u32>,
+    entries: Vec<(u32, u32)>,
+}
+
+impl GroupCaptures {
+    fn build(plan: &CapturePlan, keys: usize, start: usize, end: usize) -> Self {
+        let mut offsets = vec![0u32; keys + 1];
+        let in_group = |c: &Capture| (start..end).contains(&(c.vector as usize));
+        for c in plan.events.iter().filter(|c| in_group(c)) {
+            offsets[c.index as usize + 1] += 1;
+        }
+        for k in 0..keys {
+            offsets[k + 1] += offsets[k];
+        }
+        let mut fill = offsets.clone();
+        let mut entries = vec![(0u32, 0u32); offsets[keys] as usize];
+        for (e, c) in plan.events.iter().enumerate() {
+            if in_group(c) {
+                let slot = &mut fill[c.index as usize];
+                entries[*slot as usize] = (c.vector - start as u32, e as u32);
+                *slot += 1;
+            }
+        }
+        Self { offsets, entries }
+    }
+
+    /// The table as one u32 array: offsets (keys + 1), then the (vector, event) pairs.
+    fn flat(&self) -> Vec<u32> {
+        let mut out = self.offsets.clone();
+        for &(v, e) in &self.entries {
+            out.push(v);
+            out.push(e);
+        }
+        out
+    }
+
+    fn of(&self, key: usize) -> &[(u32, u32)] {
+        if self.offsets.is_empty() {
+            return &[];
+        }
+        &self.entries[self.offsets[key] as usize..self.offsets[key + 1] as usize]
+    }
+}
+
+/// The reads of vectors `start..end` of `plan` per column (or row) as one u32 table: offsets into
+/// the pairs (`keys + 1` values), then (vector within the group, read number) pairs (the layout
+/// `pulse_apply.wgsl` reads).
+pub fn capture_table(plan: &CapturePlan, keys: usize, start: usize, end: usize) -> Vec<u32> {
+    GroupCaptures::build(plan, keys, start, end).flat()
+}
+
+/// Applies the stochastic pulsed update of a batch to a pulsed device array and returns the reads
+/// of `captures` (`[event][rows]` for columns, `[event][cols]` for rows). `weights` are what the
+/// pulses act on; with write noise they are the hidden persistent weights and `apparent` the
+/// visible ones, redrawn for every device that received a pulse.
 pub fn pulsed_update(
     p: &UpdateParameters,
     pulsed: Pulsed<'_>,
     weights: &mut [f32],
+    mut apparent: Option<&mut [f32]>,
     input: &PulseBatch<'_>,
+    captures: &CapturePlan,
     scratch: &mut PulseScratch,
-) {
-    let cols = input.cols;
-    let device = pulsed.steps();
-    let granularity = device.dw_min;
+) -> Vec<f32> {
+    let (rows, cols) = (input.rows, input.cols);
     let s = scratch;
-    s.trains = plan_trains(p, input, granularity);
+    s.trains = plan_trains(p, input);
     let max_bl = s.trains.iter().map(|t| t.bl).max().unwrap_or(0) as usize;
-    if max_bl == 0 {
-        return;
+    let width = captures.width(rows, cols);
+    let events = captures.events.len();
+    if max_bl == 0 && captures.is_empty() {
+        return Vec::new();
     }
-    let words = max_bl.div_ceil(64);
-    let streams = Streams {
-        x: Stream::new(input.seed, Purpose::XPulses),
-        d: Stream::new(input.seed, Purpose::DPulses),
-        rounding: Stream::new(input.seed, Purpose::ProbabilityRounding),
-        noise: Stream::new(input.seed, Purpose::PulseNoise),
-        replay: Stream::new(input.seed, Purpose::PulseNoiseReplay),
-        step: input.step,
-        table: normal_table(),
-        xi_max: normal_max(),
-    };
+    // Per-row capture buffers, and (by rows) each event's place among its row's events.
+    let mut slots = vec![0u32; if captures.by_rows { events } else { 0 }];
+    let mut per_row = vec![0u32; rows];
+    if captures.by_rows {
+        for (e, c) in captures.events.iter().enumerate() {
+            slots[e] = per_row[c.index as usize];
+            per_row[c.index as usize] += 1;
+        }
+    }
+    let mut row_reads: Vec<Vec<f32>> = (0..rows)
+        .map(|i| {
+            let n = if captures.by_rows {
+                per_row[i] as usize * cols
+            } else {
+                events
+            };
+            vec![0.0; n]
+        })
+        .collect();
+    let words = max_bl.max(1).div_ceil(64);
+    let streams = input.streams();
     let mut start = 0;
-    for (group_index, end) in plan_groups(&s.trains, cols, device.group_budget)
+    for (group_index, end) in plan_groups(&s.trains, cols, pulsed.group_budget())
         .into_iter()
         .enumerate()
     {
@@ -192,16 +410,54 @@ pub fn pulsed_update(
             end,
             index: group_index as u32,
             words,
-            max_bl,
+            max_bl: max_bl.max(1),
+        };
+        let caps = if captures.is_empty() {
+            GroupCaptures::default()
+        } else {
+            GroupCaptures::build(
+                captures,
+                if captures.by_rows { rows } else { cols },
+                start,
+                end,
+            )
         };
         make_trains(p, input, &group, &streams, s, pulsed.grouped());
-        if let Pulsed::Constant(device) = pulsed {
-            apply_group(device, weights, input, &group, &streams, s);
+        let ctx = ApplyContext {
+            pulsed,
+            input,
+            g: &group,
+            st: &streams,
+            s,
+            caps: &caps,
+            by_rows: captures.by_rows,
+            slots: &slots,
+        };
+        let mut app_rows: Vec<Option<&mut [f32]>> = match apparent.as_deref_mut() {
+            Some(a) => a.chunks_mut(cols).map(Some).collect(),
+            None => (0..rows).map(|_| None).collect(),
+        };
+        if pulsed.grouped() {
+            apply_group(&ctx, weights, &mut app_rows, &mut row_reads);
         } else {
-            apply_sequential(pulsed, weights, input, &group, &streams, s);
+            apply_sequential(&ctx, weights, &mut app_rows, &mut row_reads);
         }
         start = end;
     }
+    // Reads in event order.
+    let mut out = vec![0.0f32; events * width];
+    for (e, c) in captures.events.iter().enumerate() {
+        let dst = &mut out[e * width..(e + 1) * width];
+        if captures.by_rows {
+            let slot = slots[e] as usize;
+            dst.copy_from_slice(&row_reads[c.index as usize][slot * cols..(slot + 1) * cols]);
+        } else {
+            for (i, v) in dst.iter_mut().enumerate() {
+                *v = row_reads[i][e];
+            }
+        }
+    }
+    out
 }
 
 /// Splits a batch into groups of consecutive vectors whose pulses are applied together; returns
@@ -236,14 +492,14 @@ pub fn plan_groups(trains: &[Train], cols: usize, group_budget: f32) -> Vec<usiz
 }
 
 /// The train plans of every vector pair of a batch.
-pub fn plan_trains(p: &UpdateParameters, input: &PulseBatch<'_>, granularity: f32) -> Vec<Train> {
+pub fn plan_trains(p: &UpdateParameters, input: &PulseBatch<'_>) -> Vec<Train> {
     let (rows, cols) = (input.rows, input.cols);
     (0..input.batch)
         .map(|n| {
             plan_train(
                 p,
-                input.lr,
-                granularity,
+                input.lr.at(n),
+                input.granularity,
                 &input.x[n * cols..(n + 1) * cols],
                 &input.d[n * rows..(n + 1) * rows],
             )
@@ -525,27 +781,78 @@ impl RowCounts {
     }
 }
 
-/// Counts each row's coincidences over the group and applies them to the devices.
+/// What the appliers of one group share.
+struct ApplyContext<'c> {
+    pulsed: Pulsed<'c>,
+    input: &'c PulseBatch<'c>,
+    g: &'c Group,
+    st: &'c Streams,
+    s: &'c PulseScratch,
+    caps: &'c GroupCaptures,
+    by_rows: bool,
+    slots: &'c [u32],
+}
+
+impl ApplyContext<'_> {
+    /// The captures of device (i, j) in this group.
+    fn captures(&self, i: usize, j: usize) -> &[(u32, u32)] {
+        self.caps.of(if self.by_rows { i } else { j })
+    }
+
+    /// Whether any device of row i is read in this group.
+    fn row_captured(&self, i: usize) -> bool {
+        if self.by_rows {
+            !self.caps.of(i).is_empty()
+        } else {
+            !self.caps.entries.is_empty()
+        }
+    }
+
+    /// Write-noise normals of the 64 devices (i, c0..c0 + 64) for this update.
+    fn write_normals(&self, i: usize, c0: usize) -> [f32; 64] {
+        self.st.write.normals64(
+            (c0 / 8) as u32,
+            i as u32,
+            WRITE_NOISE_UPDATE,
+            self.st.step,
+            self.st.table,
+        )
+    }
+}
+
+/// Counts each row's coincidences over the group and applies them to the devices (constant
+/// steps); devices that might reach a bound, or that are read in this group, are replayed.
 fn apply_group(
-    device: &ConstantStepArray,
+    c: &ApplyContext<'_>,
     weights: &mut [f32],
-    input: &PulseBatch<'_>,
-    g: &Group,
-    st: &Streams,
-    s: &PulseScratch,
+    apparent: &mut [Option<&mut [f32]>],
+    reads: &mut [Vec<f32>],
 ) {
-    let (cols, words) = (input.cols, g.words);
-    let len = g.end - g.start;
+    let Response::Constant(device) = c.pulsed.response else {
+        unreachable!("grouped application needs constant steps");
+    };
+    let (cols, words) = (c.input.cols, c.g.words);
+    let len = c.g.end - c.g.start;
     let sign_words = len.div_ceil(64);
-    let plane_stride = g.max_bl * cols;
+    let plane_stride = c.g.max_bl * cols;
     let noisy = device.dw_min_std > 0.0;
+    let sigma = c.pulsed.write_noise;
+    let s = c.s;
     weights
         .par_chunks_mut(cols)
+        .zip(apparent.par_iter_mut())
+        .zip(reads.par_iter_mut())
         .with_min_len((PAR_ELEMENTS / (cols * len).max(1)).max(1))
         .enumerate()
         .for_each_init(
             || RowCounts::new(cols),
-            |counts, (i, w)| {
+            |counts, (i, ((w, app), buf))| {
+                let mut sink = Sink {
+                    buf,
+                    by_rows: c.by_rows,
+                    slots: c.slots,
+                    cols,
+                };
                 counts.fired[0].clear();
                 counts.fired[1].clear();
                 let row_bits = &s.d_bits[i * len * words..(i + 1) * len * words];
@@ -561,44 +868,90 @@ fn apply_group(
                         }
                     }
                 }
-                if counts.is_empty() {
+                let captured = c.row_captured(i);
+                if counts.is_empty() && !captured {
                     return;
                 }
                 counts.accumulate(&s.planes, cols);
+                match c.input.polarity {
+                    Polarity::Both => {}
+                    Polarity::UpOnly => counts.down.fill(0),
+                    Polarity::DownAsUp => {
+                        std::mem::swap(&mut counts.up, &mut counts.down);
+                        counts.down.fill(0);
+                    }
+                }
+                fired_vectors(s, i, len, words, &mut counts.vectors);
                 // Columns in blocks of 64: one Philox call per lane gives the block's 64 normals
                 // (normal of device (i, j) = normal j % 8 of counter (j / 8, i, group, step)).
                 let mut xi = [0.0f32; BLOCK];
                 let mut flagged = [false; BLOCK];
-                let mut vectors_listed = false;
                 for c0 in (0..cols).step_by(BLOCK) {
                     let width = BLOCK.min(cols - c0);
                     if noisy {
-                        xi = st.noise.normals64(
+                        xi = c.st.noise.normals64(
                             (c0 / 8) as u32,
                             i as u32,
-                            g.index,
-                            st.step,
-                            st.table,
+                            c.g.index,
+                            c.st.step,
+                            c.st.table,
                         );
+                    }
+                    // Devices read in this group are replayed in order: no group step for them.
+                    let mut read = [false; BLOCK];
+                    let (mut up, mut down) = ([0u16; BLOCK], [0u16; BLOCK]);
+                    up[..width].copy_from_slice(&counts.up[c0..c0 + width]);
+                    down[..width].copy_from_slice(&counts.down[c0..c0 + width]);
+                    if captured {
+                        for q in 0..width {
+                            if !c.captures(i, c0 + q).is_empty() {
+                                (read[q], up[q], down[q]) = (true, 0, 0);
+                            }
+                        }
                     }
                     device.pulse_groups(
                         i * cols + c0,
                         &mut w[c0..c0 + width],
-                        &counts.up[c0..c0 + width],
-                        &counts.down[c0..c0 + width],
+                        &up[..width],
+                        &down[..width],
                         &xi[..width],
-                        st.xi_max,
+                        c.st.xi_max,
                         &mut flagged[..width],
                     );
-                    for (q, &flag) in flagged[..width].iter().enumerate() {
-                        if flag {
-                            if !vectors_listed {
-                                fired_vectors(s, i, len, words, &mut counts.vectors);
-                                vectors_listed = true;
+                    let wn = if sigma > 0.0 {
+                        c.write_normals(i, c0)
+                    } else {
+                        [0.0; BLOCK]
+                    };
+                    for q in 0..width {
+                        let j = c0 + q;
+                        let caps = c.captures(i, j);
+                        let pulses = counts.up[j] > 0 || counts.down[j] > 0;
+                        if flagged[q] || read[q] {
+                            // Replayed from the weight before the group (pulse_groups left
+                            // flagged and read devices unchanged).
+                            let w0 = w[j];
+                            let old = app.as_deref().map_or(w0, |a| a[j]);
+                            let (next, pulsed) = replay(
+                                c,
+                                w0,
+                                i,
+                                j,
+                                &counts.vectors,
+                                caps,
+                                &mut sink,
+                                (sigma, wn[q], old),
+                            );
+                            w[j] = next;
+                            if pulsed {
+                                if let Some(a) = app.as_deref_mut() {
+                                    a[j] = next + sigma * wn[q];
+                                }
                             }
-                            let device = Pulsed::Constant(device);
-                            let j = c0 + q;
-                            w[j] = replay(device, w[j], input, g, st, s, i, j, &counts.vectors);
+                        } else if pulses && sigma > 0.0 {
+                            if let Some(a) = app.as_deref_mut() {
+                                a[j] = w[j] + sigma * wn[q];
+                            }
                         }
                     }
                 }
@@ -609,26 +962,51 @@ fn apply_group(
 /// Applies a group's pulses to every device one by one in vector order (devices whose step depends
 /// on the weight). Rows skip the vectors in which their d_i never fired.
 fn apply_sequential(
-    device: Pulsed<'_>,
+    c: &ApplyContext<'_>,
     weights: &mut [f32],
-    input: &PulseBatch<'_>,
-    g: &Group,
-    st: &Streams,
-    s: &PulseScratch,
+    apparent: &mut [Option<&mut [f32]>],
+    reads: &mut [Vec<f32>],
 ) {
-    let (cols, words) = (input.cols, g.words);
-    let len = g.end - g.start;
+    let (cols, words) = (c.input.cols, c.g.words);
+    let len = c.g.end - c.g.start;
+    let sigma = c.pulsed.write_noise;
     weights
         .par_chunks_mut(cols)
+        .zip(apparent.par_iter_mut())
+        .zip(reads.par_iter_mut())
         .with_min_len((PAR_ELEMENTS / (cols * len).max(1)).max(1))
         .enumerate()
-        .for_each_init(Vec::new, |fired, (i, row)| {
-            fired_vectors(s, i, len, words, fired);
-            if fired.is_empty() {
+        .for_each_init(Vec::new, |fired, (i, ((row, app), buf))| {
+            fired_vectors(c.s, i, len, words, fired);
+            if fired.is_empty() && !c.row_captured(i) {
                 return;
             }
-            for (j, w) in row.iter_mut().enumerate() {
-                *w = replay(device, *w, input, g, st, s, i, j, fired);
+            let mut sink = Sink {
+                buf,
+                by_rows: c.by_rows,
+                slots: c.slots,
+                cols,
+            };
+            for c0 in (0..cols).step_by(BLOCK) {
+                let width = BLOCK.min(cols - c0);
+                let wn = if sigma > 0.0 {
+                    c.write_normals(i, c0)
+                } else {
+                    [0.0; BLOCK]
+                };
+                for (q, &wn) in wn[..width].iter().enumerate() {
+                    let j = c0 + q;
+                    let old = app.as_deref().map_or(row[j], |a| a[j]);
+                    let caps = c.captures(i, j);
+                    let (next, pulsed) =
+                        replay(c, row[j], i, j, fired, caps, &mut sink, (sigma, wn, old));
+                    row[j] = next;
+                    if pulsed {
+                        if let Some(a) = app.as_deref_mut() {
+                            a[j] = next + sigma * wn;
+                        }
+                    }
+                }
             }
         });
 }
@@ -668,42 +1046,62 @@ impl ReplayNormals<'_> {
     }
 }
 
-/// Applies the pulses of device (i, j) in vector order (used when the group as a whole might reach
-/// a bound). Within one vector all pulses go the same way: such a run is applied as a group when
-/// it cannot reach a bound, else pulse by pulse.
-/// `fired` lists the vectors of the group in which d_i fired at all (the others hold no pulse
-/// for row i).
+/// Applies the pulses of device (i, j) in vector order and takes its reads; returns the weight
+/// and whether it received a pulse. Within one vector all pulses go the same way: for constant
+/// steps such a run is applied as a group when it cannot reach a bound, else pulse by pulse.
+/// `fired` lists the vectors of the group in which d_i fired at all (the others hold no pulse for
+/// row i); `caps` the reads (vector within the group, event), each taken after its vector.
+/// `noise` is (write-noise σ, this update's write-noise normal, the visible weight before it):
+/// a read sees the visible weight, persistent + σξ once the device has been written.
 #[allow(clippy::too_many_arguments)]
 fn replay(
-    device: Pulsed<'_>,
+    c: &ApplyContext<'_>,
     mut w: f32,
-    input: &PulseBatch<'_>,
-    g: &Group,
-    st: &Streams,
-    s: &PulseScratch,
     i: usize,
     j: usize,
     fired: &[u32],
-) -> f32 {
-    let (cols, words) = (input.cols, g.words);
-    let len = g.end - g.start;
+    caps: &[(u32, u32)],
+    sink: &mut Sink<'_>,
+    (sigma, wn, old): (f32, f32, f32),
+) -> (f32, bool) {
+    let (cols, words) = (c.input.cols, c.g.words);
+    let len = c.g.end - c.g.start;
     let k = i * cols + j;
+    let device = c.pulsed;
     let noisy = device.steps().dw_min_std > 0.0;
     let mut normals = ReplayNormals {
-        st,
+        st: c.st,
         i: i as u32,
         j: j as u32,
-        group: g.index,
+        group: c.g.index,
         drawn: 0,
         cache: [0.0; 8],
     };
     let mut xi = || if noisy { normals.next() } else { 0.0 };
+    let s = c.s;
     let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
     let x_col = &s.x_bits[j * len * words..(j + 1) * len * words];
     let sign_words = len.div_ceil(64);
     let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
     let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
+    let mut pulsed = false;
+    let visible = |w: f32, pulsed: bool| {
+        if sigma > 0.0 {
+            if pulsed {
+                w + sigma * wn
+            } else {
+                old
+            }
+        } else {
+            w
+        }
+    };
+    let mut next_cap = 0;
     for &v in fired {
+        while next_cap < caps.len() && caps[next_cap].0 < v {
+            sink.put(caps[next_cap].1, j, visible(w, pulsed));
+            next_cap += 1;
+        }
         let v = v as usize;
         let db = &d_row[v * words..(v + 1) * words];
         let xb = &x_col[v * words..(v + 1) * words];
@@ -712,9 +1110,19 @@ fn replay(
             continue;
         }
         // A pulse goes up when x_j and d_i have opposite signs.
-        let up = ((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1;
-        if let (true, Pulsed::Constant(a)) = (count > 1, device) {
-            if let Some(next) = a.pulse_run(k, w, up, count, xi(), st.xi_max) {
+        let mut up = ((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1;
+        match c.input.polarity {
+            Polarity::Both => {}
+            Polarity::UpOnly if !up => continue,
+            Polarity::DownAsUp if up => continue,
+            Polarity::UpOnly => {}
+            Polarity::DownAsUp => up = true,
+        }
+        pulsed = true;
+        if let (true, Response::Constant(a), true) =
+            (count > 1, device.response, device.reference.is_empty())
+        {
+            if let Some(next) = a.pulse_run(k, w, up, count, xi(), c.st.xi_max) {
                 w = next;
                 continue;
             }
@@ -723,7 +1131,10 @@ fn replay(
             w = device.pulse(k, w, up, xi());
         }
     }
-    w
+    for &(_, event) in &caps[next_cap..] {
+        sink.put(event, j, visible(w, pulsed));
+    }
+    (w, pulsed)
 }
 
 /// Exact update `W -= lr · dᵀ x` over the batch (`pulse_type = NONE`, floating-point devices).
@@ -743,6 +1154,115 @@ pub fn float_update(
         -lr,
         1.0,
     );
+}
+
+/// The exact update of an array, taken in pieces between the reads of `u.captures` (returned as
+/// [`pulsed_update`] returns them); with `clip` the device bounds are applied after each piece
+/// (`NONE_WITH_DEVICE`).
+pub fn float_update_with_captures(
+    weights: &mut [f32],
+    rows: usize,
+    cols: usize,
+    u: &crate::backend::ArrayUpdate<'_>,
+    clip: Option<&DeviceArray>,
+) -> Vec<f32> {
+    // Per-vector rates scale the rows of d.
+    let scaled;
+    let (d, lr) = match u.lr {
+        Lr::Same(lr) => (u.d, lr),
+        Lr::PerVector(rates) => {
+            scaled =
+                u.d.chunks(rows)
+                    .zip(rates)
+                    .flat_map(|(row, &r)| row.iter().map(move |v| v * r))
+                    .collect::<Vec<f32>>();
+            (scaled.as_slice(), 1.0)
+        }
+    };
+    let plan = u.captures;
+    let width = plan.width(rows, cols);
+    let mut out = vec![0.0f32; plan.events.len() * width];
+    let mut start = 0;
+    let mut ends: Vec<usize> = plan.events.iter().map(|c| c.vector as usize + 1).collect();
+    ends.push(u.batch);
+    ends.dedup();
+    let mut e = 0;
+    for end in ends {
+        let end = end.min(u.batch).max(start);
+        if end > start {
+            let n = end - start;
+            float_update(
+                weights,
+                rows,
+                cols,
+                &u.x[start * cols..end * cols],
+                &d[start * rows..end * rows],
+                n,
+                lr,
+            );
+            if let Some(device) = clip {
+                device.clip_weights(weights);
+            }
+        }
+        start = end;
+        while e < plan.events.len() && (plan.events[e].vector as usize) < start {
+            let index = plan.events[e].index as usize;
+            let dst = &mut out[e * width..(e + 1) * width];
+            if plan.by_rows {
+                dst.copy_from_slice(&weights[index * cols..(index + 1) * cols]);
+            } else {
+                for (i, v) in dst.iter_mut().enumerate() {
+                    *v = weights[i * cols + index];
+                }
+            }
+            e += 1;
+        }
+    }
+    out
+}
+
+/// Visible weights of an array with write noise: persistent + σ·ξ for every device, ξ normal
+/// j % 8 of (j / 8, i, `word`, `step`) of the array's write-noise stream.
+pub fn redraw_write_noise(
+    visible: &mut [f32],
+    persistent: &[f32],
+    cols: usize,
+    sigma: f32,
+    seed: u64,
+    word: u32,
+    step: u32,
+) {
+    let stream = Stream::new(seed, Purpose::WriteNoise);
+    let table = normal_table();
+    visible
+        .par_chunks_mut(cols)
+        .zip(persistent.par_chunks(cols))
+        .with_min_len((PAR_ELEMENTS / cols).max(1))
+        .enumerate()
+        .for_each(|(i, (v, p))| {
+            for c0 in (0..cols).step_by(BLOCK) {
+                let xi = stream.normals64((c0 / 8) as u32, i as u32, word, step, table);
+                let width = BLOCK.min(cols - c0);
+                for q in 0..width {
+                    v[c0 + q] = p[c0 + q] + sigma * xi[q];
+                }
+            }
+        });
+}
+
+/// The value device k of an array takes when reset: its reset target + reset_std·ξ, clipped
+/// into its bounds (ξ normal k % 8 of (k / 8, k >> 35, event, step) of the reset stream).
+pub fn reset_value(device: &DeviceArray, k: usize, seed: u64, event: u32, step: u32) -> f32 {
+    let xi = Stream::new(seed, Purpose::Reset).normals8(
+        (k / 8) as u32,
+        (k >> 35) as u32,
+        event,
+        step,
+        normal_table(),
+    )[k % 8];
+    let mut w = [device.reset_target(k) + device.reset_std * xi];
+    device.clip_one(k, &mut w[0]);
+    w[0]
 }
 
 #[cfg(test)]

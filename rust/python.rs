@@ -13,7 +13,7 @@ use numpy::{
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pyo3::import_exception!(rpusim.exceptions, RpusimError);
@@ -226,18 +226,53 @@ impl PyTile {
                 s.counters.backward,
                 s.counters.update,
                 s.counters.post_update,
+                s.counters.set,
             ),
         )?;
-        d.set_item(
-            "weights",
-            s.weights.into_pyarray(py).reshape([s.rows, s.cols])?,
-        )?;
+        let shape = [s.rows, s.cols];
+        d.set_item("weights", s.weights.into_pyarray(py).reshape(shape)?)?;
         let dev = PyDict::new(py);
         for (name, values) in s.device {
-            dev.set_item(name, values.into_pyarray(py).reshape([s.rows, s.cols])?)?;
+            dev.set_item(name, values.into_pyarray(py).reshape(shape)?)?;
         }
         d.set_item("device", dev)?;
+        let arrays = PyList::empty(py);
+        for (visible, persistent) in s.arrays {
+            let visible = visible.into_pyarray(py).reshape(shape)?;
+            let persistent = match persistent {
+                Some(p) => Some(p.into_pyarray(py).reshape(shape)?),
+                None => None,
+            };
+            arrays.append((visible, persistent))?;
+        }
+        d.set_item("arrays", arrays)?;
+        d.set_item("cell_json", s.cell_json)?;
+        let cell = PyDict::new(py);
+        for (name, values) in s.cell_arrays {
+            cell.set_item(name, values.into_pyarray(py).reshape(shape)?)?;
+        }
+        d.set_item("cell", cell)?;
         Ok(d)
+    }
+
+    /// The hidden state: every array's visible weights (`array_k`), the persistent weights of
+    /// arrays with write noise (`persistent_k`) and the compound's buffers, each
+    /// `[out_size, in_size]`.
+    fn hidden_weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let tile = &self.inner;
+        let hidden = compute(py, || tile.hidden_weights())?;
+        let d = PyDict::new(py);
+        let shape = [self.inner.rows(), self.inner.cols()];
+        for (name, values) in hidden {
+            d.set_item(name, values.into_pyarray(py).reshape(shape)?)?;
+        }
+        Ok(d)
+    }
+
+    /// Number of device arrays (1 for a single device).
+    #[getter]
+    fn arrays(&self) -> usize {
+        self.inner.arrays()
     }
 
     /// Rebuilds a tile from `get_state()` on the given backend.
@@ -254,8 +289,15 @@ impl PyTile {
         let rows: usize = item("out_size")?.extract()?;
         let cols: usize = item("in_size")?.extract()?;
         let seed: u64 = item("seed")?.extract()?;
-        let (forward, backward, update, post_update): (u64, u64, u64, u64) =
-            item("counters")?.extract()?;
+        let counters = item("counters")?;
+        let (forward, backward, update, post_update, set) =
+            match counters.extract::<(u64, u64, u64, u64, u64)>() {
+                Ok(c) => c,
+                Err(_) => {
+                    let (f, b, u, p): (u64, u64, u64, u64) = counters.extract()?;
+                    (f, b, u, p, 0)
+                }
+            };
         let read = |obj: Bound<'_, PyAny>, name: &str| -> PyResult<Vec<f32>> {
             let a: PyReadonlyArray2<'_, f32> = obj.extract().map_err(|_| {
                 StateError::new_err(format!("state: {name} must be a float32 2-D array"))
@@ -273,6 +315,38 @@ impl PyTile {
             let values = read(v, &name)?;
             device.push((name, values));
         }
+        let mut arrays = Vec::new();
+        if let Some(list) = state.get_item("arrays")? {
+            let list = list
+                .cast::<PyList>()
+                .map_err(|_| StateError::new_err("state: arrays must be a list"))?;
+            for entry in list.iter() {
+                let (visible, persistent): (Bound<'_, PyAny>, Option<Bound<'_, PyAny>>) =
+                    entry.extract().map_err(|_| {
+                        StateError::new_err("state: arrays holds (weights, persistent) pairs")
+                    })?;
+                let persistent = match persistent {
+                    Some(p) => Some(read(p, "persistent weights")?),
+                    None => None,
+                };
+                arrays.push((read(visible, "array weights")?, persistent));
+            }
+        }
+        let cell_json = match state.get_item("cell_json")? {
+            Some(j) => j.extract::<String>()?,
+            None => "null".to_string(),
+        };
+        let mut cell_arrays = Vec::new();
+        if let Some(cell) = state.get_item("cell")? {
+            let cell = cell
+                .cast::<PyDict>()
+                .map_err(|_| StateError::new_err("state: cell must be a dict"))?;
+            for (k, v) in cell.iter() {
+                let name: String = k.extract()?;
+                let values = read(v, &name)?;
+                cell_arrays.push((name, values));
+            }
+        }
         let state = TileState {
             config,
             rows,
@@ -283,9 +357,13 @@ impl PyTile {
                 backward,
                 update,
                 post_update,
+                set,
             },
             weights,
             device,
+            arrays,
+            cell_json,
+            cell_arrays,
         };
         let kind = BackendKind::parse(backend).map_err(to_py)?;
         Ok(Self {

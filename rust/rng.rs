@@ -69,6 +69,13 @@ pub enum Purpose {
     PulseNoise = 9,
     PulseNoiseReplay = 10,
     Diffusion = 11,
+    /// Write noise of the visible weight of devices with a hidden persistent weight.
+    WriteNoise = 12,
+    /// Random choices of unit cells and compounds (device picked, column picked, chopper
+    /// flips, resets, stochastic rounding of the mixed-precision rank update).
+    Compound = 13,
+    /// Cycle-to-cycle spread of device resets.
+    Reset = 14,
 }
 
 /// One stream: a tile seed combined with a purpose.

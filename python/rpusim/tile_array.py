@@ -97,6 +97,19 @@ class AnalogTileArray(AnalogTile):
         rows = [torch.cat([tile.get_weights() for tile in row], dim=1) for row in self.tiles]
         return torch.cat(rows, dim=0)
 
+    def get_hidden_weights(self) -> dict[str, Tensor]:
+        """The hidden weights of every tile, stitched into ``[out_size, in_size]`` maps."""
+        parts = [[tile.get_hidden_weights() for tile in row] for row in self.tiles]
+        keys = parts[0][0].keys()
+        return {
+            key: torch.cat([torch.cat([h[key] for h in row], dim=1) for row in parts], dim=0)
+            for key in keys
+        }
+
+    @property
+    def array_count(self) -> int:
+        return self.tiles[0][0].array_count
+
     def set_weights(self, weights: Tensor) -> None:
         check_weights(weights, self.out_size, self.in_size)
         for (o0, o1), row in zip(self.out_splits, self.tiles):

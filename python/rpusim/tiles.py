@@ -14,8 +14,22 @@ import torch
 from torch import Tensor
 
 from rpusim import _core
-from rpusim.configs.rpu_configs import FloatingPointRPUConfig, RPUConfig, SingleRPUConfig
+from rpusim.configs.rpu_configs import (
+    DigitalRankUpdateRPUConfig,
+    FloatingPointRPUConfig,
+    RPUConfig,
+    SingleRPUConfig,
+    UnitCellRPUConfig,
+)
 from rpusim.exceptions import ConfigError, DTypeError, InputError, ShapeError, StateError
+
+
+RPU_CONFIGS = (
+    SingleRPUConfig,
+    UnitCellRPUConfig,
+    DigitalRankUpdateRPUConfig,
+    FloatingPointRPUConfig,
+)
 
 
 def default_backend() -> str:
@@ -80,7 +94,8 @@ class AnalogTile:
     Args:
         out_size: number of outputs (rows of W).
         in_size: number of inputs (columns of W).
-        rpu_config: ``SingleRPUConfig`` (default) or ``FloatingPointRPUConfig``.
+        rpu_config: ``SingleRPUConfig`` (default), ``UnitCellRPUConfig`` (unit cells and transfer
+            compounds), ``DigitalRankUpdateRPUConfig`` or ``FloatingPointRPUConfig``.
         backend: ``"cpu"`` or ``"gpu"`` (default: ``$RPUSIM_BACKEND``, else ``"cpu"``).
         seed: tile seed; drawn from torch's default generator when None.
     """
@@ -98,9 +113,10 @@ class AnalogTile:
                 raise ConfigError(f"{name}: expected a positive int, got {value!r}")
         if rpu_config is None:
             rpu_config = SingleRPUConfig()
-        if not isinstance(rpu_config, (SingleRPUConfig, FloatingPointRPUConfig)):
+        if not isinstance(rpu_config, RPU_CONFIGS):
             raise ConfigError(
-                f"rpu_config: expected SingleRPUConfig or FloatingPointRPUConfig, "
+                f"rpu_config: expected SingleRPUConfig, UnitCellRPUConfig, "
+                f"DigitalRankUpdateRPUConfig or FloatingPointRPUConfig, "
                 f"got {type(rpu_config).__name__}"
             )
         self.rpu_config = rpu_config
@@ -151,8 +167,22 @@ class AnalogTile:
         self._tile.synchronize()
 
     def get_weights(self) -> Tensor:
-        """The weights ``[out_size, in_size]`` (a copy)."""
+        """The weights ``[out_size, in_size]`` (a copy): the visible weight Σ_k γ_k W_k of a unit
+        cell or compound."""
         return torch.from_numpy(self._tile.get_weights())
+
+    def get_hidden_weights(self) -> dict[str, Tensor]:
+        """The hidden state, each ``[out_size, in_size]``: ``array_k`` the weights of device array
+        k (for a transfer compound array 0 is the fast array A, the last one C),
+        ``persistent_k`` the persistent weights of arrays with write noise, and the compound's own
+        arrays (``buffer_k`` of the buffered transfers, ``running_mean``/``past_mean`` of AGAD,
+        ``chi`` of mixed precision)."""
+        return {k: torch.from_numpy(v) for k, v in self._tile.hidden_weights().items()}
+
+    @property
+    def array_count(self) -> int:
+        """Number of device arrays (1 for a single device)."""
+        return int(self._tile.arrays)
 
     def set_weights(self, weights: Tensor) -> None:
         """Writes weights ``[out_size, in_size]``; each device clips them into its bounds."""

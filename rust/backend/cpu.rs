@@ -1,12 +1,28 @@
 //! The CPU backend: periphery and pulsed update on rayon, GEMMs by `matrixmultiply`.
 
-use super::{BackendKind, TileBackend};
+use super::{
+    array_devices, ArrayUpdate, BackendKind, TileBackend, Visible, WRITE_NOISE_POST,
+    WRITE_NOISE_RESET, WRITE_NOISE_SET,
+};
 use crate::config::{PulseType, TileConfig};
-use crate::device::{DeviceArray, DeviceModel};
-use crate::error::Result;
+use crate::device::DeviceArray;
+use crate::error::{Error, Result};
 use crate::gemm::MatRef;
 use crate::periphery::{analog_mvm, MvmScratch};
-use crate::pulsed::{float_update, pulsed_update, PulseBatch, PulseScratch, Pulsed};
+use crate::pulsed::{
+    float_update_with_captures, pulsed_update, redraw_write_noise, reset_value, PulseBatch,
+    PulseScratch, Pulsed,
+};
+
+/// One device array on the CPU.
+struct CpuArray {
+    /// The visible weights of this array (persistent + write noise when it has write noise).
+    weights: Vec<f32>,
+    /// The hidden persistent weights the pulses act on (write noise only).
+    persistent: Option<Vec<f32>>,
+    device: DeviceArray,
+    seed: u64,
+}
 
 /// A tile's state on the CPU.
 pub struct CpuTile {
@@ -14,26 +30,79 @@ pub struct CpuTile {
     rows: usize,
     cols: usize,
     seed: u64,
-    weights: Vec<f32>,
-    device: DeviceArray,
+    arrays: Vec<CpuArray>,
+    visible: Visible,
+    /// Σ γ_k W_k, recomputed before a read when an array changed.
+    sum: Vec<f32>,
+    dirty: bool,
     forward_scratch: MvmScratch,
     backward_scratch: MvmScratch,
     pulse_scratch: PulseScratch,
 }
 
 impl CpuTile {
-    pub fn new(config: TileConfig, rows: usize, cols: usize, seed: u64) -> Self {
-        let device = DeviceArray::build(&config.device, rows, cols, seed);
+    pub fn new(config: TileConfig, rows: usize, cols: usize, seed: u64, visible: Visible) -> Self {
+        let arrays = array_devices(&config, seed)
+            .into_iter()
+            .map(|(d, s)| {
+                let device = DeviceArray::build(&d, rows, cols, s);
+                CpuArray {
+                    weights: vec![0.0; rows * cols],
+                    persistent: device.has_write_noise().then(|| vec![0.0; rows * cols]),
+                    device,
+                    seed: s,
+                }
+            })
+            .collect();
+        let sum = match visible {
+            Visible::Sum(_) => vec![0.0; rows * cols],
+            Visible::Array(_) => Vec::new(),
+        };
         Self {
             config,
             rows,
             cols,
             seed,
-            weights: vec![0.0; rows * cols],
-            device,
+            arrays,
+            visible,
+            sum,
+            dirty: false,
             forward_scratch: MvmScratch::default(),
             backward_scratch: MvmScratch::default(),
             pulse_scratch: PulseScratch::default(),
+        }
+    }
+
+    fn array(&self, k: usize) -> Result<&CpuArray> {
+        self.arrays
+            .get(k)
+            .ok_or_else(|| Error::Backend(format!("no device array {k}")))
+    }
+
+    /// Recomputes Σ γ_k W_k if an array changed since.
+    fn refresh_sum(&mut self) {
+        if let (Visible::Sum(gammas), true) = (&self.visible, self.dirty) {
+            combine(&mut self.sum, &self.arrays, gammas);
+            self.dirty = false;
+        }
+    }
+}
+
+/// The visible weights (after [`CpuTile::refresh_sum`]).
+fn visible_weights<'a>(visible: &Visible, arrays: &'a [CpuArray], sum: &'a [f32]) -> &'a [f32] {
+    match visible {
+        Visible::Array(k) => &arrays[*k].weights,
+        Visible::Sum(_) => sum,
+    }
+}
+
+fn combine(out: &mut [f32], arrays: &[CpuArray], gammas: &[f32]) {
+    out.fill(0.0);
+    for (a, &g) in arrays.iter().zip(gammas) {
+        if g != 0.0 {
+            for (o, w) in out.iter_mut().zip(&a.weights) {
+                *o += g * w;
+            }
         }
     }
 }
@@ -44,8 +113,10 @@ impl TileBackend for CpuTile {
     }
 
     fn forward(&mut self, x: &[f32], batch: usize, out: &mut [f32], step: u32) -> Result<()> {
+        self.refresh_sum();
         // y = W x: the weights seen as Wᵀ (cols × rows).
-        let w = MatRef::transposed(&self.weights, self.cols, self.rows);
+        let visible = visible_weights(&self.visible, &self.arrays, &self.sum);
+        let w = MatRef::transposed(visible, self.cols, self.rows);
         analog_mvm(
             &self.config.forward,
             w,
@@ -61,8 +132,10 @@ impl TileBackend for CpuTile {
     }
 
     fn backward(&mut self, d: &[f32], batch: usize, out: &mut [f32], step: u32) -> Result<()> {
+        self.refresh_sum();
         // z = Wᵀ d: the weights as stored (rows × cols). The backward pass has its own streams.
-        let w = MatRef::row_major(&self.weights, self.rows, self.cols);
+        let visible = visible_weights(&self.visible, &self.arrays, &self.sum);
+        let w = MatRef::row_major(visible, self.rows, self.cols);
         let seed = self.seed ^ super::BACKWARD_SEED;
         analog_mvm(
             &self.config.backward,
@@ -78,67 +151,233 @@ impl TileBackend for CpuTile {
         Ok(())
     }
 
-    fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) -> Result<()> {
-        let pulse_type = self.config.update.pulse_type;
-        let pulsed = match &self.device.model {
-            DeviceModel::ConstantStep(a) => Some(Pulsed::Constant(a)),
-            DeviceModel::LinearStep(a) => Some(Pulsed::Linear(a)),
-            DeviceModel::ExpStep(a) => Some(Pulsed::Exp(a)),
-            DeviceModel::PowStep(a) => Some(Pulsed::Pow(a)),
-            DeviceModel::PiecewiseStep(a) => Some(Pulsed::Piecewise(a)),
-            DeviceModel::FloatingPoint => None,
-        };
-        match pulsed {
-            Some(array) if pulse_type == PulseType::StochasticCompressed => {
+    fn update(&mut self, u: &ArrayUpdate<'_>) -> Result<Vec<f32>> {
+        let (rows, cols) = (self.rows, self.cols);
+        let a = self
+            .arrays
+            .get_mut(u.array)
+            .ok_or_else(|| Error::Backend(format!("no device array {}", u.array)))?;
+        self.dirty = true;
+        let pulse_type = u.up.pulse_type;
+        let CpuArray {
+            weights,
+            persistent,
+            device,
+            seed,
+        } = a;
+        let sigma = device.write_noise;
+        let reads = match Pulsed::of(device) {
+            Some(pulsed) if pulse_type == PulseType::StochasticCompressed => {
                 let input = PulseBatch {
-                    x,
-                    d,
-                    batch,
-                    rows: self.rows,
-                    cols: self.cols,
-                    lr,
-                    seed: self.seed,
-                    step,
+                    x: u.x,
+                    d: u.d,
+                    batch: u.batch,
+                    rows,
+                    cols,
+                    lr: u.lr,
+                    granularity: u.granularity,
+                    seed: u.seed,
+                    noise_seed: u.noise_seed,
+                    step: u.step,
+                    polarity: u.polarity,
                 };
-                pulsed_update(
-                    &self.config.update,
-                    array,
-                    &mut self.weights,
-                    &input,
-                    &mut self.pulse_scratch,
-                );
+                match persistent {
+                    Some(p) => pulsed_update(
+                        u.up,
+                        pulsed,
+                        p,
+                        Some(weights),
+                        &input,
+                        u.captures,
+                        &mut self.pulse_scratch,
+                    ),
+                    None => pulsed_update(
+                        u.up,
+                        pulsed,
+                        weights,
+                        None,
+                        &input,
+                        u.captures,
+                        &mut self.pulse_scratch,
+                    ),
+                }
             }
             _ => {
-                float_update(&mut self.weights, self.rows, self.cols, x, d, batch, lr);
-                if pulse_type == PulseType::NoneWithDevice {
-                    self.device.clip_weights(&mut self.weights);
+                let clip = pulse_type == PulseType::NoneWithDevice;
+                let target = persistent.as_mut().unwrap_or(weights);
+                let reads =
+                    float_update_with_captures(target, rows, cols, u, clip.then_some(&*device));
+                if let Some(p) = persistent {
+                    redraw_write_noise(weights, p, cols, sigma, *seed, WRITE_NOISE_POST, u.step);
                 }
+                reads
+            }
+        };
+        Ok(reads)
+    }
+
+    fn post_update(&mut self, array: usize, step: u32) -> Result<()> {
+        let cols = self.cols;
+        let a = &mut self.arrays[array];
+        if a.device.decay_diffusion.is_none() {
+            return Ok(());
+        }
+        self.dirty = true;
+        match &mut a.persistent {
+            Some(p) => {
+                a.device.post_update(p, cols, a.seed, step);
+                let sigma = a.device.write_noise;
+                redraw_write_noise(
+                    &mut a.weights,
+                    p,
+                    cols,
+                    sigma,
+                    a.seed,
+                    WRITE_NOISE_POST,
+                    step,
+                );
+            }
+            None => a.device.post_update(&mut a.weights, cols, a.seed, step),
+        }
+        Ok(())
+    }
+
+    fn weights(&self, array: Option<usize>) -> Result<Vec<f32>> {
+        match array {
+            Some(k) => Ok(self.array(k)?.weights.clone()),
+            None => match &self.visible {
+                Visible::Array(k) => Ok(self.arrays[*k].weights.clone()),
+                Visible::Sum(g) => {
+                    let mut out = vec![0.0; self.rows * self.cols];
+                    combine(&mut out, &self.arrays, g);
+                    Ok(out)
+                }
+            },
+        }
+    }
+
+    fn persistent(&self, array: usize) -> Result<Option<Vec<f32>>> {
+        Ok(self.array(array)?.persistent.clone())
+    }
+
+    fn set_weights(&mut self, array: usize, weights: &[f32], event: u32) -> Result<()> {
+        let cols = self.cols;
+        self.array(array)?;
+        let a = &mut self.arrays[array];
+        self.dirty = true;
+        a.weights.copy_from_slice(weights);
+        a.device.clip_weights(&mut a.weights);
+        if let Some(p) = &mut a.persistent {
+            p.copy_from_slice(&a.weights);
+            if a.device.write_noise_on_set {
+                let sigma = a.device.write_noise;
+                redraw_write_noise(
+                    &mut a.weights,
+                    p,
+                    cols,
+                    sigma,
+                    a.seed,
+                    WRITE_NOISE_SET,
+                    event,
+                );
             }
         }
         Ok(())
     }
 
-    fn post_update(&mut self, step: u32) -> Result<()> {
-        self.device
-            .post_update(&mut self.weights, self.cols, self.seed, step);
+    fn restore(&mut self, array: usize, visible: &[f32], persistent: Option<&[f32]>) -> Result<()> {
+        self.array(array)?;
+        let a = &mut self.arrays[array];
+        self.dirty = true;
+        a.weights.copy_from_slice(visible);
+        match (&mut a.persistent, persistent) {
+            (Some(p), Some(saved)) => p.copy_from_slice(saved),
+            (Some(p), None) => p.copy_from_slice(visible),
+            (None, Some(_)) => {
+                return Err(Error::State(format!(
+                    "array {array}: persistent weights saved for devices without write noise"
+                )))
+            }
+            (None, None) => {}
+        }
         Ok(())
     }
 
-    fn weights(&self) -> Result<Vec<f32>> {
-        Ok(self.weights.clone())
-    }
-
-    fn set_weights(&mut self, weights: &[f32]) -> Result<()> {
-        self.weights.copy_from_slice(weights);
-        self.device.clip_weights(&mut self.weights);
+    fn reset_devices(
+        &mut self,
+        array: usize,
+        indices: &[u32],
+        event: u32,
+        step: u32,
+    ) -> Result<()> {
+        let cols = self.cols;
+        self.array(array)?;
+        let a = &mut self.arrays[array];
+        self.dirty = true;
+        let target = a.persistent.as_mut().unwrap_or(&mut a.weights);
+        for &k in indices {
+            let k = k as usize;
+            target[k] = reset_value(&a.device, k, a.seed, event, step);
+        }
+        if let Some(p) = &a.persistent {
+            let sigma = a.device.write_noise;
+            redraw_write_noise(
+                &mut a.weights,
+                p,
+                cols,
+                sigma,
+                a.seed,
+                WRITE_NOISE_RESET,
+                step,
+            );
+        }
         Ok(())
     }
 
     fn device_arrays(&self) -> Vec<(String, Vec<f32>)> {
-        self.device.named_arrays()
+        prefixed(self.arrays.iter().map(|a| &a.device))
     }
 
     fn load_device_arrays(&mut self, arrays: &[(String, Vec<f32>)]) -> Result<()> {
-        self.device.load_arrays(arrays)
+        let n = self.arrays.len();
+        for (k, a) in self.arrays.iter_mut().enumerate() {
+            a.device.load_arrays(&of_array(arrays, k, n))?;
+        }
+        Ok(())
     }
+}
+
+/// The named device arrays of several arrays: `k.name` when there is more than one array.
+pub(crate) fn prefixed<'a>(
+    devices: impl Iterator<Item = &'a DeviceArray>,
+) -> Vec<(String, Vec<f32>)> {
+    let devices: Vec<&DeviceArray> = devices.collect();
+    let n = devices.len();
+    let mut out = Vec::new();
+    for (k, d) in devices.into_iter().enumerate() {
+        for (name, values) in d.named_arrays() {
+            let name = if n == 1 { name } else { format!("{k}.{name}") };
+            out.push((name, values));
+        }
+    }
+    out
+}
+
+/// The saved arrays of array `k` of `n`, with their prefix removed.
+pub(crate) fn of_array(
+    arrays: &[(String, Vec<f32>)],
+    k: usize,
+    n: usize,
+) -> Vec<(String, Vec<f32>)> {
+    if n == 1 {
+        return arrays.to_vec();
+    }
+    let prefix = format!("{k}.");
+    arrays
+        .iter()
+        .filter_map(|(name, v)| {
+            name.strip_prefix(&prefix)
+                .map(|s| (s.to_string(), v.clone()))
+        })
+        .collect()
 }

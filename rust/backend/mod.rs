@@ -8,8 +8,9 @@ pub mod gpu;
 
 pub use cpu::CpuTile;
 
-use crate::config::TileConfig;
+use crate::config::{DeviceConfig, TileConfig, UpdateParameters};
 use crate::error::{Error, Result};
+use crate::pulsed::{CapturePlan, Lr, Polarity};
 
 /// Which backend runs a tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,27 +69,106 @@ pub fn gpu_unavailable_reason() -> Option<String> {
     }
 }
 
+/// Seed of array `k` of a tile (array 0 keeps the tile seed, so a single-device tile draws what
+/// it always drew).
+pub fn array_seed(seed: u64, k: usize) -> u64 {
+    if k == 0 {
+        seed
+    } else {
+        seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+/// Counter word of the write-noise draws of `set_weights` and of the post-update step.
+pub const WRITE_NOISE_SET: u32 = 0x5753_0000;
+pub const WRITE_NOISE_POST: u32 = 0x5750_0000;
+pub const WRITE_NOISE_RESET: u32 = 0x5752_5300;
+
+/// One update of one device array: the pulsed (or exact) update of a batch, and the reads of
+/// columns or rows to take in the middle of it.
+pub struct ArrayUpdate<'a> {
+    pub array: usize,
+    pub x: &'a [f32],
+    pub d: &'a [f32],
+    pub batch: usize,
+    pub lr: Lr<'a>,
+    /// Pulse type, train length and update management of this update.
+    pub up: &'a UpdateParameters,
+    pub granularity: f32,
+    pub seed: u64,
+    pub noise_seed: u64,
+    pub step: u32,
+    pub polarity: Polarity,
+    pub captures: &'a CapturePlan,
+}
+
 /// The kernels every backend provides. Arrays are row-major; `rows` = outputs, `cols` = inputs.
+/// A tile has one or more device arrays; forward and backward read the visible weight
+/// W = Σ_k γ_k W_k (array 0 itself for a single device).
 pub trait TileBackend: Send + Sync {
     fn kind(&self) -> BackendKind;
     /// `out[batch, rows] = forward periphery(W x)`.
     fn forward(&mut self, x: &[f32], batch: usize, out: &mut [f32], step: u32) -> Result<()>;
     /// `out[batch, cols] = backward periphery(Wᵀ d)`.
     fn backward(&mut self, d: &[f32], batch: usize, out: &mut [f32], step: u32) -> Result<()>;
-    /// `W -= lr d xᵀ` as the configured update (pulsed or exact).
-    fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) -> Result<()>;
-    /// Decay and diffusion of one mini-batch (once per optimizer step).
-    fn post_update(&mut self, step: u32) -> Result<()>;
+    /// `W_k -= lr d xᵀ` as the given update (pulsed or exact); returns the reads it took.
+    fn update(&mut self, u: &ArrayUpdate<'_>) -> Result<Vec<f32>>;
+    /// Decay and diffusion of array `k` for one mini-batch (once per optimizer step).
+    fn post_update(&mut self, array: usize, step: u32) -> Result<()>;
     /// Waits until all submitted work is done (GPU backends queue updates asynchronously).
     fn synchronize(&self) -> Result<()> {
         Ok(())
     }
-    fn weights(&self) -> Result<Vec<f32>>;
-    /// Writes weights (clipped into each device's bounds).
-    fn set_weights(&mut self, weights: &[f32]) -> Result<()>;
-    /// Named per-device arrays.
+    /// The visible weights (None) or the visible weights of one array.
+    fn weights(&self, array: Option<usize>) -> Result<Vec<f32>>;
+    /// The hidden persistent weights of an array with write noise (None without).
+    fn persistent(&self, array: usize) -> Result<Option<Vec<f32>>>;
+    /// Writes weights into array `k` as a device does (clipped into its bounds, with write noise
+    /// when the device applies it on set; `event` indexes that noise).
+    fn set_weights(&mut self, array: usize, weights: &[f32], event: u32) -> Result<()>;
+    /// Restores array `k` exactly (saved visible and persistent weights, no clipping or noise).
+    fn restore(&mut self, array: usize, visible: &[f32], persistent: Option<&[f32]>) -> Result<()>;
+    /// Resets devices `indices` (flat) of array `k` to their reset target + reset_std·ξ, clipped
+    /// (ξ of device k is normal k % 8 of (k / 8, k >> 35, event, step) of the reset stream).
+    fn reset_devices(&mut self, array: usize, indices: &[u32], event: u32, step: u32)
+        -> Result<()>;
+    /// Named per-device arrays of every array (prefixed `k.` when there are several).
     fn device_arrays(&self) -> Vec<(String, Vec<f32>)>;
     fn load_device_arrays(&mut self, arrays: &[(String, Vec<f32>)]) -> Result<()>;
+}
+
+/// How the visible weight is formed from the arrays: one array as it is, or Σ_k γ_k W_k.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Visible {
+    Array(usize),
+    Sum(Vec<f32>),
+}
+
+impl Visible {
+    /// The combination for weights γ_k: an array alone when γ is one-hot with 1.
+    pub fn of(gammas: &[f32]) -> Self {
+        let ones: Vec<usize> = (0..gammas.len()).filter(|&k| gammas[k] != 0.0).collect();
+        if ones.len() == 1 && gammas[ones[0]] == 1.0 {
+            Visible::Array(ones[0])
+        } else {
+            Visible::Sum(gammas.to_vec())
+        }
+    }
+}
+
+/// The device arrays of a tile with their seeds: (device config, seed) per array.
+pub fn array_devices(config: &TileConfig, seed: u64) -> Vec<(DeviceConfig, u64)> {
+    let base = match config.device.compound_seed() {
+        0 => seed,
+        s => s,
+    };
+    config
+        .device
+        .array_devices()
+        .into_iter()
+        .enumerate()
+        .map(|(k, d)| (d.clone(), array_seed(base, k)))
+        .collect()
 }
 
 /// Builds a backend for a validated configuration.
@@ -98,16 +178,24 @@ pub fn build(
     rows: usize,
     cols: usize,
     seed: u64,
+    visible: Visible,
 ) -> Result<Box<dyn TileBackend>> {
     Ok(match kind {
-        BackendKind::Cpu => Box::new(CpuTile::new(config.clone(), rows, cols, seed)),
+        BackendKind::Cpu => Box::new(CpuTile::new(config.clone(), rows, cols, seed, visible)),
         #[cfg(feature = "gpu")]
-        BackendKind::Gpu => Box::new(gpu::GpuTile::new(config.clone(), rows, cols, seed)?),
+        BackendKind::Gpu => Box::new(gpu::GpuTile::new(
+            config.clone(),
+            rows,
+            cols,
+            seed,
+            visible,
+        )?),
         #[cfg(not(feature = "gpu"))]
         BackendKind::Gpu => {
+            let _ = visible;
             return Err(Error::Backend(
                 "this build of rpusim has no gpu backend".into(),
-            ))
+            ));
         }
     })
 }

@@ -1,7 +1,13 @@
 //! Device-model parameters (`IdealDevice`, `ConstantStepDevice`, `LinearStepDevice` (which also
-//! carries `SoftBoundsDevice` and `SoftBoundsPmaxDevice`), `FloatingPointDevice`).
+//! carries `SoftBoundsDevice` and `SoftBoundsPmaxDevice`), `SoftBoundsReferenceDevice`,
+//! `ExpStepDevice`, `PowStepDevice`, `PowStepReferenceDevice`, `PiecewiseStepDevice`,
+//! `FloatingPointDevice`) and the unit cells and compounds built from them (`compound.rs`).
 
-use super::{check_off, check_range};
+use super::check_range;
+use super::compound::{
+    MixedPrecisionParameters, OneSidedParameters, TransferKind, TransferParameters,
+    VectorCellParameters,
+};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +29,26 @@ pub enum DeviceConfig {
     PowStepDevice(PowStepParameters),
     /// Pulsed device whose step follows a piecewise-linear curve over the weight range.
     PiecewiseStepDevice(PiecewiseStepParameters),
+    /// Soft bounds on the conductance, read against a per-device reference (ReRAM fits).
+    SoftBoundsReferenceDevice(SoftBoundsReferenceParameters),
+    /// Power step on the conductance, read against a per-device reference.
+    PowStepReferenceDevice(PowStepReferenceParameters),
+    /// Several devices per cross-point, W = Σ γ_k W_k (`VectorUnitCell`, `ReferenceUnitCell`).
+    VectorUnitCell(VectorCellParameters),
+    /// `ReferenceUnitCell`: two devices, W = W₀ − W₁, pulses on device 0.
+    ReferenceUnitCell(VectorCellParameters),
+    /// A pair of uni-directional devices, W = W⁺ − W⁻, with refresh.
+    OneSidedUnitCell(OneSidedParameters),
+    /// Tiki-Taka: a fast gradient array transferred column by column into slower arrays.
+    TransferCompound(TransferParameters),
+    /// TTv2: transfers through a digital buffer per device.
+    BufferedTransferCompound(TransferParameters),
+    /// c-TTv2: buffered transfer with sign choppers on the fast array.
+    ChoppedTransferCompound(TransferParameters),
+    /// AGAD: chopped transfer of the change of the fast array over a chopper period.
+    DynamicTransferCompound(TransferParameters),
+    /// Mixed precision: the rank update accumulates digitally, whole steps go to the device.
+    MixedPrecisionCompound(MixedPrecisionParameters),
 }
 
 impl Default for DeviceConfig {
@@ -40,6 +66,58 @@ impl DeviceConfig {
             DeviceConfig::ExpStepDevice(p) => p.validate(arg),
             DeviceConfig::PowStepDevice(p) => p.validate(arg),
             DeviceConfig::PiecewiseStepDevice(p) => p.validate(arg),
+            DeviceConfig::SoftBoundsReferenceDevice(p) => p.validate(arg),
+            DeviceConfig::PowStepReferenceDevice(p) => p.validate(arg),
+            DeviceConfig::VectorUnitCell(p) => p.validate(arg, false),
+            DeviceConfig::ReferenceUnitCell(p) => p.validate(arg, true),
+            DeviceConfig::OneSidedUnitCell(p) => p.validate(arg),
+            DeviceConfig::TransferCompound(p) => p.validate(arg, TransferKind::Plain),
+            DeviceConfig::BufferedTransferCompound(p) => p.validate(arg, TransferKind::Buffered),
+            DeviceConfig::ChoppedTransferCompound(p) => p.validate(arg, TransferKind::Chopped),
+            DeviceConfig::DynamicTransferCompound(p) => p.validate(arg, TransferKind::Dynamic),
+            DeviceConfig::MixedPrecisionCompound(p) => p.validate(arg),
+        }
+    }
+
+    /// The `construction_seed` of a unit cell or compound (0: none, or a single device).
+    pub fn compound_seed(&self) -> u64 {
+        match self {
+            DeviceConfig::VectorUnitCell(p) | DeviceConfig::ReferenceUnitCell(p) => {
+                p.construction_seed
+            }
+            DeviceConfig::OneSidedUnitCell(p) => p.construction_seed,
+            DeviceConfig::TransferCompound(p)
+            | DeviceConfig::BufferedTransferCompound(p)
+            | DeviceConfig::ChoppedTransferCompound(p)
+            | DeviceConfig::DynamicTransferCompound(p) => p.construction_seed,
+            DeviceConfig::MixedPrecisionCompound(p) => p.construction_seed,
+            _ => 0,
+        }
+    }
+
+    /// Whether this is a single device model (not a unit cell or compound).
+    pub fn is_single(&self) -> bool {
+        self.pulsed().is_some()
+            || matches!(
+                self,
+                DeviceConfig::IdealDevice(_) | DeviceConfig::FloatingPointDevice(_)
+            )
+    }
+
+    /// The single-device models of the arrays of a tile, in order: the device itself, or the
+    /// devices of a unit cell or compound.
+    pub fn array_devices(&self) -> Vec<&DeviceConfig> {
+        match self {
+            DeviceConfig::VectorUnitCell(p) | DeviceConfig::ReferenceUnitCell(p) => {
+                p.unit_cell_devices.iter().collect()
+            }
+            DeviceConfig::OneSidedUnitCell(p) => p.unit_cell_devices.iter().collect(),
+            DeviceConfig::TransferCompound(p)
+            | DeviceConfig::BufferedTransferCompound(p)
+            | DeviceConfig::ChoppedTransferCompound(p)
+            | DeviceConfig::DynamicTransferCompound(p) => p.devices(),
+            DeviceConfig::MixedPrecisionCompound(p) => vec![p.device.as_ref()],
+            single => vec![single],
         }
     }
 
@@ -51,18 +129,73 @@ impl DeviceConfig {
             DeviceConfig::ExpStepDevice(p) => Some(&p.pulsed),
             DeviceConfig::PowStepDevice(p) => Some(&p.pulsed),
             DeviceConfig::PiecewiseStepDevice(p) => Some(&p.pulsed),
+            DeviceConfig::SoftBoundsReferenceDevice(p) => Some(&p.pulsed),
+            DeviceConfig::PowStepReferenceDevice(p) => Some(&p.pulsed),
             _ => None,
         }
     }
 
-    /// Step size of one pulse: the granularity the pulsed update is scaled with.
+    /// Write noise σ on the visible weight (absolute: `write_noise_std · dw_min`), 0 for none.
+    pub fn write_noise(&self) -> f32 {
+        let (std, p) = match self {
+            DeviceConfig::LinearStepDevice(p) => (p.write_noise_std, &p.pulsed),
+            DeviceConfig::ExpStepDevice(p) => (p.write_noise_std, &p.pulsed),
+            DeviceConfig::PowStepDevice(p) => (p.write_noise_std, &p.pulsed),
+            DeviceConfig::PiecewiseStepDevice(p) => (p.write_noise_std, &p.pulsed),
+            DeviceConfig::SoftBoundsReferenceDevice(p) => (p.write_noise_std, &p.pulsed),
+            _ => return 0.0,
+        };
+        std * p.dw_min
+    }
+
+    /// Whether weights written by `set_weights` get write noise (only with write noise).
+    pub fn apply_write_noise_on_set(&self) -> bool {
+        match self {
+            DeviceConfig::LinearStepDevice(p) => p.apply_write_noise_on_set,
+            DeviceConfig::ExpStepDevice(p) => p.apply_write_noise_on_set,
+            DeviceConfig::PowStepDevice(p) => p.apply_write_noise_on_set,
+            DeviceConfig::PiecewiseStepDevice(p) => p.apply_write_noise_on_set,
+            DeviceConfig::SoftBoundsReferenceDevice(p) => p.apply_write_noise_on_set,
+            _ => false,
+        }
+    }
+
+    /// Number of states between the mean bounds, (w_max − w_min)/dw_min (0 without bounds).
+    pub fn num_states(&self) -> f32 {
+        self.pulsed()
+            .map_or(0.0, |p| (p.w_max - p.w_min) / p.dw_min)
+    }
+
+    /// Step size of one pulse: the granularity the pulsed update is scaled with. A unit cell
+    /// uses the mean of its devices', a transfer compound its fast device's, mixed precision its
+    /// own `granularity` (or its device's).
     pub fn granularity(&self) -> f32 {
-        self.pulsed().map_or(0.0, |p| p.dw_min)
+        match self {
+            DeviceConfig::VectorUnitCell(p) | DeviceConfig::ReferenceUnitCell(p) => {
+                mean_granularity(&p.unit_cell_devices)
+            }
+            DeviceConfig::OneSidedUnitCell(p) => mean_granularity(&p.unit_cell_devices),
+            DeviceConfig::TransferCompound(p)
+            | DeviceConfig::BufferedTransferCompound(p)
+            | DeviceConfig::ChoppedTransferCompound(p)
+            | DeviceConfig::DynamicTransferCompound(p) => p.devices()[0].granularity(),
+            DeviceConfig::MixedPrecisionCompound(p) => {
+                if p.granularity > 0.0 {
+                    p.granularity
+                } else {
+                    p.device.granularity()
+                }
+            }
+            single => single.pulsed().map_or(0.0, |p| p.dw_min),
+        }
     }
 
     /// Whether updates are exact floating-point operations regardless of the pulse type.
     pub fn is_floating_point(&self) -> bool {
-        self.pulsed().is_none()
+        matches!(
+            self,
+            DeviceConfig::IdealDevice(_) | DeviceConfig::FloatingPointDevice(_)
+        )
     }
 }
 
@@ -180,6 +313,13 @@ impl ConstantStepParameters {
             0.0,
             big,
         )?;
+        check_range(
+            arg,
+            "corrupt_devices_prob",
+            self.corrupt_devices_prob,
+            0.0,
+            1.0,
+        )?;
         if self.w_min > self.w_max {
             return Err(Error::config(
                 format!("{arg}.w_min"),
@@ -195,7 +335,6 @@ impl ConstantStepParameters {
         check_range(arg, "lifetime_dtod", self.lifetime_dtod, 0.0, big)?;
         check_range(arg, "reset", self.reset, -big, big)?;
         check_range(arg, "reset_dtod", self.reset_dtod, 0.0, big)?;
-        check_off(arg, "corrupt_devices_prob", self.corrupt_devices_prob)?;
         if self.perfect_bias {
             return Err(Error::unsupported(
                 format!("{arg}.perfect_bias"),
@@ -255,7 +394,7 @@ impl LinearStepParameters {
         check_range(arg, "gamma_up_dtod", self.gamma_up_dtod, 0.0, big)?;
         check_range(arg, "gamma_down_dtod", self.gamma_down_dtod, 0.0, big)?;
         check_range(arg, "reverse_offset", self.reverse_offset, -big, big)?;
-        check_off(arg, "write_noise_std", self.write_noise_std)?;
+        check_range(arg, "write_noise_std", self.write_noise_std, 0.0, big)?;
         for (name, on) in [
             ("reverse_up", self.reverse_up),
             ("reverse_down", self.reverse_down),
@@ -336,7 +475,7 @@ impl ExpStepParameters {
         }
         check_range(arg, "dw_min_std_add", self.dw_min_std_add, 0.0, big)?;
         check_range(arg, "dw_min_std_slope", self.dw_min_std_slope, 0.0, big)?;
-        check_off(arg, "write_noise_std", self.write_noise_std)?;
+        check_range(arg, "write_noise_std", self.write_noise_std, 0.0, big)?;
         if self.pulsed.w_max <= self.pulsed.w_min {
             return Err(Error::config(
                 format!("{arg}.w_max"),
@@ -384,7 +523,7 @@ impl PowStepParameters {
         check_range(arg, "pow_gamma_dtod", self.pow_gamma_dtod, 0.0, big)?;
         check_range(arg, "pow_up_down", self.pow_up_down, -big, big)?;
         check_range(arg, "pow_up_down_dtod", self.pow_up_down_dtod, 0.0, big)?;
-        check_off(arg, "write_noise_std", self.write_noise_std)?;
+        check_range(arg, "write_noise_std", self.write_noise_std, 0.0, big)?;
         if self.pulsed.w_max <= self.pulsed.w_min {
             return Err(Error::config(
                 format!("{arg}.w_max"),
@@ -426,7 +565,7 @@ impl Default for PiecewiseStepParameters {
 impl PiecewiseStepParameters {
     fn validate(&self, arg: &str) -> Result<()> {
         self.pulsed.validate(arg)?;
-        check_off(arg, "write_noise_std", self.write_noise_std)?;
+        check_range(arg, "write_noise_std", self.write_noise_std, 0.0, f32::MAX)?;
         let (up, down) = (&self.piecewise_up, &self.piecewise_down);
         if up.is_empty() || up.len() != down.len() || up.len() > MAX_PIECEWISE_NODES {
             return Err(Error::config(
@@ -451,6 +590,131 @@ impl PiecewiseStepParameters {
             return Err(Error::config(
                 format!("{arg}.w_max"),
                 "the piecewise step needs w_max > w_min (its nodes span the range)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Mean granularity (dw_min) of a unit cell's devices (the reference's vector-device granularity).
+fn mean_granularity(devices: &[DeviceConfig]) -> f32 {
+    if devices.is_empty() {
+        return 0.0;
+    }
+    devices.iter().map(DeviceConfig::granularity).sum::<f32>() / devices.len() as f32
+}
+
+/// Parameters of `SoftBoundsReferenceDevice` (reference §4.2): soft bounds acting on the
+/// conductance g; the visible weight is g − ref_ij with ref_ij = reference_mean + reference_std·ξ
+/// (+ the device's symmetry point with `subtract_symmetry_point`). The slope variation moves each
+/// device's soft bound: b_max/|1 + slope_up_dtod·ξ|, b_min/|1 + slope_down_dtod·ξ'|.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SoftBoundsReferenceParameters {
+    pub pulsed: ConstantStepParameters,
+    pub mult_noise: bool,
+    pub write_noise_std: f32,
+    pub apply_write_noise_on_set: bool,
+    pub slope_up_dtod: f32,
+    pub slope_down_dtod: f32,
+    pub reference_mean: f32,
+    pub reference_std: f32,
+    pub subtract_symmetry_point: bool,
+}
+
+impl Default for SoftBoundsReferenceParameters {
+    fn default() -> Self {
+        Self {
+            pulsed: ConstantStepParameters::default(),
+            mult_noise: false,
+            write_noise_std: 0.0,
+            apply_write_noise_on_set: true,
+            slope_up_dtod: 0.0,
+            slope_down_dtod: 0.0,
+            reference_mean: 0.0,
+            reference_std: 0.0,
+            subtract_symmetry_point: false,
+        }
+    }
+}
+
+impl SoftBoundsReferenceParameters {
+    fn validate(&self, arg: &str) -> Result<()> {
+        self.pulsed.validate(arg)?;
+        let big = f32::MAX;
+        check_range(arg, "write_noise_std", self.write_noise_std, 0.0, big)?;
+        check_range(arg, "slope_up_dtod", self.slope_up_dtod, 0.0, big)?;
+        check_range(arg, "slope_down_dtod", self.slope_down_dtod, 0.0, big)?;
+        check_range(arg, "reference_mean", self.reference_mean, -big, big)?;
+        check_range(arg, "reference_std", self.reference_std, 0.0, big)?;
+        if self.pulsed.w_max <= 0.0 || self.pulsed.w_min >= 0.0 {
+            return Err(Error::config(
+                format!("{arg}.w_max"),
+                format!(
+                    "soft bounds need w_max > 0 > w_min, got w_max {} and w_min {}",
+                    self.pulsed.w_max, self.pulsed.w_min
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parameters of `PowStepReferenceDevice` (reference §4.2): the power step on the conductance g
+/// = w + ref_ij. Per device γ⁺ = γ·(g + r + min(β, 0)), γ⁻ = γ·(g − r − max(β, 0)) with the gain
+/// g = 1 + pow_gamma_dtod·ξ and r = pow_up_down_dtod·ξ' (as the steps are drawn). With
+/// `subtract_symmetry_point` the reference includes the symmetry point, found by iterating one
+/// up and one down step `n_estimation_steps` times (≤ 0: 10 × states, at most 10 000).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PowStepReferenceParameters {
+    pub pulsed: ConstantStepParameters,
+    pub pow_gamma: f32,
+    pub pow_gamma_dtod: f32,
+    pub pow_up_down: f32,
+    pub pow_up_down_dtod: f32,
+    pub subtract_symmetry_point: bool,
+    pub n_estimation_steps: i64,
+    pub reference_mean: f32,
+    pub reference_std: f32,
+}
+
+impl Default for PowStepReferenceParameters {
+    fn default() -> Self {
+        Self {
+            pulsed: ConstantStepParameters::default(),
+            pow_gamma: 1.0,
+            pow_gamma_dtod: 0.1,
+            pow_up_down: 0.0,
+            pow_up_down_dtod: 0.0,
+            subtract_symmetry_point: false,
+            n_estimation_steps: -1,
+            reference_mean: 0.0,
+            reference_std: 0.0,
+        }
+    }
+}
+
+impl PowStepReferenceParameters {
+    fn validate(&self, arg: &str) -> Result<()> {
+        self.pulsed.validate(arg)?;
+        let big = f32::MAX;
+        check_range(arg, "pow_gamma", self.pow_gamma, 0.0, big)?;
+        check_range(arg, "pow_gamma_dtod", self.pow_gamma_dtod, 0.0, big)?;
+        check_range(arg, "pow_up_down", self.pow_up_down, -big, big)?;
+        check_range(arg, "pow_up_down_dtod", self.pow_up_down_dtod, 0.0, big)?;
+        check_range(arg, "reference_mean", self.reference_mean, -big, big)?;
+        check_range(arg, "reference_std", self.reference_std, 0.0, big)?;
+        if self.n_estimation_steps > 1_000_000 {
+            return Err(Error::config(
+                format!("{arg}.n_estimation_steps"),
+                format!("at most 1000000 steps, got {}", self.n_estimation_steps),
+            ));
+        }
+        if self.pulsed.w_max <= self.pulsed.w_min {
+            return Err(Error::config(
+                format!("{arg}.w_max"),
+                "the power step needs w_max > w_min (it scales by their distance)",
             ));
         }
         Ok(())

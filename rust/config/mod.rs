@@ -1,13 +1,19 @@
 //! Tile configuration: plain structs with the reference simulator's names, parsed from JSON
 //! (the Python dataclasses serialize to it) and validated before a tile is built.
 
+mod compound;
 mod device;
 mod io;
 mod update;
 
+pub use compound::{
+    MixedPrecisionParameters, OneSidedParameters, TransferKind, TransferParameters, UpdatePolicy,
+    VectorCellParameters, MAX_DEVICES,
+};
 pub use device::{
     ConstantStepParameters, DeviceConfig, ExpStepParameters, IdealParameters, LinearStepParameters,
-    PiecewiseStepParameters, PowStepParameters, MAX_PIECEWISE_NODES,
+    PiecewiseStepParameters, PowStepParameters, PowStepReferenceParameters,
+    SoftBoundsReferenceParameters, MAX_PIECEWISE_NODES,
 };
 pub use io::{
     quantization_step, BoundManagement, IoParameters, MvType, NoiseManagement, WeightNoiseType,

@@ -2,7 +2,7 @@
 //! (Δ⁺ up, Δ⁻ down) times (1 + dw_min_std·ξ), then clips to the device's bounds.
 
 use crate::config::ConstantStepParameters;
-use crate::rng::{normal_table, Purpose, Stream};
+use crate::rng::{normal_table, uniform_from_u32, Purpose, Stream};
 
 /// Device-to-device parameters of every cross-point, row-major `[rows, cols]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,6 +70,20 @@ impl ConstantStepArray {
                 b_min = -b_min.abs();
                 up = up.abs();
                 down = down.abs();
+            }
+            if p.corrupt_devices_prob > 0.0 {
+                // A stuck device: both bounds at one value drawn uniformly from the part of its
+                // range within ±corrupt_devices_range, no step.
+                let u = stream
+                    .block(k as u32, (k >> 32) as u32, 2, 0)
+                    .map(uniform_from_u32);
+                if u[0] < p.corrupt_devices_prob {
+                    let range = p.corrupt_devices_range.abs();
+                    let lo = b_min.min(b_max).max(-range);
+                    let hi = b_min.max(b_max).min(range);
+                    let value = lo + (hi - lo) * u[1];
+                    (b_min, b_max, up, down) = (value, value, 0.0, 0.0);
+                }
             }
             a.step_up[k] = up;
             a.step_down[k] = down;

@@ -97,12 +97,14 @@ impl DecayDiffusion {
         Some(out)
     }
 
-    /// One mini-batch of decay then diffusion, clipped to the bounds when given.
+    /// One mini-batch of decay then diffusion, clipped to the bounds when given (bounds of the
+    /// conductance w + reference when the devices have a reference).
     pub fn apply(
         &self,
         weights: &mut [f32],
         cols: usize,
         bounds: Option<(&[f32], &[f32])>,
+        reference: &[f32],
         seed: u64,
         step: u32,
     ) {
@@ -131,12 +133,16 @@ impl DecayDiffusion {
                     }
                 }
                 if let Some((lo, hi)) = bounds {
-                    for ((w, l), h) in row
-                        .iter_mut()
-                        .zip(&lo[k0..k0 + cols])
-                        .zip(&hi[k0..k0 + cols])
-                    {
-                        *w = w.max(*l).min(*h);
+                    let (lo, hi) = (&lo[k0..k0 + cols], &hi[k0..k0 + cols]);
+                    if reference.is_empty() {
+                        for ((w, l), h) in row.iter_mut().zip(lo).zip(hi) {
+                            *w = w.max(*l).min(*h);
+                        }
+                    } else {
+                        let r = &reference[k0..k0 + cols];
+                        for (q, w) in row.iter_mut().enumerate() {
+                            *w = w.max(lo[q] - r[q]).min(hi[q] - r[q]);
+                        }
                     }
                 }
             });

@@ -7,6 +7,7 @@ mod exp_step;
 mod linear_step;
 mod piecewise_step;
 mod pow_step;
+mod reference;
 
 pub use constant_step::ConstantStepArray;
 pub use decay_diffusion::DecayDiffusion;
@@ -63,20 +64,35 @@ impl DeviceModel {
     }
 }
 
-/// The per-device state of a whole tile: pulse response plus decay/diffusion.
+/// The per-device state of one array of a tile: pulse response, decay/diffusion, the reference
+/// conductance the visible weight is read against, and the write noise.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeviceArray {
     pub model: DeviceModel,
     pub decay_diffusion: Option<DecayDiffusion>,
+    /// Reference per device (visible weight w = conductance − reference); empty: none.
+    pub reference: Vec<f32>,
+    /// The part of the reference that is the device's symmetry point (empty: none).
+    pub symmetry: Vec<f32>,
+    /// Write noise σ on the visible weight (absolute); 0: none. With write noise the pulses act
+    /// on a hidden persistent weight and the visible one is persistent + σξ, redrawn whenever
+    /// the device is written.
+    pub write_noise: f32,
+    /// Whether `set_weights` draws write noise.
+    pub write_noise_on_set: bool,
+    /// Reset target b and its cycle-to-cycle spread (for resets of devices).
+    pub reset: f32,
+    pub reset_dtod: f32,
+    pub reset_std: f32,
+    /// The seed of the device-to-device draws.
+    pub draw_seed: u64,
 }
 
 impl DeviceArray {
     /// Draws the device-to-device parameters of a `rows × cols` array.
     pub fn build(config: &DeviceConfig, rows: usize, cols: usize, tile_seed: u64) -> Self {
+        let (mut reference, mut symmetry) = (Vec::new(), Vec::new());
         let model = match config {
-            DeviceConfig::IdealDevice(_) | DeviceConfig::FloatingPointDevice(_) => {
-                DeviceModel::FloatingPoint
-            }
             DeviceConfig::ConstantStepDevice(p) => {
                 DeviceModel::ConstantStep(ConstantStepArray::build(p, rows, cols, tile_seed))
             }
@@ -92,12 +108,81 @@ impl DeviceArray {
             DeviceConfig::PiecewiseStepDevice(p) => {
                 DeviceModel::PiecewiseStep(PiecewiseStepArray::build(p, rows, cols, tile_seed))
             }
+            DeviceConfig::SoftBoundsReferenceDevice(p) => {
+                let (a, r, sp) = reference::soft_bounds_reference(p, rows, cols, tile_seed);
+                (reference, symmetry) = (r, sp);
+                DeviceModel::LinearStep(a)
+            }
+            DeviceConfig::PowStepReferenceDevice(p) => {
+                let (a, r, sp) = reference::pow_step_reference(p, rows, cols, tile_seed);
+                (reference, symmetry) = (r, sp);
+                DeviceModel::PowStep(a)
+            }
+            // Floating-point devices, and (never built as one array) unit cells.
+            _ => DeviceModel::FloatingPoint,
         };
-        let decay_diffusion = DecayDiffusion::build(config, rows, cols, tile_seed);
-        Self {
-            model,
-            decay_diffusion,
+        if reference.iter().all(|&r| r == 0.0) {
+            reference.clear();
         }
+        if symmetry.iter().all(|&r| r == 0.0) {
+            symmetry.clear();
+        }
+        let (reset, reset_dtod, reset_std, seed) = match (config.pulsed(), config) {
+            (Some(p), _) => (p.reset, p.reset_dtod, p.reset_std, p.construction_seed),
+            (None, DeviceConfig::IdealDevice(p)) => (0.0, 0.0, p.reset_std, p.construction_seed),
+            _ => (0.0, 0.0, 0.0, 0),
+        };
+        let mut array = Self {
+            model,
+            decay_diffusion: None,
+            reference,
+            symmetry,
+            write_noise: config.write_noise(),
+            write_noise_on_set: config.apply_write_noise_on_set(),
+            reset,
+            reset_dtod,
+            reset_std,
+            draw_seed: if seed != 0 { seed } else { tile_seed },
+        };
+        array.decay_diffusion =
+            DecayDiffusion::build(config, rows, cols, tile_seed).map(|mut dd| {
+                // Decay relaxes the conductance to the reset target: in visible units, b − ref.
+                if !dd.reset_bias.is_empty() {
+                    for (k, b) in dd.reset_bias.iter_mut().enumerate() {
+                        *b = array.reset_target(k);
+                    }
+                }
+                dd
+            });
+        array
+    }
+
+    /// The reset target of device k in visible units: reset + reset_dtod·ξ, minus the device's
+    /// reference with the symmetry point taken out (with `subtract_symmetry_point` the reset
+    /// conductance is the symmetry point itself, as in the reference).
+    pub fn reset_target(&self, k: usize) -> f32 {
+        let xi = Stream::new(self.draw_seed, Purpose::DeviceToDevice).normals8(
+            k as u32,
+            (k >> 32) as u32,
+            0,
+            0,
+            normal_table(),
+        );
+        let bias = self.reset + self.reset_dtod * xi[5];
+        match self.reference.get(k) {
+            Some(&r) => bias - (r - self.symmetry_offset(k)),
+            None => bias,
+        }
+    }
+
+    /// The part of device k's reference that is its symmetry point (0 unless subtracted).
+    fn symmetry_offset(&self, k: usize) -> f32 {
+        self.symmetry.get(k).copied().unwrap_or(0.0)
+    }
+
+    /// Whether this array keeps a hidden persistent weight (write noise).
+    pub fn has_write_noise(&self) -> bool {
+        self.write_noise > 0.0
     }
 
     /// Per-device (lower, upper) bounds, if the devices have any.
@@ -107,17 +192,33 @@ impl DeviceArray {
             .map(|a| (a.w_min.as_slice(), a.w_max.as_slice()))
     }
 
-    /// Clips weights into each device's bounds (what a device does to any weight written to it).
+    /// Clips weights into each device's bounds (what a device does to any weight written to it);
+    /// with a reference the bounds hold for the conductance w + ref.
     pub fn clip_weights(&self, weights: &mut [f32]) {
         if let Some(a) = self.model.steps() {
-            a.clip_weights(weights);
+            if self.reference.is_empty() {
+                a.clip_weights(weights);
+            } else {
+                for (k, w) in weights.iter_mut().enumerate() {
+                    let r = self.reference[k];
+                    *w = w.max(a.w_min[k] - r).min(a.w_max[k] - r);
+                }
+            }
+        }
+    }
+
+    /// Clips the weight of device k into its bounds.
+    pub fn clip_one(&self, k: usize, w: &mut f32) {
+        if let Some(a) = self.model.steps() {
+            let r = self.reference.get(k).copied().unwrap_or(0.0);
+            *w = w.max(a.w_min[k] - r).min(a.w_max[k] - r);
         }
     }
 
     /// Decay and diffusion of one mini-batch (nothing when both are off).
     pub fn post_update(&self, weights: &mut [f32], cols: usize, seed: u64, step: u32) {
         if let Some(dd) = &self.decay_diffusion {
-            dd.apply(weights, cols, self.bounds(), seed, step);
+            dd.apply(weights, cols, self.bounds(), &self.reference, seed, step);
         }
     }
 
@@ -142,6 +243,12 @@ impl DeviceArray {
         if let Some(dd) = &self.decay_diffusion {
             v.extend(dd.arrays());
         }
+        if !self.reference.is_empty() {
+            v.push(("reference", &self.reference));
+        }
+        if !self.symmetry.is_empty() {
+            v.push(("symmetry_point", &self.symmetry));
+        }
         v
     }
 
@@ -157,6 +264,12 @@ impl DeviceArray {
         };
         if let Some(dd) = &mut self.decay_diffusion {
             targets.extend(dd.arrays_mut());
+        }
+        if !self.reference.is_empty() {
+            targets.push(("reference", &mut self.reference));
+        }
+        if !self.symmetry.is_empty() {
+            targets.push(("symmetry_point", &mut self.symmetry));
         }
         if arrays.len() != targets.len() {
             return Err(Error::State(format!(

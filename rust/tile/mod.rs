@@ -1,6 +1,15 @@
 //! `Tile`: one analog crossbar array behind a backend. Checks every argument (shapes, finite
-//! values, learning rate), keeps the step counters that index the random streams, and saves and
-//! restores the complete state.
+//! values, learning rate), keeps the step counters that index the random streams, runs the unit
+//! cell or compound logic (`cell.rs` and the files beside it) on top of the backend's array
+//! kernels, and saves and restores the complete state.
+
+mod cell;
+mod mixed_precision;
+mod one_sided;
+mod transfer;
+mod vector;
+
+pub use cell::Cell;
 
 use crate::backend::{self, BackendKind, TileBackend};
 use crate::config::TileConfig;
@@ -13,9 +22,12 @@ pub struct Counters {
     pub backward: u64,
     pub update: u64,
     pub post_update: u64,
+    /// `set_weights` calls (they draw write noise).
+    pub set: u64,
 }
 
-/// Everything needed to rebuild a tile exactly (weights, device draws, RNG position, config).
+/// Everything needed to rebuild a tile exactly (weights, device draws, RNG position, config,
+/// hidden weights and the compound's own state).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TileState {
     pub config: TileConfig,
@@ -23,8 +35,15 @@ pub struct TileState {
     pub cols: usize,
     pub seed: u64,
     pub counters: Counters,
+    /// The visible weights.
     pub weights: Vec<f32>,
     pub device: Vec<(String, Vec<f32>)>,
+    /// Per array: (visible weights, persistent weights with write noise). Empty for a single
+    /// device without write noise (the visible weights say it all).
+    pub arrays: Vec<(Vec<f32>, Option<Vec<f32>>)>,
+    /// The compound's bookkeeping as JSON, and its large arrays (buffers).
+    pub cell_json: String,
+    pub cell_arrays: Vec<(String, Vec<f32>)>,
 }
 
 /// An analog tile with `rows` outputs and `cols` inputs (weights `[rows, cols]`).
@@ -35,6 +54,7 @@ pub struct Tile {
     seed: u64,
     counters: Counters,
     backend: Box<dyn TileBackend>,
+    cell: Cell,
 }
 
 impl Tile {
@@ -53,7 +73,9 @@ impl Tile {
                 msg: format!("a tile needs at least one row and one column, got {rows} x {cols}"),
             });
         }
-        let backend = backend::build(kind, &config, rows, cols, seed)?;
+        let cell = Cell::new(&config, rows, cols)?;
+        let visible = backend::Visible::of(&cell.gammas());
+        let backend = backend::build(kind, &config, rows, cols, seed, visible)?;
         Ok(Self {
             config,
             rows,
@@ -61,6 +83,7 @@ impl Tile {
             seed,
             counters: Counters::default(),
             backend,
+            cell,
         })
     }
 
@@ -86,6 +109,11 @@ impl Tile {
 
     pub fn backend(&self) -> BackendKind {
         self.backend.kind()
+    }
+
+    /// Number of device arrays (1 for a single device).
+    pub fn arrays(&self) -> usize {
+        self.cell.arrays()
     }
 
     fn check_batch(arg: &'static str, data: &[f32], width: usize) -> Result<usize> {
@@ -149,7 +177,15 @@ impl Tile {
             });
         }
         let step = self.counters.update as u32;
-        self.backend.update(x, d, batch, lr, step)?;
+        let mut ctx = cell::Context {
+            backend: self.backend.as_mut(),
+            config: &self.config,
+            rows: self.rows,
+            cols: self.cols,
+            seed: self.seed,
+            step,
+        };
+        self.cell.update(&mut ctx, x, d, batch, lr)?;
         self.counters.update += 1;
         Ok(())
     }
@@ -157,7 +193,9 @@ impl Tile {
     /// Once per optimizer step, after the update: decay and diffusion of the devices.
     pub fn post_update_step(&mut self) -> Result<()> {
         let step = self.counters.post_update as u32;
-        self.backend.post_update(step)?;
+        for k in 0..self.cell.arrays() {
+            self.backend.post_update(k, step)?;
+        }
         self.counters.post_update += 1;
         Ok(())
     }
@@ -167,11 +205,14 @@ impl Tile {
         self.backend.synchronize()
     }
 
+    /// The visible weights `[rows, cols]`.
     pub fn weights(&self) -> Result<Vec<f32>> {
-        self.backend.weights()
+        self.backend.weights(None)
     }
 
-    /// Writes `[rows, cols]` weights; each device clips them into its bounds.
+    /// Writes `[rows, cols]` weights as the device (or compound) does: each device clips them into
+    /// its bounds; a compound puts them where the reference does (e.g. the last array of a
+    /// transfer compound).
     pub fn set_weights(&mut self, weights: &[f32]) -> Result<()> {
         if weights.len() != self.rows * self.cols {
             return Err(Error::Shape {
@@ -181,18 +222,55 @@ impl Tile {
             });
         }
         check_finite("weights", weights)?;
-        self.backend.set_weights(weights)
+        let event = self.counters.set as u32;
+        let mut ctx = cell::Context {
+            backend: self.backend.as_mut(),
+            config: &self.config,
+            rows: self.rows,
+            cols: self.cols,
+            seed: self.seed,
+            step: event,
+        };
+        self.cell.set_weights(&mut ctx, weights)?;
+        self.counters.set += 1;
+        Ok(())
+    }
+
+    /// The hidden state for analysis: the visible weights of every array (`array_k`), the
+    /// persistent weights of arrays with write noise (`persistent_k`), and the compound's own
+    /// arrays (transfer buffers, running means, the mixed-precision accumulator).
+    pub fn hidden_weights(&self) -> Result<Vec<(String, Vec<f32>)>> {
+        let mut out = Vec::new();
+        for k in 0..self.cell.arrays() {
+            out.push((format!("array_{k}"), self.backend.weights(Some(k))?));
+            if let Some(p) = self.backend.persistent(k)? {
+                out.push((format!("persistent_{k}"), p));
+            }
+        }
+        out.extend(self.cell.hidden());
+        Ok(out)
     }
 
     pub fn state(&self) -> Result<TileState> {
+        let n = self.cell.arrays();
+        let mut arrays = Vec::new();
+        let single_plain = n == 1 && self.backend.persistent(0)?.is_none();
+        if !single_plain {
+            for k in 0..n {
+                arrays.push((self.backend.weights(Some(k))?, self.backend.persistent(k)?));
+            }
+        }
         Ok(TileState {
             config: self.config.clone(),
             rows: self.rows,
             cols: self.cols,
             seed: self.seed,
             counters: self.counters,
-            weights: self.backend.weights()?,
+            weights: self.backend.weights(None)?,
             device: self.backend.device_arrays(),
+            arrays,
+            cell_json: self.cell.state_json(),
+            cell_arrays: self.cell.hidden(),
         })
     }
 
@@ -205,16 +283,45 @@ impl Tile {
             state.seed,
             kind,
         )?;
-        if state.weights.len() != state.rows * state.cols {
-            return Err(Error::State(format!(
-                "weights: expected {} values, got {}",
-                state.rows * state.cols,
-                state.weights.len()
-            )));
-        }
+        let size = state.rows * state.cols;
+        let check = |what: &str, v: &[f32]| {
+            if v.len() == size {
+                Ok(())
+            } else {
+                Err(Error::State(format!(
+                    "{what}: expected {size} values, got {}",
+                    v.len()
+                )))
+            }
+        };
+        check("weights", &state.weights)?;
         tile.backend.load_device_arrays(&state.device)?;
-        // Saved weights already lie within the saved bounds: restore them bit for bit.
-        tile.backend.set_weights(&state.weights)?;
+        let n = tile.cell.arrays();
+        if state.arrays.is_empty() {
+            if n != 1 {
+                return Err(Error::State(format!(
+                    "the saved state has no array weights for {n} arrays"
+                )));
+            }
+            // Saved weights already lie within the saved bounds: restore them bit for bit.
+            tile.backend.restore(0, &state.weights, None)?;
+        } else {
+            if state.arrays.len() != n {
+                return Err(Error::State(format!(
+                    "expected {n} arrays, got {}",
+                    state.arrays.len()
+                )));
+            }
+            for (k, (visible, persistent)) in state.arrays.iter().enumerate() {
+                check("array weights", visible)?;
+                if let Some(p) = persistent {
+                    check("persistent weights", p)?;
+                }
+                tile.backend.restore(k, visible, persistent.as_deref())?;
+            }
+        }
+        tile.cell
+            .load_state(&state.cell_json, &state.cell_arrays, size)?;
         tile.counters = state.counters;
         Ok(tile)
     }

@@ -13,6 +13,7 @@ import torch
 
 from rpusim import AnalogTile
 from rpusim.configs import (
+    ConstantStepDevice,
     ExpStepDevice,
     LinearStepDevice,
     PiecewiseStepDevice,
@@ -48,12 +49,12 @@ def test_soft_bounds_single_pulses_follow_the_formula(backend: str) -> None:
             assert abs(float(dw.std()) - 0.2 * abs(step)) < 0.1 * 0.2 * abs(step), (w0, up)
 
 
-def test_soft_bounds_reference_maps_its_slope_variation() -> None:
+def test_soft_bounds_reference_encodes_as_its_own_model() -> None:
     device = SoftBoundsReferenceDevice(slope_up_dtod=0.1, slope_down_dtod=0.2)
     core = json.loads(SingleRPUConfig(device=device).to_json())["device"]
-    assert core["type"] == "LinearStepDevice" and core["gamma_up"] == 1.0
-    assert core["gamma_up_dtod"] == 0.1 and core["gamma_down_dtod"] == 0.2
-    assert core["mult_noise"] is False and core["mean_bound_reference"] is False
+    assert core["type"] == "SoftBoundsReferenceDevice"
+    assert core["slope_up_dtod"] == 0.1 and core["slope_down_dtod"] == 0.2
+    assert core["mult_noise"] is False and "dw_min" in core["pulsed"]
 
 
 def test_soft_bounds_pmax_conversion() -> None:
@@ -90,7 +91,9 @@ def test_state_round_trip_continues_identically(device: object, backend: str) ->
 
 def test_bad_values_are_named() -> None:
     with pytest.raises(ConfigError, match="write_noise_std"):
-        AnalogTile(2, 2, SingleRPUConfig(device=SoftBoundsDevice(write_noise_std=0.1)))
+        AnalogTile(2, 2, SingleRPUConfig(device=SoftBoundsDevice(write_noise_std=-0.1)))
+    with pytest.raises(ConfigError, match="corrupt_devices_prob"):
+        AnalogTile(2, 2, SingleRPUConfig(device=ConstantStepDevice(corrupt_devices_prob=1.5)))
     with pytest.raises(ConfigError, match="reverse_up"):
         AnalogTile(2, 2, SingleRPUConfig(device=LinearStepDevice(reverse_up=True)))
     with pytest.raises(ConfigError, match="w_max"):
@@ -102,12 +105,13 @@ def test_bad_values_are_named() -> None:
     with pytest.raises(ConfigError, match="dw_min_std_add"):
         AnalogTile(2, 2, SingleRPUConfig(device=ExpStepDevice(dw_min_std_add=-1.0)))
     for kwargs, match in (
-        ({"reference_std": 0.1}, "reference_std"),
-        ({"subtract_symmetry_point": True}, "subtract_symmetry_point"),
+        ({"reference_std": -0.1}, "reference_std"),
+        ({"subtract_symmetry_point": 1}, "subtract_symmetry_point"),
         ({"slope_up_dtod": -0.1}, "slope_up_dtod"),
+        ({"w_min": 0.1}, "w_max"),
     ):
         with pytest.raises(ConfigError, match=match):
-            SingleRPUConfig(device=SoftBoundsReferenceDevice(**kwargs)).to_json()  # type: ignore[arg-type]
+            AnalogTile(2, 2, SingleRPUConfig(device=SoftBoundsReferenceDevice(**kwargs)))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="piecewise_up"):
         AnalogTile(2, 2, SingleRPUConfig(device=PiecewiseStepDevice(piecewise_up=[1.0, 0.5])))
     with pytest.raises(ConfigError, match="piecewise_down"):

@@ -56,7 +56,7 @@ def _set(obj: Any, **values: Any) -> Any:
         ),
         (SingleRPUConfig(device=ConstantStepDevice(lifetime=-10.0)), "device.lifetime"),
         (
-            SingleRPUConfig(device=ConstantStepDevice(corrupt_devices_prob=0.1)),
+            SingleRPUConfig(device=ConstantStepDevice(corrupt_devices_prob=-0.1)),
             "device.corrupt_devices_prob",
         ),
         (SingleRPUConfig(forward=IOParameters(ir_drop=1.0)), "forward.ir_drop"),

@@ -276,7 +276,8 @@ fn moving_between_backends_continues_exactly() {
 
 #[test]
 fn tiles_split_into_row_bands_match_the_cpu() {
-    use rpusim::backend::{gpu::GpuTile, CpuTile, TileBackend};
+    use rpusim::backend::{gpu::GpuTile, ArrayUpdate, CpuTile, TileBackend, Visible};
+    use rpusim::pulsed::{CapturePlan, Lr, Polarity};
     if !gpu_available() {
         return;
     }
@@ -297,21 +298,27 @@ fn tiles_split_into_row_bands_match_the_cpu() {
         ..Default::default()
     };
     let cases = [
-        (DeviceConfig::ConstantStepDevice(pulsed), 4),
-        (DeviceConfig::LinearStepDevice(linear), 8),
+        DeviceConfig::ConstantStepDevice(pulsed),
+        DeviceConfig::LinearStepDevice(linear),
     ];
-    for (device, bands) in cases {
+    for device in cases {
         let config = TileConfig {
             device,
             ..TileConfig::default()
         };
         let (rows, cols, batch) = (37, 48, 5);
-        let mut cpu = CpuTile::new(config.clone(), rows, cols, 8);
-        let mut gpu = GpuTile::with_binding_limit(config, rows, cols, 8, 2048).unwrap();
-        assert_eq!(gpu.band_count(), bands);
+        let mut cpu = CpuTile::new(config.clone(), rows, cols, 8, Visible::Array(0));
+        // 16 bytes per device in the widest binding: 10 rows per band.
+        let limit = (cols * 16 * 10) as u64;
+        let mut gpu =
+            GpuTile::with_binding_limit(config.clone(), rows, cols, 8, Visible::Array(0), limit)
+                .unwrap();
+        let bands = gpu.band_count();
+        assert_eq!(bands, 4);
         let w = scaled(data(rows * cols, 9), 0.04);
-        cpu.set_weights(&w).unwrap();
-        gpu.set_weights(&w).unwrap();
+        cpu.set_weights(0, &w, 0).unwrap();
+        gpu.set_weights(0, &w, 0).unwrap();
+        let none = CapturePlan::default();
         for step in 0..4u32 {
             let x = data(batch * cols, 500 + step);
             let d = scaled(data(batch * rows, 600 + step), 0.3);
@@ -323,11 +330,25 @@ fn tiles_split_into_row_bands_match_the_cpu() {
             cpu.backward(&d, batch, &mut zc, step).unwrap();
             gpu.backward(&d, batch, &mut zg, step).unwrap();
             assert_periphery_close(&zc, &zg, 24.0 / 510.0);
-            cpu.update(&x, &d, batch, 0.2, step).unwrap();
-            gpu.update(&x, &d, batch, 0.2, step).unwrap();
-            cpu.post_update(step).unwrap();
-            gpu.post_update(step).unwrap();
-            let diff = max_abs_diff(&cpu.weights().unwrap(), &gpu.weights().unwrap());
+            let u = ArrayUpdate {
+                array: 0,
+                x: &x,
+                d: &d,
+                batch,
+                lr: Lr::Same(0.2),
+                up: &config.update,
+                granularity: config.device.granularity(),
+                seed: 8,
+                noise_seed: 8,
+                step,
+                polarity: Polarity::Both,
+                captures: &none,
+            };
+            cpu.update(&u).unwrap();
+            gpu.update(&u).unwrap();
+            cpu.post_update(0, step).unwrap();
+            gpu.post_update(0, step).unwrap();
+            let diff = max_abs_diff(&cpu.weights(None).unwrap(), &gpu.weights(None).unwrap());
             assert!(
                 diff < 1e-5,
                 "{bands} bands, step {step}: max |cpu − gpu| = {diff}"

@@ -1,5 +1,18 @@
 """Configuration dataclasses, with the reference simulator's names and defaults."""
 
+from rpusim.configs.compounds import (
+    BufferedTransferCompound,
+    ChoppedTransferCompound,
+    DigitalRankUpdateCell,
+    DynamicTransferCompound,
+    MixedPrecisionCompound,
+    OneSidedUnitCell,
+    ReferenceUnitCell,
+    TransferCompound,
+    UnitCell,
+    VectorUnitCell,
+    VectorUnitCellUpdatePolicy,
+)
 from rpusim.configs.devices import (
     ConstantStepDevice,
     ExpStepDevice,
@@ -8,6 +21,7 @@ from rpusim.configs.devices import (
     LinearStepDevice,
     PiecewiseStepDevice,
     PowStepDevice,
+    PowStepReferenceDevice,
     PulsedDevice,
     SoftBoundsDevice,
     SoftBoundsPmaxDevice,
@@ -22,13 +36,24 @@ from rpusim.configs.enums import (
 )
 from rpusim.configs.io import IOParameters, PresetIOParameters
 from rpusim.configs.mapping import MappingParameter
-from rpusim.configs.rpu_configs import FloatingPointRPUConfig, RPUConfig, SingleRPUConfig
+from rpusim.configs.rpu_configs import (
+    DigitalRankUpdateRPUConfig,
+    FloatingPointRPUConfig,
+    RPUConfig,
+    SingleRPUConfig,
+    UnitCellRPUConfig,
+)
 from rpusim.configs.update import PresetUpdateParameters, UpdateParameters
 
 __all__ = [
     "AnalogMVType",
     "BoundManagementType",
+    "BufferedTransferCompound",
+    "ChoppedTransferCompound",
     "ConstantStepDevice",
+    "DigitalRankUpdateCell",
+    "DigitalRankUpdateRPUConfig",
+    "DynamicTransferCompound",
     "ExpStepDevice",
     "FloatingPointDevice",
     "FloatingPointRPUConfig",
@@ -36,18 +61,27 @@ __all__ = [
     "IdealDevice",
     "LinearStepDevice",
     "MappingParameter",
+    "MixedPrecisionCompound",
     "NoiseManagementType",
+    "OneSidedUnitCell",
     "PiecewiseStepDevice",
     "PowStepDevice",
+    "PowStepReferenceDevice",
     "PresetIOParameters",
     "PresetUpdateParameters",
     "PulseType",
     "PulsedDevice",
     "RPUConfig",
+    "ReferenceUnitCell",
     "SingleRPUConfig",
     "SoftBoundsDevice",
     "SoftBoundsPmaxDevice",
     "SoftBoundsReferenceDevice",
+    "TransferCompound",
+    "UnitCell",
+    "UnitCellRPUConfig",
     "UpdateParameters",
+    "VectorUnitCell",
+    "VectorUnitCellUpdatePolicy",
     "WeightNoiseType",
 ]

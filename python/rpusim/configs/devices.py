@@ -54,7 +54,8 @@ class PulsedDevice:
     construction_seed: int = 0
     """Seed of the device-to-device draws if ≠ 0 (else the tile's seed)."""
     corrupt_devices_prob: float = 0.0
-    """Probability of a stuck device (not supported yet: must be 0)."""
+    """Probability that a device is stuck (drawn once at construction): its bounds collapse to one
+    value drawn uniformly from its range within ±corrupt_devices_range, and pulses do nothing."""
     corrupt_devices_range: float = 0.1
     """Range of the stuck values."""
     diffusion: float = 0.0
@@ -160,7 +161,9 @@ class LinearStepDevice(PulsedDevice):
     mult_noise: bool = True
     """Cycle-to-cycle noise multiplies the whole step (else Δ·σξ is added)."""
     write_noise_std: float = 0.0
-    """Write noise on the visible weight (not supported yet: must be 0)."""
+    """Write noise, in units of dw_min: the pulses act on a hidden persistent weight and the
+    weight that forward and backward see is persistent + write_noise_std·dw_min·ξ, redrawn
+    whenever the device is written (pulsed, set, decayed, reset)."""
     apply_write_noise_on_set: bool = True
     """Apply the write noise when weights are set."""
     reverse_up: bool = False
@@ -183,8 +186,12 @@ class SoftBoundsDevice(PulsedDevice):
 
     mult_noise: bool = True
     """Cycle-to-cycle noise multiplies the whole step (else Δ·σξ is added)."""
+    apply_write_noise_on_set: bool = True
+    """Apply the write noise when weights are set."""
     write_noise_std: float = 0.0
-    """Write noise on the visible weight (not supported yet: must be 0)."""
+    """Write noise, in units of dw_min: the pulses act on a hidden persistent weight and the
+    weight that forward and backward see is persistent + write_noise_std·dw_min·ξ, redrawn
+    whenever the device is written (pulsed, set, decayed, reset)."""
     reverse_up: bool = False
     """Reference the up slope to the opposite bound (not supported yet)."""
     reverse_down: bool = False
@@ -205,7 +212,13 @@ class SoftBoundsDevice(PulsedDevice):
             "mean_bound_reference": False,
             **{
                 k: extras[k]
-                for k in ("mult_noise", "write_noise_std", "reverse_up", "reverse_down")
+                for k in (
+                    "mult_noise",
+                    "write_noise_std",
+                    "apply_write_noise_on_set",
+                    "reverse_up",
+                    "reverse_down",
+                )
             },
             "reverse_offset": extras["reverse_offset"],
         }
@@ -272,7 +285,9 @@ class ExpStepDevice(PulsedDevice):
     dw_min_std_slope: float = 0.0
     """Noise term proportional to |w| (switches to additive noise when > 0)."""
     write_noise_std: float = 0.0
-    """Write noise on the visible weight (not supported yet: must be 0)."""
+    """Write noise, in units of dw_min: the pulses act on a hidden persistent weight and the
+    weight that forward and backward see is persistent + write_noise_std·dw_min·ξ, redrawn
+    whenever the device is written (pulsed, set, decayed, reset)."""
     apply_write_noise_on_set: bool = True
     """Apply the write noise when weights are set."""
 
@@ -296,7 +311,9 @@ class PowStepDevice(PulsedDevice):
     pow_up_down_dtod: float = 0.0
     """Device-to-device spread of β (absolute)."""
     write_noise_std: float = 0.0
-    """Write noise on the visible weight (not supported yet: must be 0)."""
+    """Write noise, in units of dw_min: the pulses act on a hidden persistent weight and the
+    weight that forward and backward see is persistent + write_noise_std·dw_min·ξ, redrawn
+    whenever the device is written (pulsed, set, decayed, reset)."""
     apply_write_noise_on_set: bool = True
     """Apply the write noise when weights are set."""
 
@@ -315,7 +332,9 @@ class PiecewiseStepDevice(PulsedDevice):
     piecewise_down: list[float] = field(default_factory=lambda: [1.0])
     """Nodes of the down-step curve."""
     write_noise_std: float = 0.0
-    """Write noise on the visible weight (not supported yet: must be 0)."""
+    """Write noise, in units of dw_min: the pulses act on a hidden persistent weight and the
+    weight that forward and backward see is persistent + write_noise_std·dw_min·ξ, redrawn
+    whenever the device is written (pulsed, set, decayed, reset)."""
     apply_write_noise_on_set: bool = True
     """Apply the write noise when weights are set."""
 
@@ -340,40 +359,63 @@ class PiecewiseStepDevice(PulsedDevice):
 
 
 @dataclass
-class SoftBoundsReferenceDevice(SoftBoundsDevice):
-    """Soft bounds acting on the raw conductance w + ref, with the visible weight
-    (w + ref) − ref_ij, ref_ij = reference_mean + reference_std·ξ (+ the symmetry point when
-    ``subtract_symmetry_point``), and optional slope variation (reference §4.2). Additive noise
-    by default. Supported so far: the reference at 0 (``reference_mean = reference_std = 0``, no
-    symmetry-point subtraction), where the model is soft bounds; the slope variation maps to the
-    per-device γ = |1 + slope_dtod·ξ|."""
+class SoftBoundsReferenceDevice(PulsedDevice):
+    """Soft bounds on the conductance g, read against a reference (reference §4.2): up
+    g += Δ⁺(1 − g/b_max + σξ), down g −= Δ⁻(1 − g/b_min + σξ) (additive noise by default), and the
+    weight the periphery sees is w = g − ref_ij, ref_ij = reference_mean + reference_std·ξ, plus the
+    device's symmetry point g* = (Δ⁺ − Δ⁻)/(Δ⁺/b_max − Δ⁻/b_min) with
+    ``subtract_symmetry_point`` (so that plain SGD's attractor is w = 0, as Tiki-Taka's fast array
+    wants). The slope variation moves each device's soft bound: b_max/|1 + slope_up_dtod·ξ|,
+    b_min/|1 + slope_down_dtod·ξ'|. Resets and decay go to the symmetry point when it is
+    subtracted."""
 
     mult_noise: bool = False
     """Cycle-to-cycle noise multiplies the whole step (else Δ·σξ is added)."""
+    write_noise_std: float = 0.0
+    """Write noise, in units of dw_min (see :class:`LinearStepDevice`)."""
+    apply_write_noise_on_set: bool = True
+    """Apply the write noise when weights are set."""
     slope_up_dtod: float = 0.0
     """Device-to-device spread of the up slope (relative)."""
     slope_down_dtod: float = 0.0
     """Device-to-device spread of the down slope (relative)."""
     reference_mean: float = 0.0
-    """Mean reference conductance (only 0 is supported yet)."""
+    """Mean reference conductance."""
     reference_std: float = 0.0
-    """Device-to-device spread of the reference (only 0 is supported yet)."""
+    """Device-to-device spread of the reference."""
     subtract_symmetry_point: bool = False
-    """Put each device's symmetry point at visible weight 0 (not supported yet)."""
+    """Add each device's symmetry point to its reference (the visible weight is 0 there)."""
 
     def to_core(self, prefix: str) -> dict[str, Any]:
-        extras = encode_fields(self, prefix)
-        for name in ("reference_mean", "reference_std"):
-            if extras[name] != 0.0:
-                raise ConfigError(f"{prefix}.{name}: a reference conductance is not supported yet")
-        if extras["subtract_symmetry_point"]:
-            raise ConfigError(
-                f"{prefix}.subtract_symmetry_point: symmetry-point subtraction is not supported yet"
-            )
-        for name in ("slope_up_dtod", "slope_down_dtod"):
-            if extras[name] < 0.0:
-                raise ConfigError(f"{prefix}.{name}: must be >= 0, got {extras[name]}")
-        core = super().to_core(prefix)
-        core["gamma_up_dtod"] = extras["slope_up_dtod"]
-        core["gamma_down_dtod"] = extras["slope_down_dtod"]
-        return core
+        return _model_core(self, SoftBoundsReferenceDevice, prefix)
+
+
+@dataclass
+class PowStepReferenceDevice(PulsedDevice):
+    """Power step on the conductance g = w + ref_ij (reference §4.2): with
+    ω = (b_max − g)/(b_max − b_min), up g += Δ⁺·ω^γ⁺(1 + σξ), down g −= Δ⁻·(1 − ω)^γ⁻(1 + σξ). The
+    exponents are drawn as the steps are: γ^± = pow_gamma·(gain ± r + bias^±) with
+    gain = 1 + pow_gamma_dtod·ξ, r = pow_up_down_dtod·ξ', bias from pow_up_down. With
+    ``subtract_symmetry_point`` the reference includes the device's symmetry point: the root of
+    equal up and down steps (found by bisection), or with ``n_estimation_steps`` > 0 the
+    reference's estimate, that many alternating up/down steps from 0."""
+
+    pow_gamma: float = 1.0
+    """Exponent γ."""
+    pow_gamma_dtod: float = 0.1
+    """Device-to-device spread of γ (relative)."""
+    pow_up_down: float = 0.0
+    """Up/down asymmetry of the exponent."""
+    pow_up_down_dtod: float = 0.0
+    """Device-to-device spread of the asymmetry."""
+    subtract_symmetry_point: bool = False
+    """Add each device's symmetry point to its reference."""
+    n_estimation_steps: int = -1
+    """Steps of the symmetry-point estimate (≤ 0: the exact root)."""
+    reference_mean: float = 0.0
+    """Mean reference conductance."""
+    reference_std: float = 0.0
+    """Device-to-device spread of the reference."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        return _model_core(self, PowStepReferenceDevice, prefix)

@@ -5,6 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from rpusim.configs.compounds import (
+    DigitalRankUpdateCell,
+    MixedPrecisionCompound,
+    OneSidedUnitCell,
+    ReferenceUnitCell,
+    TransferCompound,
+    UnitCell,
+    VectorUnitCell,
+)
 from rpusim.configs.devices import (
     ConstantStepDevice,
     FloatingPointDevice,
@@ -43,19 +52,7 @@ class SingleRPUConfig:
                 f"LinearStepDevice, SoftBoundsDevice, ... or IdealDevice), "
                 f"got {type(self.device).__name__}"
             )
-        for name, cls in (
-            ("forward", IOParameters),
-            ("backward", IOParameters),
-            ("update", UpdateParameters),
-        ):
-            if not isinstance(getattr(self, name), cls):
-                raise ConfigError(f"{name}: expected {cls.__name__}, got {getattr(self, name)!r}")
-        return {
-            "device": self.device.to_core("device"),
-            "forward": self.forward.to_core("forward"),
-            "backward": self.backward.to_core("backward"),
-            "update": self.update.to_core("update"),
-        }
+        return _periphery_core(self, self.device.to_core("device"))
 
     def to_json(self) -> str:
         return to_json(self.to_core())
@@ -99,4 +96,97 @@ class FloatingPointRPUConfig:
         _core.validate_config(self.to_json())
 
 
-RPUConfig = Union[SingleRPUConfig, FloatingPointRPUConfig]
+def _periphery_core(config: Any, device: dict[str, Any]) -> dict[str, Any]:
+    """The core's form of a config with a device and the three periphery settings."""
+    for name, cls in (
+        ("forward", IOParameters),
+        ("backward", IOParameters),
+        ("update", UpdateParameters),
+    ):
+        if not isinstance(getattr(config, name), cls):
+            raise ConfigError(f"{name}: expected {cls.__name__}, got {getattr(config, name)!r}")
+    return {
+        "device": device,
+        "forward": config.forward.to_core("forward"),
+        "backward": config.backward.to_core("backward"),
+        "update": config.update.to_core("update"),
+    }
+
+
+@dataclass
+class UnitCellRPUConfig:
+    """Several devices per cross-point: a unit cell (``VectorUnitCell``, ``ReferenceUnitCell``,
+    ``OneSidedUnitCell``) or a transfer compound (``TransferCompound``,
+    ``BufferedTransferCompound``, ``ChoppedTransferCompound``, ``DynamicTransferCompound``), with the
+    forward/backward periphery and the pulsed update of the gradient."""
+
+    device: UnitCell = field(default_factory=VectorUnitCell)
+    """The unit cell or compound."""
+    forward: IOParameters = field(default_factory=IOParameters)
+    """Periphery of the forward pass."""
+    backward: IOParameters = field(default_factory=IOParameters)
+    """Periphery of the backward pass (bound management is always off there)."""
+    update: UpdateParameters = field(default_factory=UpdateParameters)
+    """Pulsed update of the gradient (on the fast array of a transfer compound)."""
+    mapping: MappingParameter = field(default_factory=MappingParameter)
+    """How layers are split over tiles."""
+
+    def to_core(self) -> dict[str, Any]:
+        if not isinstance(
+            self.device, (VectorUnitCell, ReferenceUnitCell, OneSidedUnitCell, TransferCompound)
+        ):
+            raise ConfigError(
+                f"device: UnitCellRPUConfig needs a unit cell or transfer compound "
+                f"(VectorUnitCell, ReferenceUnitCell, OneSidedUnitCell, TransferCompound, ...), "
+                f"got {type(self.device).__name__}"
+            )
+        return _periphery_core(self, self.device.to_core("device"))
+
+    def to_json(self) -> str:
+        return to_json(self.to_core())
+
+    def validate(self) -> None:
+        """Raises ConfigError if any value is invalid."""
+        from rpusim import _core
+
+        _core.validate_config(self.to_json())
+
+
+@dataclass
+class DigitalRankUpdateRPUConfig:
+    """A digital rank-update cell (``MixedPrecisionCompound``): the gradient accumulates
+    digitally and is written to one analog device array in whole steps."""
+
+    device: DigitalRankUpdateCell = field(default_factory=MixedPrecisionCompound)
+    """The rank-update cell."""
+    forward: IOParameters = field(default_factory=IOParameters)
+    """Periphery of the forward pass."""
+    backward: IOParameters = field(default_factory=IOParameters)
+    """Periphery of the backward pass."""
+    update: UpdateParameters = field(default_factory=UpdateParameters)
+    """Pulsed update of the transfer writes (update management is always on there)."""
+    mapping: MappingParameter = field(default_factory=MappingParameter)
+    """How layers are split over tiles."""
+
+    def to_core(self) -> dict[str, Any]:
+        if not isinstance(self.device, MixedPrecisionCompound):
+            raise ConfigError(
+                f"device: DigitalRankUpdateRPUConfig needs a MixedPrecisionCompound, "
+                f"got {type(self.device).__name__}"
+            )
+        return _periphery_core(self, self.device.to_core("device"))
+
+    def to_json(self) -> str:
+        return to_json(self.to_core())
+
+    def validate(self) -> None:
+        """Raises ConfigError if any value is invalid."""
+        from rpusim import _core
+
+        _core.validate_config(self.to_json())
+
+
+RPUConfig = Union[
+    SingleRPUConfig, UnitCellRPUConfig, DigitalRankUpdateRPUConfig, FloatingPointRPUConfig
+]
+"""Any tile configuration."""

@@ -36,6 +36,14 @@ class AnalogLayerBase:
     def analog_tile_count(self) -> int:
         return sum(1 for _ in self.analog_tiles())
 
+    def get_hidden_weights(self) -> dict[str, Any]:
+        """The hidden weights of this layer's tile (``AnalogTile.get_hidden_weights``): every
+        device array of a unit cell or compound, persistent weights, transfer buffers."""
+        tile = getattr(self, "analog_tile", None)
+        if not isinstance(tile, AnalogTile):
+            raise TypeError(f"{type(self).__name__} holds no analog tile of its own")
+        return tile.get_hidden_weights()
+
     def to_backend(self, name: str) -> Any:
         """Moves every tile of this module to backend ``name``, keeping its full state."""
         for tile in self.analog_tiles():

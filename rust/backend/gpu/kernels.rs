@@ -16,9 +16,10 @@ pub enum Kernel {
     PulseApply,
     DecayDiffusion,
     PhiloxTest,
+    Axpy,
 }
 
-pub const ALL: [Kernel; 9] = [
+pub const ALL: [Kernel; 10] = [
     Kernel::Dac,
     Kernel::Adc,
     Kernel::ScaleRows,
@@ -28,6 +29,7 @@ pub const ALL: [Kernel; 9] = [
     Kernel::PulseApply,
     Kernel::DecayDiffusion,
     Kernel::PhiloxTest,
+    Kernel::Axpy,
 ];
 
 pub struct KernelSpec {
@@ -41,7 +43,7 @@ const INDEX: &str = include_str!("wgsl/index.wgsl");
 const NORMAL: &str = include_str!("wgsl/normal.wgsl");
 
 /// Indexed by `Kernel as usize`.
-pub static KERNELS: [KernelSpec; 9] = [
+pub static KERNELS: [KernelSpec; 10] = [
     KernelSpec {
         name: "dac",
         body: include_str!("wgsl/dac.wgsl"),
@@ -86,6 +88,11 @@ pub static KERNELS: [KernelSpec; 9] = [
         name: "philox_test",
         body: include_str!("wgsl/philox_test.wgsl"),
         uses_normals: true,
+    },
+    KernelSpec {
+        name: "axpy",
+        body: include_str!("wgsl/axpy.wgsl"),
+        uses_normals: false,
     },
 ];
 

@@ -10,29 +10,26 @@ mod kernels;
 pub use buffers::BINDING_LIMIT_ENV;
 pub use context::{context, describe, ADAPTER_ENV};
 
-use super::{BackendKind, TileBackend};
+use super::cpu::{of_array, prefixed};
+use super::{
+    array_devices, ArrayUpdate, BackendKind, TileBackend, Visible, WRITE_NOISE_POST,
+    WRITE_NOISE_RESET, WRITE_NOISE_SET,
+};
 use crate::config::quantization_step;
 use crate::config::{BoundManagement, IoParameters, PulseType, TileConfig, WeightNoiseType};
 use crate::device::{DeviceArray, DeviceModel};
 use crate::error::{Error, Result};
 use crate::periphery::{max_reduction, noise_scale};
-use crate::pulsed::{firing_threshold, plan_groups, plan_trains, PulseBatch};
+use crate::pulsed::{
+    capture_table, firing_threshold, float_update_with_captures, plan_groups, plan_trains,
+    redraw_write_noise, reset_value, PulseBatch, Pulsed, WRITE_NOISE_UPDATE,
+};
 use crate::rng::{normal_max, Purpose, Stream};
 use buffers::{encoder, read_back, storage_init, Scratch};
 use context::GpuContext;
 use kernels::{dispatch, grid, Kernel, Params};
 use rayon::prelude::*;
 use std::sync::Arc;
-
-/// Per-device parameters of a constant-step array, on the GPU.
-struct StepBuffers {
-    step_up: wgpu::Buffer,
-    step_down: wgpu::Buffer,
-    w_max: wgpu::Buffer,
-    w_min: wgpu::Buffer,
-    /// Linear-step slopes of the band, s⁺ then s⁻ (a placeholder for constant steps).
-    slopes: wgpu::Buffer,
-}
 
 /// Decay and diffusion rates on the GPU (a 4-byte placeholder where an effect is off).
 struct DecayBuffers {
@@ -41,29 +38,51 @@ struct DecayBuffers {
     diffusion_rate: wgpu::Buffer,
 }
 
-/// Rows `row0 .. row0 + rows` of a tile: their weights and per-device parameters. A tile is one
-/// band unless its arrays exceed the adapter's storage binding limit.
+/// Rows `row0 .. row0 + rows` of one device array: its weights and per-device parameters.
 struct Band {
-    row0: usize,
-    rows: usize,
+    /// The visible weights of the array.
     weights: wgpu::Buffer,
-    steps: Option<StepBuffers>,
+    /// The persistent weights (write noise only).
+    persistent: Option<wgpu::Buffer>,
+    /// Δ⁺, Δ⁻, b_max, b_min as four planes (pulsed devices only).
+    device: Option<wgpu::Buffer>,
+    /// Linear-step slopes or power-step exponents, up then down; piecewise nodes (else a
+    /// placeholder).
+    slopes: wgpu::Buffer,
+    reference: Option<wgpu::Buffer>,
     decay: Option<DecayBuffers>,
 }
 
-/// A tile's state on a GPU.
+/// One device array on the GPU: the host copy of its device draws (fixed during training and
+/// saved with the state) and its bands.
+struct GpuArray {
+    device: DeviceArray,
+    seed: u64,
+    bands: Vec<Band>,
+    /// Which of decay (bit 0) and diffusion (bit 1) the devices have.
+    decay_flags: u32,
+}
+
+/// A tile's state on a GPU. Tiles whose arrays exceed the storage binding limit are split into
+/// bands of rows (the same split for every array).
 pub struct GpuTile {
     ctx: Arc<GpuContext>,
     config: TileConfig,
     rows: usize,
     cols: usize,
     seed: u64,
-    /// Host copy of the device-to-device draws (fixed during training; saved with the state).
-    device: DeviceArray,
-    bands: Vec<Band>,
-    /// Which of decay (bit 0) and diffusion (bit 1) the devices have.
-    decay_flags: u32,
+    arrays: Vec<GpuArray>,
+    /// (first row, rows) of each band.
+    band_rows: Vec<(usize, usize)>,
+    visible: Visible,
+    /// Σ γ_k W_k per band (when the visible weight is a sum), and whether it is stale.
+    sum: Vec<wgpu::Buffer>,
+    dirty: bool,
+    /// 4-byte stand-ins for absent bindings: read-only ones, and one per read-write binding (a
+    /// buffer bound read-write cannot appear twice in one dispatch).
     placeholder: wgpu::Buffer,
+    placeholder_apparent: wgpu::Buffer,
+    placeholder_reads: wgpu::Buffer,
     limit: u64,
     scratch: Scratch,
 }
@@ -98,9 +117,15 @@ fn operand(
 }
 
 impl GpuTile {
-    pub fn new(config: TileConfig, rows: usize, cols: usize, seed: u64) -> Result<Self> {
+    pub fn new(
+        config: TileConfig,
+        rows: usize,
+        cols: usize,
+        seed: u64,
+        visible: Visible,
+    ) -> Result<Self> {
         let limit = buffers::binding_limit(&*context()?);
-        Self::with_binding_limit(config, rows, cols, seed, limit)
+        Self::with_binding_limit(config, rows, cols, seed, visible, limit)
     }
 
     /// A tile whose storage bindings stay within `limit` bytes (at most the adapter's limit):
@@ -110,59 +135,79 @@ impl GpuTile {
         rows: usize,
         cols: usize,
         seed: u64,
+        visible: Visible,
         limit: u64,
     ) -> Result<Self> {
         let ctx = context()?;
         let limit = limit.min(buffers::binding_limit(&ctx));
-        let device = DeviceArray::build(&config.device, rows, cols, seed);
         let placeholder = storage_init(&ctx, "placeholder", &[0u8; 4], limit)?;
+        let placeholder_apparent = storage_init(&ctx, "placeholder", &[0u8; 4], limit)?;
+        let placeholder_reads = storage_init(&ctx, "placeholder", &[0u8; 4], limit)?;
+        // The widest per-device binding holds four planes (16 bytes per device).
+        let per_band = (limit / (cols as u64 * 16)).max(1) as usize;
+        let mut band_rows = Vec::new();
+        let mut row0 = 0;
+        while row0 < rows {
+            let n = per_band.min(rows - row0);
+            band_rows.push((row0, n));
+            row0 += n;
+        }
         let mut tile = Self {
             ctx,
             config,
             rows,
             cols,
             seed,
-            device,
-            bands: Vec::new(),
-            decay_flags: 0,
+            arrays: Vec::new(),
+            band_rows,
+            visible,
+            sum: Vec::new(),
+            dirty: true,
             placeholder,
+            placeholder_apparent,
+            placeholder_reads,
             limit,
             scratch: Scratch::new(limit),
         };
-        tile.upload_device(&vec![0.0; rows * cols])?;
+        for (d, s) in array_devices(&tile.config, seed) {
+            let device = DeviceArray::build(&d, rows, cols, s);
+            let array = tile.upload_array(device, s, &vec![0.0; rows * cols], None)?;
+            tile.arrays.push(array);
+        }
+        if let Visible::Sum(_) = tile.visible {
+            for &(_, n) in &tile.band_rows {
+                tile.sum.push(storage_init(
+                    &tile.ctx,
+                    "visible",
+                    &vec![0u8; n * cols * 4],
+                    limit,
+                )?);
+            }
+        }
         Ok(tile)
     }
 
-    /// Splits the rows into bands within the binding limit and uploads the weights and the
-    /// host's per-device arrays into them.
-    fn upload_device(&mut self, weights: &[f32]) -> Result<()> {
+    /// Uploads a device array's draws and weights into bands.
+    fn upload_array(
+        &self,
+        device: DeviceArray,
+        seed: u64,
+        weights: &[f32],
+        persistent: Option<&[f32]>,
+    ) -> Result<GpuArray> {
         let (ctx, cols, limit) = (&self.ctx, self.cols, self.limit);
-        // Linear-step slopes hold two values per device in one binding.
-        let per_device = if matches!(
-            self.device.model,
-            DeviceModel::LinearStep(_) | DeviceModel::PowStep(_)
-        ) {
-            8
-        } else {
-            4
-        };
-        let per_band = (limit / (cols as u64 * per_device)).max(1) as usize;
-        let slice = |v: &[f32], r0: usize, n: usize| -> Vec<u8> {
-            bytes(&v[r0 * cols..(r0 + n) * cols]).to_vec()
-        };
         let mut bands = Vec::new();
-        let mut row0 = 0;
-        while row0 < self.rows {
-            let rows = per_band.min(self.rows - row0);
-            let init =
-                |label: &str, v: &[f32]| storage_init(ctx, label, &slice(v, row0, rows), limit);
+        for &(row0, rows) in &self.band_rows {
+            let slice =
+                |v: &[f32]| -> Vec<u8> { bytes(&v[row0 * cols..(row0 + rows) * cols]).to_vec() };
+            let init = |label: &str, v: &[f32]| storage_init(ctx, label, &slice(v), limit);
             // Per-device shape of the step, up then down: linear-step slopes, power-step γ.
             let pair = |up: &[f32], down: &[f32]| -> Result<wgpu::Buffer> {
-                let mut both = slice(up, row0, rows);
-                both.extend(slice(down, row0, rows));
+                let mut both = slice(up);
+                both.extend(slice(down));
                 storage_init(ctx, "slopes", &both, limit)
             };
-            let slopes = match &self.device.model {
+            let slopes = match &device.model {
                 DeviceModel::LinearStep(a) => pair(&a.slope_up, &a.slope_down)?,
                 DeviceModel::PowStep(a) => pair(&a.gamma_up, &a.gamma_down)?,
                 // The node curves are the same for every device: up nodes, then down nodes.
@@ -172,14 +217,14 @@ impl GpuTile {
                 }
                 _ => self.placeholder.clone(),
             };
-            let steps = match self.device.model.steps() {
-                Some(a) => Some(StepBuffers {
-                    step_up: init("step_up", &a.step_up)?,
-                    step_down: init("step_down", &a.step_down)?,
-                    w_max: init("w_max", &a.w_max)?,
-                    w_min: init("w_min", &a.w_min)?,
-                    slopes,
-                }),
+            let planes = match device.model.steps() {
+                Some(a) => {
+                    let mut all = slice(&a.step_up);
+                    all.extend(slice(&a.step_down));
+                    all.extend(slice(&a.w_max));
+                    all.extend(slice(&a.w_min));
+                    Some(storage_init(ctx, "device", &all, limit)?)
+                }
                 None => None,
             };
             let optional = |label: &str, v: &[f32]| -> Result<wgpu::Buffer> {
@@ -189,7 +234,7 @@ impl GpuTile {
                     init(label, v)
                 }
             };
-            let decay = match &self.device.decay_diffusion {
+            let decay = match &device.decay_diffusion {
                 Some(dd) => Some(DecayBuffers {
                     decay_rate: optional("decay_rate", &dd.decay_rate)?,
                     reset_bias: optional("reset_bias", &dd.reset_bias)?,
@@ -197,20 +242,118 @@ impl GpuTile {
                 }),
                 None => None,
             };
+            let reference = if device.reference.is_empty() {
+                None
+            } else {
+                Some(init("reference", &device.reference)?)
+            };
+            let persistent = match (device.has_write_noise(), persistent) {
+                (true, Some(p)) => Some(init("persistent", p)?),
+                (true, None) => Some(init("persistent", weights)?),
+                (false, _) => None,
+            };
             bands.push(Band {
-                row0,
-                rows,
                 weights: init("weights", weights)?,
-                steps,
+                persistent,
+                device: planes,
+                slopes,
+                reference,
                 decay,
             });
-            row0 += rows;
         }
-        self.bands = bands;
-        self.decay_flags = self.device.decay_diffusion.as_ref().map_or(0, |dd| {
+        let decay_flags = device.decay_diffusion.as_ref().map_or(0, |dd| {
             u32::from(!dd.decay_rate.is_empty()) | (u32::from(!dd.diffusion_rate.is_empty()) << 1)
         });
+        Ok(GpuArray {
+            device,
+            seed,
+            bands,
+            decay_flags,
+        })
+    }
+
+    fn array(&self, k: usize) -> Result<&GpuArray> {
+        self.arrays
+            .get(k)
+            .ok_or_else(|| Error::Backend(format!("no device array {k}")))
+    }
+
+    /// Reads one band buffer set of array `k` back: (visible, persistent).
+    fn download(&self, k: usize) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+        let a = self.array(k)?;
+        let mut w = Vec::with_capacity(self.rows * self.cols);
+        let mut p = a
+            .device
+            .has_write_noise()
+            .then(|| Vec::with_capacity(self.rows * self.cols));
+        for (band, &(_, rows)) in a.bands.iter().zip(&self.band_rows) {
+            let n = (rows * self.cols * 4) as u64;
+            let data = read_back(&self.ctx, encoder(&self.ctx), &band.weights, n, None)?;
+            w.extend_from_slice(bytemuck::cast_slice(&data));
+            if let (Some(buffer), Some(p)) = (&band.persistent, p.as_mut()) {
+                let data = read_back(&self.ctx, encoder(&self.ctx), buffer, n, None)?;
+                p.extend_from_slice(bytemuck::cast_slice(&data));
+            }
+        }
+        Ok((w, p))
+    }
+
+    /// Writes the visible (and persistent) weights of array `k`.
+    fn upload(&mut self, k: usize, weights: &[f32], persistent: Option<&[f32]>) -> Result<()> {
+        self.dirty = true;
+        let cols = self.cols;
+        let a = self.array(k)?;
+        for (band, &(row0, rows)) in a.bands.iter().zip(&self.band_rows) {
+            let part = |v: &[f32]| bytes(&v[row0 * cols..(row0 + rows) * cols]).to_vec();
+            self.ctx
+                .queue
+                .write_buffer(&band.weights, 0, &part(weights));
+            if let (Some(buffer), Some(p)) = (&band.persistent, persistent) {
+                self.ctx.queue.write_buffer(buffer, 0, &part(p));
+            }
+        }
         Ok(())
+    }
+
+    /// The visible weights' band buffers (recombined first when stale).
+    fn visible_bands(&mut self) -> Vec<wgpu::Buffer> {
+        match &self.visible {
+            Visible::Array(k) => self.arrays[*k]
+                .bands
+                .iter()
+                .map(|b| b.weights.clone())
+                .collect(),
+            Visible::Sum(gammas) => {
+                if self.dirty {
+                    let mut enc = encoder(&self.ctx);
+                    for (b, &(_, rows)) in self.band_rows.iter().enumerate() {
+                        let len = (rows * self.cols) as u32;
+                        let mut first = true;
+                        for (a, &g) in self.arrays.iter().zip(gammas) {
+                            if g == 0.0 {
+                                continue;
+                            }
+                            let params = Params::default().u(len).f(g).u(u32::from(!first));
+                            dispatch(
+                                &self.ctx,
+                                &mut enc,
+                                Kernel::Axpy,
+                                params,
+                                &[&a.bands[b].weights, &self.sum[b]],
+                                grid(len.div_ceil(256)),
+                            );
+                            first = false;
+                        }
+                        if first {
+                            enc.clear_buffer(&self.sum[b], 0, None);
+                        }
+                    }
+                    self.ctx.queue.submit([enc.finish()]);
+                    self.dirty = false;
+                }
+                self.sum.clone()
+            }
+        }
     }
 
     /// `c[m, n] = alpha · a · b (+ c)` with C's rows `ldc` apart, see `gemm.wgsl`.
@@ -252,21 +395,22 @@ impl GpuTile {
     fn analog_product(
         &self,
         enc: &mut wgpu::CommandEncoder,
+        weights: &[wgpu::Buffer],
         input: &wgpu::Buffer,
         m: usize,
         out: &wgpu::Buffer,
         transposed: bool,
     ) {
         let cols = self.cols;
-        for (b, band) in self.bands.iter().enumerate() {
+        for (b, (w, &(row0, rows))) in weights.iter().zip(&self.band_rows).enumerate() {
             if transposed {
                 // y[:, rows of the band] = x · W_bandᵀ (B[j, i] = W[i, j]).
                 self.gemm(
                     enc,
-                    [m, band.rows, cols],
+                    [m, rows, cols],
                     operand(input, 0, cols, 1),
-                    operand(&band.weights, 0, 1, cols),
-                    operand(out, band.row0, self.rows, 1),
+                    operand(w, 0, 1, cols),
+                    operand(out, row0, self.rows, 1),
                     1.0,
                     false,
                 );
@@ -274,9 +418,9 @@ impl GpuTile {
                 // z = Σ_bands d[:, rows of the band] · W_band.
                 self.gemm(
                     enc,
-                    [m, cols, band.rows],
-                    operand(input, band.row0, self.rows, 1),
-                    operand(&band.weights, 0, cols, 1),
+                    [m, cols, rows],
+                    operand(input, row0, self.rows, 1),
+                    operand(w, 0, cols, 1),
                     operand(out, 0, cols, 1),
                     1.0,
                     b > 0,
@@ -299,6 +443,7 @@ impl GpuTile {
         bound_management: bool,
     ) -> Result<()> {
         let ctx = self.ctx.clone();
+        let weights = self.visible_bands();
         let (in_size, out_size) = if transposed {
             (self.cols, self.rows)
         } else {
@@ -310,7 +455,7 @@ impl GpuTile {
             .get(&ctx, "output", (batch * out_size * 4) as u64)?;
         let mut enc = encoder(&ctx);
         if io.exact() {
-            self.analog_product(&mut enc, &x, batch, &result, transposed);
+            self.analog_product(&mut enc, &weights, &x, batch, &result, transposed);
             let staging = self.scratch.staging(&ctx, (out.len() * 4) as u64);
             let data = read_back(&ctx, enc, &result, (out.len() * 4) as u64, Some(staging))?;
             out.copy_from_slice(bytemuck::cast_slice(&data));
@@ -384,7 +529,7 @@ impl GpuTile {
                 &[&x, &pend, &inv, &u, &norm2],
                 grid(m as u32),
             );
-            self.analog_product(&mut enc, &u, m, &analog, transposed);
+            self.analog_product(&mut enc, &weights, &u, m, &analog, transposed);
             enc.clear_buffer(&saturated, 0, None);
             let bounded = io.out_bound > 0.0;
             let flags = u32::from(out_step > 0.0)
@@ -460,48 +605,47 @@ impl GpuTile {
         Ok(())
     }
 
-    /// Decay/diffusion (flags 1, 2) and clipping to the bounds (4), as selected.
-    fn device_pass(&self, enc: &mut wgpu::CommandEncoder, flags: u32, step: u32) {
+    /// Decay/diffusion (flags 1, 2) and clipping to the bounds (4) of array `k`, as selected.
+    fn device_pass(&self, enc: &mut wgpu::CommandEncoder, k: usize, flags: u32, step: u32) {
         let ph = &self.placeholder;
-        for band in &self.bands {
+        let a = &self.arrays[k];
+        for (band, &(row0, rows)) in a.bands.iter().zip(&self.band_rows) {
             let (dr, rb, df) = match &band.decay {
                 Some(d) => (&d.decay_rate, &d.reset_bias, &d.diffusion_rate),
                 None => (ph, ph, ph),
             };
-            let (lo, hi) = match &band.steps {
-                Some(s) => (&s.w_min, &s.w_max),
-                None => (ph, ph),
+            let device = band.device.as_ref().unwrap_or(ph);
+            let (reference, with_reference) = match &band.reference {
+                Some(r) => (r, 8),
+                None => (ph, 0),
             };
             let params = Params::default()
-                .u(band.rows as u32)
+                .u(rows as u32)
                 .u(self.cols as u32)
                 .u(step)
-                .u(flags)
-                .key(Stream::new(self.seed, Purpose::Diffusion).key())
-                .u(band.row0 as u32);
-            let groups = (
-                (self.cols as u32).div_ceil(64),
-                (band.rows as u32).div_ceil(4),
-            );
+                .u(flags | with_reference)
+                .key(Stream::new(a.seed, Purpose::Diffusion).key())
+                .u(row0 as u32);
+            let groups = ((self.cols as u32).div_ceil(64), (rows as u32).div_ceil(4));
             dispatch(
                 &self.ctx,
                 enc,
                 Kernel::DecayDiffusion,
                 params,
-                &[&band.weights, dr, rb, df, lo, hi],
+                &[&band.weights, dr, rb, df, device, reference],
                 groups,
             );
         }
     }
 
-    fn pulsed_update(
-        &mut self,
-        x: &[f32],
-        d: &[f32],
-        batch: usize,
-        lr: f32,
-        step: u32,
-    ) -> Result<()> {
+    fn pulsed_update(&mut self, u: &ArrayUpdate<'_>) -> Result<Vec<f32>> {
+        let k = u.array;
+        let device = &self.arrays[k].device;
+        let Some(pulsed) = Pulsed::of(device) else {
+            return Err(Error::Backend(
+                "pulsed update without a pulsed device".into(),
+            ));
+        };
         // The model in bits 0-2 (0 constant step, applied in groups; 1 linear, 2 exp, 3 power,
         // 4 piecewise step, pulse by pulse), its options above (see pulse_apply.wgsl).
         let no_shape = crate::device::ExpShape {
@@ -514,49 +658,49 @@ impl GpuTile {
             std_add: 0.0,
             std_slope: 0.0,
         };
-        let (array, kind, shape) = match &self.device.model {
-            DeviceModel::ConstantStep(a) => (a, 0, no_shape),
+        let (kind, shape) = match &device.model {
+            DeviceModel::ConstantStep(_) => (0, no_shape),
             DeviceModel::LinearStep(a) => (
-                &a.base,
                 1 | (u32::from(a.mult_noise) << 3) | (u32::from(a.allow_increasing) << 4),
                 no_shape,
             ),
-            DeviceModel::ExpStep(a) => (
-                &a.base,
-                2 | (u32::from(a.shape.complex_noise()) << 5),
-                a.shape,
-            ),
-            DeviceModel::PowStep(a) => (&a.base, 3, no_shape),
-            DeviceModel::PiecewiseStep(a) => (&a.base, 4, no_shape),
-            DeviceModel::FloatingPoint => {
-                return Err(Error::Backend(
-                    "pulsed update without a pulsed device".into(),
-                ))
-            }
+            DeviceModel::ExpStep(a) => (2 | (u32::from(a.shape.complex_noise()) << 5), a.shape),
+            DeviceModel::PowStep(_) => (3, no_shape),
+            DeviceModel::PiecewiseStep(_) => (4, no_shape),
+            DeviceModel::FloatingPoint => unreachable!("checked above"),
         };
-        let nodes = match &self.device.model {
+        let nodes = match &device.model {
             DeviceModel::PiecewiseStep(a) => a.nodes_up.len(),
             _ => 0,
         };
-        let (rows, cols) = (self.rows, self.cols);
-        let p = &self.config.update;
+        let dw_min_std = pulsed.steps().dw_min_std;
+        let sigma = pulsed.write_noise;
+        let has_reference = !pulsed.reference.is_empty();
+        let group_budget = pulsed.group_budget();
+        let (rows, cols, batch) = (self.rows, self.cols, u.batch);
+        let p = u.up;
         let input = PulseBatch {
-            x,
-            d,
+            x: u.x,
+            d: u.d,
             batch,
             rows,
             cols,
-            lr,
-            seed: self.seed,
-            step,
+            lr: u.lr,
+            granularity: u.granularity,
+            seed: u.seed,
+            noise_seed: u.noise_seed,
+            step: u.step,
+            polarity: u.polarity,
         };
-        let trains = plan_trains(p, &input, array.dw_min);
+        let plan = u.captures;
+        let trains = plan_trains(p, &input);
         let max_bl = trains.iter().map(|t| t.bl).max().unwrap_or(0) as usize;
-        if max_bl == 0 {
-            return Ok(());
+        if max_bl == 0 && plan.is_empty() {
+            return Ok(Vec::new());
         }
-        let ends = plan_groups(&trains, cols, array.group_budget);
-        let rounding = Stream::new(self.seed, Purpose::ProbabilityRounding);
+        let ends = plan_groups(&trains, cols, group_budget);
+        let step = u.step;
+        let rounding = Stream::new(u.seed, Purpose::ProbabilityRounding);
         // Thresholds of every element of every vector, x's then d's; bit 31 marks a negative value.
         let side = |values: &[f32], width: usize, which: u32| -> Vec<u32> {
             let mut t = vec![0u32; batch * width];
@@ -578,16 +722,26 @@ impl GpuTile {
                 });
             t
         };
-        let mut thresholds = side(x, cols, 0);
-        thresholds.extend(side(d, rows, 1));
+        let mut thresholds = side(u.x, cols, 0);
+        thresholds.extend(side(u.d, rows, 1));
         let lengths: Vec<u32> = trains.iter().map(|t| t.bl).collect();
+        let max_bl = max_bl.max(1);
         let words = max_bl.div_ceil(32);
         let mut longest = 0;
         let mut start = 0;
+        // The reads of every group in one table: each group's part starts at its base.
+        let keys = if plan.by_rows { rows } else { cols };
+        let mut table: Vec<u32> = Vec::new();
+        let mut bases = Vec::with_capacity(ends.len());
         for &end in &ends {
             longest = longest.max(end - start);
+            bases.push(table.len() as u32);
+            if !plan.is_empty() {
+                table.extend(capture_table(plan, keys, start, end));
+            }
             start = end;
         }
+        let width = plan.width(rows, cols);
         let ctx = self.ctx.clone();
         let th = self
             .scratch
@@ -600,12 +754,34 @@ impl GpuTile {
             "train_bits",
             (longest * words * (rows + cols) * 4) as u64,
         )?;
-        let x_key = Stream::new(self.seed, Purpose::XPulses).key();
-        let d_key = Stream::new(self.seed, Purpose::DPulses).key();
-        let noise_key = Stream::new(self.seed, Purpose::PulseNoise).key();
-        let replay_key = Stream::new(self.seed, Purpose::PulseNoiseReplay).key();
+        let (read_table, read_values) = if plan.is_empty() {
+            (self.placeholder.clone(), self.placeholder_reads.clone())
+        } else {
+            let t = self
+                .scratch
+                .upload(&ctx, "read_table", bytemuck::cast_slice(&table))?;
+            let v =
+                self.scratch
+                    .get(&ctx, "read_values", (plan.events.len() * width * 4) as u64)?;
+            (t, v)
+        };
+        let x_key = Stream::new(u.seed, Purpose::XPulses).key();
+        let d_key = Stream::new(u.seed, Purpose::DPulses).key();
+        let noise_key = Stream::new(u.noise_seed, Purpose::PulseNoise).key();
+        let replay_key = Stream::new(u.noise_seed, Purpose::PulseNoiseReplay).key();
+        let write_key = Stream::new(u.noise_seed, Purpose::WriteNoise).key();
+        let polarity = match u.polarity {
+            crate::pulsed::Polarity::Both => 0,
+            crate::pulsed::Polarity::UpOnly => 1,
+            crate::pulsed::Polarity::DownAsUp => 2,
+        };
+        let options_base = polarity
+            | (u32::from(sigma > 0.0) << 2)
+            | (u32::from(has_reference) << 3)
+            | (u32::from(plan.by_rows) << 5);
         let mut enc = encoder(&ctx);
         let mut start = 0;
+        let a = &self.arrays[k];
         for (index, &end) in ends.iter().enumerate() {
             let len = end - start;
             let d_bits_offset = (len * words * cols) as u32;
@@ -632,10 +808,21 @@ impl GpuTile {
                     grid(threads.div_ceil(64)),
                 );
             }
-            for band in &self.bands {
-                let Some(steps) = &band.steps else {
-                    return Err(Error::Backend("constant-step buffers missing".into()));
+            let has_reads = !plan.is_empty()
+                && plan
+                    .events
+                    .iter()
+                    .any(|c| (start..end).contains(&(c.vector as usize)));
+            let options = options_base | (u32::from(has_reads) << 4);
+            for (band, &(row0, band_rows)) in a.bands.iter().zip(&self.band_rows) {
+                let Some(planes) = &band.device else {
+                    return Err(Error::Backend("device buffers missing".into()));
                 };
+                let (target, apparent) = match &band.persistent {
+                    Some(persistent) => (persistent, &band.weights),
+                    None => (&band.weights, &self.placeholder_apparent),
+                };
+                let reference = band.reference.as_ref().unwrap_or(&self.placeholder);
                 let params = Params::default()
                     .u(rows as u32)
                     .u(cols as u32)
@@ -644,15 +831,15 @@ impl GpuTile {
                     .u(start as u32)
                     .u(index as u32)
                     .u(step)
-                    .u(u32::from(array.dw_min_std > 0.0))
-                    .f(array.dw_min_std)
+                    .u(u32::from(dw_min_std > 0.0))
+                    .f(dw_min_std)
                     .f(normal_max())
                     .key(noise_key)
                     .key(replay_key)
                     .u((batch * cols) as u32)
                     .u(d_bits_offset)
-                    .u(band.row0 as u32)
-                    .u(band.rows as u32)
+                    .u(row0 as u32)
+                    .u(band_rows as u32)
                     .u(kind)
                     .f(shape.a_up)
                     .f(shape.a_down)
@@ -662,65 +849,94 @@ impl GpuTile {
                     .f(shape.b)
                     .f(shape.std_add)
                     .f(shape.std_slope)
-                    .u(nodes as u32);
-                let groups = ((cols as u32).div_ceil(64), (band.rows as u32).div_ceil(4));
+                    .u(nodes as u32)
+                    .u(options)
+                    .f(sigma)
+                    .key(write_key)
+                    .u(WRITE_NOISE_UPDATE)
+                    .u(keys as u32)
+                    .u(bases[index])
+                    .u(width as u32);
+                let groups = ((cols as u32).div_ceil(64), (band_rows as u32).div_ceil(4));
                 dispatch(
                     &ctx,
                     &mut enc,
                     Kernel::PulseApply,
                     params,
                     &[
-                        &band.weights,
+                        target,
                         &bits,
                         &th,
-                        &steps.step_up,
-                        &steps.step_down,
-                        &steps.w_max,
-                        &steps.w_min,
-                        &steps.slopes,
+                        planes,
+                        &band.slopes,
+                        apparent,
+                        reference,
+                        &read_table,
+                        &read_values,
                     ],
                     groups,
                 );
             }
             start = end;
         }
-        ctx.queue.submit([enc.finish()]);
-        ctx.take_error()
+        self.dirty = true;
+        if plan.is_empty() {
+            ctx.queue.submit([enc.finish()]);
+            ctx.take_error()?;
+            return Ok(Vec::new());
+        }
+        let n = (plan.events.len() * width * 4) as u64;
+        let staging = self.scratch.staging(&ctx, n);
+        let data = read_back(&ctx, enc, &read_values, n, Some(staging))?;
+        ctx.take_error()?;
+        Ok(bytemuck::cast_slice(&data).to_vec())
     }
 
-    fn has_bounds(&self) -> bool {
-        self.device.bounds().is_some()
-    }
-
-    fn float_update(
-        &mut self,
-        x: &[f32],
-        d: &[f32],
-        batch: usize,
-        lr: f32,
-        clip: bool,
-    ) -> Result<()> {
+    /// The exact update, on the GPU when nothing else is asked of it; with reads or write
+    /// noise on the host (rare: exact updates of compound arrays).
+    fn float_update(&mut self, u: &ArrayUpdate<'_>, clip: bool) -> Result<Vec<f32>> {
+        let k = u.array;
+        let a = &self.arrays[k];
+        let simple = u.captures.is_empty()
+            && !a.device.has_write_noise()
+            && matches!(u.lr, crate::pulsed::Lr::Same(_));
+        if !simple {
+            let (mut w, mut p) = self.download(k)?;
+            let device = &self.arrays[k].device;
+            let target = p.as_mut().unwrap_or(&mut w);
+            let reads =
+                float_update_with_captures(target, self.rows, self.cols, u, clip.then_some(device));
+            if let Some(p) = &p {
+                let (sigma, seed) = (device.write_noise, self.arrays[k].seed);
+                redraw_write_noise(&mut w, p, self.cols, sigma, seed, WRITE_NOISE_POST, u.step);
+            }
+            self.upload(k, &w, p.as_deref())?;
+            return Ok(reads);
+        }
+        let lr = u.lr.at(0);
         let ctx = self.ctx.clone();
-        let xb = self.scratch.upload(&ctx, "update_x", bytes(x))?;
-        let db = self.scratch.upload(&ctx, "update_d", bytes(d))?;
+        let xb = self.scratch.upload(&ctx, "update_x", bytes(u.x))?;
+        let db = self.scratch.upload(&ctx, "update_d", bytes(u.d))?;
         let mut enc = encoder(&ctx);
         // W[rows, cols] -= lr · dᵀ x: A = dᵀ (A[i, n] = d[n, i]), B = x; band by band.
-        for band in &self.bands {
+        for (band, &(row0, rows)) in a.bands.iter().zip(&self.band_rows) {
             self.gemm(
                 &mut enc,
-                [band.rows, self.cols, batch],
-                operand(&db, band.row0, 1, self.rows),
+                [rows, self.cols, u.batch],
+                operand(&db, row0, 1, self.rows),
                 operand(&xb, 0, self.cols, 1),
                 operand(&band.weights, 0, self.cols, 1),
                 -lr,
                 true,
             );
         }
-        if clip && self.has_bounds() {
-            self.device_pass(&mut enc, 4, 0);
+        if clip && a.device.bounds().is_some() {
+            self.device_pass(&mut enc, k, 4, 0);
         }
+        self.dirty = true;
         ctx.queue.submit([enc.finish()]);
-        ctx.take_error()
+        ctx.take_error()?;
+        Ok(Vec::new())
     }
 }
 
@@ -740,29 +956,36 @@ impl TileBackend for GpuTile {
         self.mvm(&io, d, batch, out, false, seed, step, false)
     }
 
-    fn update(&mut self, x: &[f32], d: &[f32], batch: usize, lr: f32, step: u32) -> Result<()> {
-        let pulse_type = self.config.update.pulse_type;
-        match &self.device.model {
-            DeviceModel::ConstantStep(_)
-            | DeviceModel::LinearStep(_)
-            | DeviceModel::ExpStep(_)
-            | DeviceModel::PowStep(_)
-            | DeviceModel::PiecewiseStep(_)
-                if pulse_type == PulseType::StochasticCompressed =>
-            {
-                self.pulsed_update(x, d, batch, lr, step)
-            }
-            _ => self.float_update(x, d, batch, lr, pulse_type == PulseType::NoneWithDevice),
+    fn update(&mut self, u: &ArrayUpdate<'_>) -> Result<Vec<f32>> {
+        self.array(u.array)?;
+        let pulse_type = u.up.pulse_type;
+        let pulsed = self.arrays[u.array].device.model.steps().is_some();
+        if pulsed && pulse_type == PulseType::StochasticCompressed {
+            self.pulsed_update(u)
+        } else {
+            self.float_update(u, pulse_type == PulseType::NoneWithDevice)
         }
     }
 
-    fn post_update(&mut self, step: u32) -> Result<()> {
-        if self.device.decay_diffusion.is_none() {
+    fn post_update(&mut self, array: usize, step: u32) -> Result<()> {
+        if self.array(array)?.device.decay_diffusion.is_none() {
             return Ok(());
         }
-        let flags = self.decay_flags | (u32::from(self.has_bounds()) << 2);
+        self.dirty = true;
+        let a = &self.arrays[array];
+        if a.device.has_write_noise() {
+            // Decay of the persistent weights, then new write noise: on the host (rare).
+            let (mut w, p) = self.download(array)?;
+            let mut p = p.expect("write noise keeps persistent weights");
+            let a = &self.arrays[array];
+            a.device.post_update(&mut p, self.cols, a.seed, step);
+            let sigma = a.device.write_noise;
+            redraw_write_noise(&mut w, &p, self.cols, sigma, a.seed, WRITE_NOISE_POST, step);
+            return self.upload(array, &w, Some(&p));
+        }
+        let flags = a.decay_flags | (u32::from(a.device.bounds().is_some()) << 2);
         let mut enc = encoder(&self.ctx);
-        self.device_pass(&mut enc, flags, step);
+        self.device_pass(&mut enc, array, flags, step);
         self.ctx.queue.submit([enc.finish()]);
         self.ctx.take_error()
     }
@@ -771,34 +994,95 @@ impl TileBackend for GpuTile {
         self.ctx.finish()
     }
 
-    fn weights(&self) -> Result<Vec<f32>> {
-        let mut w = Vec::with_capacity(self.rows * self.cols);
-        for band in &self.bands {
-            let n = (band.rows * self.cols * 4) as u64;
-            let data = read_back(&self.ctx, encoder(&self.ctx), &band.weights, n, None)?;
-            w.extend_from_slice(bytemuck::cast_slice(&data));
+    fn weights(&self, array: Option<usize>) -> Result<Vec<f32>> {
+        match array {
+            Some(k) => Ok(self.download(k)?.0),
+            None => match &self.visible {
+                Visible::Array(k) => Ok(self.download(*k)?.0),
+                Visible::Sum(gammas) => {
+                    // Combined on the host from the arrays (the same sum as the CPU's).
+                    let mut out = vec![0.0f32; self.rows * self.cols];
+                    for (k, &g) in gammas.iter().enumerate() {
+                        if g != 0.0 {
+                            for (o, w) in out.iter_mut().zip(self.download(k)?.0) {
+                                *o += g * w;
+                            }
+                        }
+                    }
+                    Ok(out)
+                }
+            },
         }
-        Ok(w)
     }
 
-    fn set_weights(&mut self, weights: &[f32]) -> Result<()> {
+    fn persistent(&self, array: usize) -> Result<Option<Vec<f32>>> {
+        Ok(self.download(array)?.1)
+    }
+
+    fn set_weights(&mut self, array: usize, weights: &[f32], event: u32) -> Result<()> {
+        let a = self.array(array)?;
         let mut w = weights.to_vec();
-        self.device.clip_weights(&mut w);
-        for band in &self.bands {
-            let part = &w[band.row0 * self.cols..(band.row0 + band.rows) * self.cols];
-            self.ctx.queue.write_buffer(&band.weights, 0, bytes(part));
+        a.device.clip_weights(&mut w);
+        if a.device.has_write_noise() {
+            let p = w.clone();
+            if a.device.write_noise_on_set {
+                let sigma = a.device.write_noise;
+                redraw_write_noise(&mut w, &p, self.cols, sigma, a.seed, WRITE_NOISE_SET, event);
+            }
+            return self.upload(array, &w, Some(&p));
         }
-        Ok(())
+        self.upload(array, &w, None)
+    }
+
+    fn restore(&mut self, array: usize, visible: &[f32], persistent: Option<&[f32]>) -> Result<()> {
+        let a = self.array(array)?;
+        if persistent.is_some() && !a.device.has_write_noise() {
+            return Err(Error::State(format!(
+                "array {array}: persistent weights saved for devices without write noise"
+            )));
+        }
+        self.upload(array, visible, persistent.or(Some(visible)))
+    }
+
+    fn reset_devices(
+        &mut self,
+        array: usize,
+        indices: &[u32],
+        event: u32,
+        step: u32,
+    ) -> Result<()> {
+        // On the host (resets are rare): the same values as the CPU backend.
+        let (mut w, mut p) = self.download(array)?;
+        let a = &self.arrays[array];
+        {
+            let target = p.as_mut().unwrap_or(&mut w);
+            for &i in indices {
+                let i = i as usize;
+                target[i] = reset_value(&a.device, i, a.seed, event, step);
+            }
+        }
+        if let Some(p) = &p {
+            let sigma = a.device.write_noise;
+            redraw_write_noise(&mut w, p, self.cols, sigma, a.seed, WRITE_NOISE_RESET, step);
+        }
+        self.upload(array, &w, p.as_deref())
     }
 
     fn device_arrays(&self) -> Vec<(String, Vec<f32>)> {
-        self.device.named_arrays()
+        prefixed(self.arrays.iter().map(|a| &a.device))
     }
 
     fn load_device_arrays(&mut self, arrays: &[(String, Vec<f32>)]) -> Result<()> {
-        let weights = self.weights()?;
-        self.device.load_arrays(arrays)?;
-        self.upload_device(&weights)
+        let n = self.arrays.len();
+        for k in 0..n {
+            let (w, p) = self.download(k)?;
+            let mut device = self.arrays[k].device.clone();
+            device.load_arrays(&of_array(arrays, k, n))?;
+            let seed = self.arrays[k].seed;
+            self.arrays[k] = self.upload_array(device, seed, &w, p.as_deref())?;
+        }
+        self.dirty = true;
+        Ok(())
     }
 }
 
@@ -847,6 +1131,6 @@ pub fn compile_all() -> Result<()> {
 impl GpuTile {
     /// Number of row bands the tile is split into (1 unless it exceeds the binding limit).
     pub fn band_count(&self) -> usize {
-        self.bands.len()
+        self.band_rows.len()
     }
 }

@@ -6,7 +6,8 @@ struct Params {
     rows: u32,
     cols: u32,
     step: u32,
-    // bit 0: decay, bit 1: diffusion, bit 2: clip to bounds
+    // bit 0: decay, bit 1: diffusion, bit 2: clip to bounds, bit 3: bounds of the conductance
+    // w + reference
     flags: u32,
     key_lo: u32,
     key_hi: u32,
@@ -19,8 +20,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> decay_rate: array<f32>;
 @group(0) @binding(3) var<storage, read> reset_bias: array<f32>;
 @group(0) @binding(4) var<storage, read> diffusion_rate: array<f32>;
-@group(0) @binding(5) var<storage, read> w_min: array<f32>;
-@group(0) @binding(6) var<storage, read> w_max: array<f32>;
+// Per device of the band, four planes: Δ⁺, Δ⁻, b_max, b_min.
+@group(0) @binding(5) var<storage, read> device: array<f32>;
+@group(0) @binding(6) var<storage, read> reference: array<f32>;
 
 @compute @workgroup_size(64, 4)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -41,7 +43,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         w = w + diffusion_rate[k] * normal_of_block(r, j % 8u);
     }
     if (p.flags & 4u) != 0u {
-        w = min(max(w, w_min[k]), w_max[k]);
+        let plane = p.rows * p.cols;
+        var r = 0.0;
+        if (p.flags & 8u) != 0u {
+            r = reference[k];
+        }
+        w = min(max(w, device[3u * plane + k] - r), device[2u * plane + k] - r);
     }
     weights[k] = w;
 }

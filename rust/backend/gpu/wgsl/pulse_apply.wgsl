@@ -2,8 +2,11 @@
 // device (i, j). Constant steps (rust/device/constant_step.rs): the up/down counts are the
 // popcounts of the AND of row i's and column j's trains, summed over the group (the same integers
 // as the CPU's plane sums), applied at once when no order of the pulses can reach a bound, else
-// replayed in vector order. Linear steps (rust/device/linear_step.rs): always replayed, pulse by
-// pulse, since each step depends on the weight.
+// replayed in vector order. Weight-dependent steps (linear, exp, power, piecewise): always
+// replayed, pulse by pulse. Also as on the CPU: the polarity of a one-sided pair, a reference the
+// device's conductance is read against (g = w + ref), write noise (the pulses act on the
+// persistent weight; the visible one becomes persistent + σξ once the device is pulsed), and the
+// reads of columns (or rows) after given vectors (transfers), which force a replay.
 
 struct Params {
     rows: u32,
@@ -41,19 +44,37 @@ struct Params {
     std_slope: f32,
     // Piecewise step: nodes per curve (the `slopes` binding holds up nodes, then down nodes).
     nodes: u32,
+    // Bits 0-1: polarity (0 both, 1 up only, 2 down as up); bit 2: write noise; bit 3: a
+    // reference; bit 4: reads in this group; bit 5: reads of rows (else columns).
+    options: u32,
+    write_noise: f32,
+    write_key_lo: u32,
+    write_key_hi: u32,
+    write_word: u32,
+    // Reads: keys (rows or columns) of the table, where this group's part of the table starts,
+    // and values per read.
+    read_keys: u32,
+    read_base: u32,
+    read_width: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+// The weights the pulses act on (the persistent ones with write noise).
 @group(0) @binding(1) var<storage, read_write> weights: array<f32>;
 @group(0) @binding(2) var<storage, read> bits: array<u32>;
 @group(0) @binding(3) var<storage, read> thresholds: array<u32>;
-@group(0) @binding(4) var<storage, read> step_up: array<f32>;
-@group(0) @binding(5) var<storage, read> step_down: array<f32>;
-@group(0) @binding(6) var<storage, read> w_max: array<f32>;
-@group(0) @binding(7) var<storage, read> w_min: array<f32>;
+// Per device of the band, four planes: Δ⁺, Δ⁻, b_max, b_min.
+@group(0) @binding(4) var<storage, read> device: array<f32>;
 // Per-device step shape of the band, up values then down: linear-step slopes s⁺, s⁻, or
 // power-step exponents γ⁺, γ⁻; for the piecewise step the node curves (up, then down).
-@group(0) @binding(8) var<storage, read> slopes: array<f32>;
+@group(0) @binding(5) var<storage, read> slopes: array<f32>;
+// The visible weights (write noise only).
+@group(0) @binding(6) var<storage, read_write> apparent: array<f32>;
+// The reference per device (bit 3 only).
+@group(0) @binding(7) var<storage, read> reference: array<f32>;
+// Reads per group: offsets[keys + 1] into pairs (vector within the group, read number).
+@group(0) @binding(8) var<storage, read> read_table: array<u32>;
+@group(0) @binding(9) var<storage, read_write> read_values: array<f32>;
 
 // Coincidences of device (i, j) in vector v of the group.
 fn coincidences(i: u32, j: u32, v: u32) -> u32 {
@@ -211,17 +232,91 @@ fn replay_normal(i: u32, j: u32) -> f32 {
     return normal_of_block(replay_block, h);
 }
 
-fn replay(dev: Device, w_start: f32, i: u32, j: u32) -> f32 {
+fn polarity() -> u32 {
+    return p.options & 3u;
+}
+
+fn has_reference() -> bool {
+    return (p.options & 8u) != 0u;
+}
+
+// One pulse at visible weight w: the device sees the conductance w + ref.
+fn pulse_at(dev: Device, w: f32, up: bool, xi: f32, r: f32) -> f32 {
+    if has_reference() {
+        return pulse(dev, w + r, up, xi) - r;
+    }
+    return pulse(dev, w, up, xi);
+}
+
+// This update's write-noise normal of device (i, j): normal j % 8 of (j / 8, i, word, step).
+fn write_normal(i: u32, j: u32) -> f32 {
+    let r = philox(vec4<u32>(j / 8u, i, p.write_word, p.step), vec2<u32>(p.write_key_lo, p.write_key_hi));
+    return normal_of_block(r, j % 8u);
+}
+
+// The reads of device (i, j) in this group: [first, last) into the pairs of the table.
+fn reads_of(i: u32, j: u32) -> vec2<u32> {
+    if (p.options & 16u) == 0u {
+        return vec2<u32>(0u, 0u);
+    }
+    var key = j;
+    if (p.options & 32u) != 0u {
+        key = i;
+    }
+    return vec2<u32>(read_table[p.read_base + key], read_table[p.read_base + key + 1u]);
+}
+
+fn put_read(pair: u32, i: u32, j: u32, value: f32) {
+    let entry = p.read_base + p.read_keys + 1u + 2u * pair;
+    let read = read_table[entry + 1u];
+    var slot = i;
+    if (p.options & 32u) != 0u {
+        slot = j;
+    }
+    read_values[read * p.read_width + slot] = value;
+}
+
+fn read_vector(pair: u32) -> u32 {
+    return read_table[p.read_base + p.read_keys + 1u + 2u * pair];
+}
+
+struct Replayed {
+    w: f32,
+    pulsed: bool,
+}
+
+fn replay(dev: Device, w_start: f32, i: u32, j: u32, k: u32, reads: vec2<u32>, r: f32, wn: f32, old: f32) -> Replayed {
     var w = w_start;
+    var pulsed = false;
+    var next_read = reads.x;
     let s = p.dw_min_std * p.xi_max;
     let against = max(s - 1.0, 0.0);
+    let sigma = p.write_noise;
     for (var v = 0u; v < p.vectors; v++) {
+        while next_read < reads.y && read_vector(next_read) < v {
+            var seen = w;
+            if sigma > 0.0 {
+                seen = select(old, w + sigma * wn, pulsed);
+            }
+            put_read(next_read, i, j, seen);
+            next_read++;
+        }
         let count = coincidences(i, j, v);
         if count == 0u {
             continue;
         }
-        let up = goes_up(i, j, v);
-        if count > 1u && model() == 0u {
+        var up = goes_up(i, j, v);
+        if polarity() == 1u && !up {
+            continue;
+        }
+        if polarity() == 2u {
+            if up {
+                continue;
+            }
+            up = true;
+        }
+        pulsed = true;
+        if count > 1u && model() == 0u && !has_reference() {
             // A same-direction run as one group when it cannot reach a bound (`pulse_run`).
             let xi = replay_normal(i, j);
             let c = f32(count);
@@ -246,10 +341,18 @@ fn replay(dev: Device, w_start: f32, i: u32, j: u32) -> f32 {
             }
         }
         for (var q = 0u; q < count; q++) {
-            w = pulse(dev, w, up, replay_normal(i, j));
+            w = pulse_at(dev, w, up, replay_normal(i, j), r);
         }
     }
-    return w;
+    while next_read < reads.y {
+        var seen = w;
+        if sigma > 0.0 {
+            seen = select(old, w + sigma * wn, pulsed);
+        }
+        put_read(next_read, i, j, seen);
+        next_read++;
+    }
+    return Replayed(w, pulsed);
 }
 
 @compute @workgroup_size(64, 4)
@@ -259,6 +362,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let i = p.row0 + gid.y;
+    let reads = reads_of(i, j);
+    let has_reads = reads.y > reads.x;
     var n_up = 0u;
     var n_down = 0u;
     for (var v = 0u; v < p.vectors; v++) {
@@ -269,37 +374,64 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             n_down += count;
         }
     }
-    if n_up + n_down == 0u {
+    if polarity() == 1u {
+        n_down = 0u;
+    } else if polarity() == 2u {
+        n_up = n_down;
+        n_down = 0u;
+    }
+    if n_up + n_down == 0u && !has_reads {
         return;
     }
     let k = gid.y * p.cols + j;
-    var dev = Device(step_up[k], step_down[k], w_max[k], w_min[k], 0.0, 0.0);
+    let plane = p.band_rows * p.cols;
+    var dev = Device(device[k], device[plane + k], device[2u * plane + k], device[3u * plane + k], 0.0, 0.0);
     if model() == 1u || model() == 3u {
         // Linear and power steps carry per-device shapes.
         dev.slope_up = slopes[k];
-        dev.slope_down = slopes[p.band_rows * p.cols + k];
+        dev.slope_down = slopes[plane + k];
     }
-    if model() != 0u {
-        weights[k] = replay(dev, weights[k], i, j);
-        return;
+    var r = 0.0;
+    if has_reference() {
+        r = reference[k];
+    }
+    let sigma = p.write_noise;
+    var wn = 0.0;
+    var old = 0.0;
+    if sigma > 0.0 {
+        wn = write_normal(i, j);
+        old = apparent[k];
     }
     let w = weights[k];
-    let s = p.dw_min_std * p.xi_max;
-    let against = max(s - 1.0, 0.0);
-    let nu = f32(n_up);
-    let nd = f32(n_down);
-    let highest = w + nu * dev.up * (1.0 + s) + nd * dev.down * against;
-    let lowest = w - nd * dev.down * (1.0 + s) - nu * dev.up * against;
-    if highest <= dev.hi && lowest >= dev.lo {
-        var xi = 0.0;
-        if p.noisy != 0u {
-            let r = philox(vec4<u32>(j / 8u, i, p.group_index, p.step), vec2<u32>(p.noise_key_lo, p.noise_key_hi));
-            xi = normal_of_block(r, j % 8u);
+    var next = w;
+    var pulsed = n_up + n_down > 0u;
+    var done = false;
+    if model() == 0u && !has_reads && !has_reference() {
+        let s = p.dw_min_std * p.xi_max;
+        let against = max(s - 1.0, 0.0);
+        let nu = f32(n_up);
+        let nd = f32(n_down);
+        let highest = w + nu * dev.up * (1.0 + s) + nd * dev.down * against;
+        let lowest = w - nd * dev.down * (1.0 + s) - nu * dev.up * against;
+        if highest <= dev.hi && lowest >= dev.lo {
+            var xi = 0.0;
+            if p.noisy != 0u {
+                let rb = philox(vec4<u32>(j / 8u, i, p.group_index, p.step), vec2<u32>(p.noise_key_lo, p.noise_key_hi));
+                xi = normal_of_block(rb, j % 8u);
+            }
+            let mean = nu * dev.up - nd * dev.down;
+            let spread = p.dw_min_std * sqrt(nu * dev.up * dev.up + nd * dev.down * dev.down);
+            next = min(max(w + mean + spread * xi, dev.lo), dev.hi);
+            done = true;
         }
-        let mean = nu * dev.up - nd * dev.down;
-        let spread = p.dw_min_std * sqrt(nu * dev.up * dev.up + nd * dev.down * dev.down);
-        weights[k] = min(max(w + mean + spread * xi, dev.lo), dev.hi);
-    } else {
-        weights[k] = replay(dev, w, i, j);
+    }
+    if !done {
+        let out = replay(dev, w, i, j, k, reads, r, wn, old);
+        next = out.w;
+        pulsed = out.pulsed;
+    }
+    weights[k] = next;
+    if sigma > 0.0 && pulsed {
+        apparent[k] = next + sigma * wn;
     }
 }
