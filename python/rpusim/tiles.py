@@ -23,7 +23,6 @@ from rpusim.configs.rpu_configs import (
 )
 from rpusim.exceptions import ConfigError, DTypeError, InputError, ShapeError, StateError
 
-
 RPU_CONFIGS = (
     SingleRPUConfig,
     UnitCellRPUConfig,

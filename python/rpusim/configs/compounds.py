@@ -38,8 +38,7 @@ class VectorUnitCellUpdatePolicy(Enum):
 
 def _floats(name: str, values: Any) -> list[float]:
     if not isinstance(values, (list, tuple)) or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        for v in values
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values
     ):
         raise ConfigError(f"{name}: expected a list of finite numbers, got {values!r}")
     return [float(v) for v in values]
@@ -47,7 +46,9 @@ def _floats(name: str, values: Any) -> list[float]:
 
 def _devices(prefix: str, devices: Any) -> list[dict[str, Any]]:
     if not isinstance(devices, (list, tuple)):
-        raise ConfigError(f"{prefix}.unit_cell_devices: expected a list of devices, got {devices!r}")
+        raise ConfigError(
+            f"{prefix}.unit_cell_devices: expected a list of devices, got {devices!r}"
+        )
     out = []
     for k, d in enumerate(devices):
         name = f"{prefix}.unit_cell_devices[{k}]"

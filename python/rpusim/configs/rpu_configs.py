@@ -117,8 +117,8 @@ def _periphery_core(config: Any, device: dict[str, Any]) -> dict[str, Any]:
 class UnitCellRPUConfig:
     """Several devices per cross-point: a unit cell (``VectorUnitCell``, ``ReferenceUnitCell``,
     ``OneSidedUnitCell``) or a transfer compound (``TransferCompound``,
-    ``BufferedTransferCompound``, ``ChoppedTransferCompound``, ``DynamicTransferCompound``), with the
-    forward/backward periphery and the pulsed update of the gradient."""
+    ``BufferedTransferCompound``, ``ChoppedTransferCompound``, ``DynamicTransferCompound``),
+    with the forward/backward periphery and the pulsed update of the gradient."""
 
     device: UnitCell = field(default_factory=VectorUnitCell)
     """The unit cell or compound."""
