@@ -474,3 +474,204 @@ fn piecewise_step_matches() {
         assert!(diff < 1e-5, "step {step}: max |cpu − gpu| = {diff}");
     }
 }
+
+/// Every unit cell and compound, with write noise and reference devices: the same weights, hidden
+/// arrays and buffers on both backends after several updates (reads in the middle of batches,
+/// choppers, resets, refreshes and the mixed-precision accumulator included).
+#[test]
+fn unit_cells_and_compounds_match() {
+    if !gpu_available() {
+        return;
+    }
+    use rpusim::config::{
+        LinearStepParameters, MixedPrecisionParameters, OneSidedParameters,
+        SoftBoundsReferenceParameters, TransferParameters, UpdatePolicy, VectorCellParameters,
+    };
+    let pulsed = ConstantStepParameters {
+        dw_min: 0.02,
+        w_max: 0.6,
+        w_min: -0.6,
+        ..ConstantStepParameters::default()
+    };
+    let sb = DeviceConfig::LinearStepDevice(LinearStepParameters {
+        pulsed: pulsed.clone(),
+        gamma_up: 1.0,
+        gamma_down: 1.0,
+        mean_bound_reference: false,
+        write_noise_std: 1.5,
+        ..LinearStepParameters::default()
+    });
+    let reram = DeviceConfig::SoftBoundsReferenceDevice(SoftBoundsReferenceParameters {
+        pulsed: ConstantStepParameters {
+            up_down: 0.1,
+            ..pulsed.clone()
+        },
+        subtract_symmetry_point: true,
+        reference_std: 0.02,
+        write_noise_std: 2.0,
+        ..SoftBoundsReferenceParameters::default()
+    });
+    let step = DeviceConfig::ConstantStepDevice(pulsed.clone());
+    let one_sided = DeviceConfig::ConstantStepDevice(ConstantStepParameters {
+        w_min: 0.0,
+        w_max: 0.3,
+        ..pulsed
+    });
+    let configs = vec![
+        DeviceConfig::VectorUnitCell(VectorCellParameters {
+            unit_cell_devices: vec![sb.clone(), step.clone()],
+            update_policy: UpdatePolicy::SingleRandom,
+            ..Default::default()
+        }),
+        DeviceConfig::VectorUnitCell(VectorCellParameters {
+            unit_cell_devices: vec![step.clone(), sb.clone()],
+            ..Default::default()
+        }),
+        DeviceConfig::OneSidedUnitCell(OneSidedParameters {
+            unit_cell_devices: vec![one_sided.clone(), one_sided],
+            refresh_every: 1,
+            ..Default::default()
+        }),
+        DeviceConfig::TransferCompound(TransferParameters {
+            unit_cell_devices: vec![step.clone(), reram.clone(), reram.clone()],
+            gamma: 0.3,
+            fast_lr: 0.2,
+            transfer_every: 0.5,
+            n_reads_per_transfer: 2,
+            with_reset_prob: 0.2,
+            ..Default::default()
+        }),
+        DeviceConfig::BufferedTransferCompound(TransferParameters {
+            unit_cell_devices: vec![reram.clone(), reram.clone()],
+            fast_lr: 0.2,
+            units_in_mbatch: false,
+            transfer_every: 2.0,
+            ..TransferParameters::buffered()
+        }),
+        DeviceConfig::ChoppedTransferCompound(TransferParameters {
+            unit_cell_devices: vec![reram.clone(), sb.clone()],
+            fast_lr: 0.2,
+            auto_scale: true,
+            in_chop_prob: 0.3,
+            out_chop_prob: 0.3,
+            ..TransferParameters::chopped()
+        }),
+        DeviceConfig::DynamicTransferCompound(TransferParameters {
+            unit_cell_devices: vec![reram.clone(), reram],
+            fast_lr: 0.2,
+            in_chop_prob: 0.3,
+            ..TransferParameters::dynamic()
+        }),
+        DeviceConfig::MixedPrecisionCompound(MixedPrecisionParameters {
+            device: Box::new(sb),
+            n_x_bins: 7,
+            ..Default::default()
+        }),
+    ];
+    let (rows, cols, batch) = (9, 13, 6);
+    for device in configs {
+        let config = TileConfig {
+            device,
+            ..TileConfig::default()
+        };
+        let (mut cpu, mut gpu) = pair(&config, rows, cols, 41);
+        let w = scaled(data(rows * cols, 3), 0.2);
+        cpu.set_weights(&w).unwrap();
+        gpu.set_weights(&w).unwrap();
+        for step in 0..5u32 {
+            let x = data(batch * cols, 300 + step);
+            let d = scaled(data(batch * rows, 400 + step), 0.5);
+            cpu.update(&x, &d, 0.1).unwrap();
+            gpu.update(&x, &d, 0.1).unwrap();
+            cpu.post_update_step().unwrap();
+            gpu.post_update_step().unwrap();
+        }
+        let diff = max_abs_diff(&cpu.weights().unwrap(), &gpu.weights().unwrap());
+        assert!(diff < 1e-5, "{:?}: weights differ by {diff}", config.device);
+        let (hc, hg) = (cpu.hidden_weights().unwrap(), gpu.hidden_weights().unwrap());
+        for ((name, a), (_, b)) in hc.iter().zip(&hg) {
+            let diff = max_abs_diff(a, b);
+            assert!(diff < 1e-5, "{:?}: {name} differs by {diff}", config.device);
+        }
+    }
+}
+
+#[test]
+fn reads_taken_during_the_update_match() {
+    if !gpu_available() {
+        return;
+    }
+    use rpusim::config::LinearStepParameters;
+    use rpusim::pulsed::{Capture, CapturePlan};
+    let devices = [
+        DeviceConfig::ConstantStepDevice(ConstantStepParameters::default()),
+        DeviceConfig::LinearStepDevice(LinearStepParameters {
+            gamma_up: 0.5,
+            gamma_down: 0.5,
+            write_noise_std: 3.0,
+            ..Default::default()
+        }),
+    ];
+    let (rows, cols, batch) = (11, 7, 20);
+    for device in devices {
+        for by_rows in [false, true] {
+            let config = TileConfig {
+                device: device.clone(),
+                ..TileConfig::default()
+            };
+            let mut cpu = rpusim::backend::CpuTile::new(
+                config.clone(),
+                rows,
+                cols,
+                5,
+                rpusim::backend::Visible::Array(0),
+            );
+            let mut gpu = rpusim::backend::gpu::GpuTile::new(
+                config.clone(),
+                rows,
+                cols,
+                5,
+                rpusim::backend::Visible::Array(0),
+            )
+            .unwrap();
+            use rpusim::backend::TileBackend;
+            let w = scaled(data(rows * cols, 8), 0.3);
+            cpu.set_weights(0, &w, 0).unwrap();
+            gpu.set_weights(0, &w, 0).unwrap();
+            let events = (0..batch as u32)
+                .step_by(3)
+                .map(|v| Capture {
+                    vector: v,
+                    index: v % if by_rows { rows as u32 } else { cols as u32 },
+                })
+                .collect();
+            let plan = CapturePlan { by_rows, events };
+            let x = data(batch * cols, 81);
+            let d = data(batch * rows, 82);
+            let u = rpusim::backend::ArrayUpdate {
+                array: 0,
+                x: &x,
+                d: &d,
+                batch,
+                lr: rpusim::pulsed::Lr::Same(0.3),
+                up: &config.update,
+                granularity: config.device.granularity(),
+                seed: 5,
+                noise_seed: 6,
+                step: 0,
+                polarity: rpusim::pulsed::Polarity::Both,
+                captures: &plan,
+            };
+            let rc = cpu.update(&u).unwrap();
+            let rg = gpu.update(&u).unwrap();
+            assert_eq!(rc.len(), rg.len());
+            let diff = max_abs_diff(&rc, &rg);
+            assert!(
+                diff < 1e-5,
+                "{device:?} rows {by_rows}: reads differ by {diff}"
+            );
+            let diff = max_abs_diff(&cpu.weights(None).unwrap(), &gpu.weights(None).unwrap());
+            assert!(diff < 1e-5, "weights differ by {diff}");
+        }
+    }
+}

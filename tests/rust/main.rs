@@ -1,6 +1,9 @@
 //! The single cargo integration-test binary.
 
+mod captures;
+mod compounds;
 mod determinism;
+mod device_features;
 mod device_statistics;
 mod exp_step;
 #[cfg(feature = "gpu")]

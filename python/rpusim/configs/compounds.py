@@ -69,6 +69,8 @@ def _compound_core(obj: Any, prefix: str, core_type: str) -> dict[str, Any]:
     skip = ["unit_cell_devices"]
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
+        if f.name == "unit_cell_devices":
+            continue
         if isinstance(value, (IOParameters, UpdateParameters)) or f.name.endswith(
             ("_forward", "_update")
         ):
