@@ -89,11 +89,7 @@ fn vector_cell_policies_pick_the_pulsed_devices() {
             up_all(&mut t, 0.01);
             for (k, &n) in expected.iter().enumerate() {
                 let w = hidden(&t, &format!("array_{k}"));
-                close(
-                    &w,
-                    &vec![0.01 * n as f32; 6],
-                    &format!("{policy:?} array {k}"),
-                );
+                close(&w, &[0.01 * n as f32; 6], &format!("{policy:?} array {k}"));
             }
             // The visible weight is the mean of the three.
             let mean = expected.iter().sum::<usize>() as f32 * 0.01 / 3.0;
