@@ -1,34 +1,17 @@
-"""Presets with the reference simulator's values (reference §5): device presets (a device model
-with measured or idealized parameters) and RPU-config presets (a preset device with the preset
-periphery, ``PresetIOParameters`` and ``PresetUpdateParameters``).
-
-Every preset is a dataclass with changed defaults, so single fields can still be overridden:
-``EcRamPresetDevice(dw_min_std=0.5)``.
-
-Available now: the constant-step presets (``IdealizedPresetDevice``,
-``GokmenVlasovPresetDevice``), the linear-step ones (``CapacitorPresetDevice``,
-``EcRamPresetDevice``, ``EcRamMOPresetDevice``), the exp-step ones (``PCMPresetDevice``,
-``ReRamESPresetDevice``) and ``ReRamSBPresetDevice``, with their single-device configs. Write
-noise is not modelled yet: ``ReRamESPresetDevice`` and ``ReRamSBPresetDevice`` carry
-``write_noise_std = 0`` instead of the reference's 75 and 56. The ReRamArray presets (reference
-subtraction) and the unit-cell presets (PCMPreset, the 2-/4-device and OneSided variants)
-arrive with those models.
-"""
+"""Device presets with the reference simulator's values (reference §5.1): a device model with
+measured or idealized parameters. Every preset is a dataclass with changed defaults, so single
+fields can still be overridden: ``EcRamPresetDevice(dw_min_std=0.5)``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rpusim.configs.devices import (
     ConstantStepDevice,
     ExpStepDevice,
     LinearStepDevice,
-    PulsedDevice,
     SoftBoundsReferenceDevice,
 )
-from rpusim.configs.io import IOParameters, PresetIOParameters
-from rpusim.configs.rpu_configs import SingleRPUConfig
-from rpusim.configs.update import PresetUpdateParameters, UpdateParameters
 
 
 @dataclass
@@ -122,9 +105,9 @@ class EcRamMOPresetDevice(LinearStepDevice):
 
 @dataclass
 class ReRamSBPresetDevice(SoftBoundsReferenceDevice):
-    """ReRAM fitted with soft bounds (about 1 000 states, asymmetric bounds, additive noise).
-    The reference's preset also has write_noise_std 56 (× dw_min); write noise is not modelled
-    yet, so it is 0 here."""
+    """ReRAM fitted with soft bounds (about 1 000 states, asymmetric bounds, large additive
+    cycle-to-cycle noise, write noise of 56 × dw_min on the visible weight). The Tiki-Taka
+    presets use it with ``subtract_symmetry_point=True``."""
 
     dw_min: float = 0.002
     dw_min_dtod: float = 0.3
@@ -136,12 +119,13 @@ class ReRamSBPresetDevice(SoftBoundsReferenceDevice):
     w_max_dtod: float = 0.3 / 1.25
     w_min_dtod: float = 0.3 / 0.75
     mult_noise: bool = False
+    write_noise_std: float = 56.0
 
 
 @dataclass
 class ReRamESPresetDevice(ExpStepDevice):
-    """ReRAM fitted with the exponential step (about 1 000 states). The reference's preset also
-    has write_noise_std 75 (× dw_min); write noise is not modelled yet, so it is 0 here."""
+    """ReRAM fitted with the exponential step (about 1 000 states, large cycle-to-cycle noise,
+    write noise of 75 × dw_min on the visible weight)."""
 
     dw_min: float = 0.00135
     dw_min_dtod: float = 0.2
@@ -158,6 +142,7 @@ class ReRamESPresetDevice(ExpStepDevice):
     gamma_down: float = 5.0
     a: float = -0.5
     b: float = -0.5
+    write_noise_std: float = 75.0
 
 
 @dataclass
@@ -187,77 +172,50 @@ class PCMPresetDevice(ExpStepDevice):
 
 
 @dataclass
-class _SingleDevicePreset(SingleRPUConfig):
-    """A preset device with the preset periphery (the subclasses set the device)."""
+class ReRamArrayOMPresetDevice(SoftBoundsReferenceDevice):
+    """ReRAM array (oxide-metal stack) fitted with soft bounds on a reference: few large,
+    log-normally spread steps (about 20 states), write noise 1.41 × dw_min, the symmetry point
+    subtracted and a reference spread of 0.05."""
 
-    forward: IOParameters = field(default_factory=PresetIOParameters)
-    backward: IOParameters = field(default_factory=PresetIOParameters)
-    update: UpdateParameters = field(default_factory=PresetUpdateParameters)
-
-
-@dataclass
-class IdealizedPreset(_SingleDevicePreset):
-    """Single device per cross-point: the idealized device with the preset periphery."""
-
-    device: PulsedDevice = field(default_factory=IdealizedPresetDevice)
-
-
-@dataclass
-class GokmenVlasovPreset(_SingleDevicePreset):
-    """Single device per cross-point: the Gokmen-Vlasov device with the preset periphery."""
-
-    device: PulsedDevice = field(default_factory=GokmenVlasovPresetDevice)
-
-
-@dataclass
-class CapacitorPreset(_SingleDevicePreset):
-    """Single device per cross-point: the capacitor cell with the preset periphery."""
-
-    device: PulsedDevice = field(default_factory=CapacitorPresetDevice)
+    enforce_consistency: bool = True
+    dw_min_dtod_log_normal: bool = True
+    dw_min: float = 0.0949
+    up_down: float = 0.0
+    w_max: float = 1.0
+    w_min: float = -1.0
+    mult_noise: bool = False
+    dw_min_dtod: float = 0.7829
+    up_down_dtod: float = 0.01
+    w_max_dtod: float = 0.3499
+    w_min_dtod: float = 0.5695
+    dw_min_std: float = 0.4158
+    write_noise_std: float = 1.4113
+    corrupt_devices_range: float = 0.01
+    corrupt_devices_prob: float = 0.0
+    subtract_symmetry_point: bool = True
+    reference_std: float = 0.05
 
 
 @dataclass
-class ReRamSBPreset(_SingleDevicePreset):
-    """Single device per cross-point: the soft-bounds ReRAM device with the preset periphery."""
+class ReRamArrayHfO2PresetDevice(SoftBoundsReferenceDevice):
+    """ReRAM array (HfO2) fitted with soft bounds on a reference: very few, log-normally spread
+    steps (about 4 states), write noise 0.58 × dw_min, the symmetry point subtracted and a
+    reference spread of 0.05."""
 
-    device: PulsedDevice = field(default_factory=ReRamSBPresetDevice)
-
-
-@dataclass
-class ReRamESPreset(_SingleDevicePreset):
-    """Single device per cross-point: the exp-step ReRAM device with the preset periphery."""
-
-    device: PulsedDevice = field(default_factory=ReRamESPresetDevice)
-
-
-@dataclass
-class EcRamPreset(_SingleDevicePreset):
-    """Single device per cross-point: the Li-ion ECRAM device with the preset periphery."""
-
-    device: PulsedDevice = field(default_factory=EcRamPresetDevice)
-
-
-@dataclass
-class EcRamMOPreset(_SingleDevicePreset):
-    """Single device per cross-point: the metal-oxide ECRAM device with the preset periphery."""
-
-    device: PulsedDevice = field(default_factory=EcRamMOPresetDevice)
-
-
-__all__ = [
-    "CapacitorPreset",
-    "CapacitorPresetDevice",
-    "EcRamMOPreset",
-    "EcRamMOPresetDevice",
-    "EcRamPreset",
-    "EcRamPresetDevice",
-    "GokmenVlasovPreset",
-    "GokmenVlasovPresetDevice",
-    "IdealizedPreset",
-    "IdealizedPresetDevice",
-    "PCMPresetDevice",
-    "ReRamESPreset",
-    "ReRamESPresetDevice",
-    "ReRamSBPreset",
-    "ReRamSBPresetDevice",
-]
+    enforce_consistency: bool = True
+    dw_min_dtod_log_normal: bool = True
+    dw_min: float = 0.4622
+    up_down: float = 0.0
+    w_max: float = 1.0
+    w_min: float = -1.0
+    mult_noise: bool = False
+    dw_min_dtod: float = 0.7125
+    up_down_dtod: float = 0.01
+    w_max_dtod: float = 0.4295
+    w_min_dtod: float = 0.5990
+    dw_min_std: float = 0.2174
+    write_noise_std: float = 0.5841
+    corrupt_devices_range: float = 0.01
+    corrupt_devices_prob: float = 0.0
+    subtract_symmetry_point: bool = True
+    reference_std: float = 0.05
