@@ -13,7 +13,7 @@
 use crate::config::{UpdateParameters, MAX_BL};
 use crate::device::{
     ConstantStepArray, DeviceArray, DeviceModel, ExpStepArray, LinearStepArray, PiecewiseStepArray,
-    PowStepArray,
+    PowStepArray, PulseStep,
 };
 use crate::gemm::{matmul, MatRef};
 use crate::numeric;
@@ -265,20 +265,19 @@ impl<'a> Pulsed<'a> {
             f32::INFINITY
         }
     }
+}
 
-    /// One pulse on device `k` at visible weight `w` (the device sees the conductance w + ref).
-    #[inline]
-    fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
-        let r = self.reference.get(k).copied();
-        let g = r.map_or(w, |r| w + r);
-        let next = match self.response {
-            Response::Constant(a) => a.pulse(k, g, up, xi),
-            Response::Linear(a) => a.pulse(k, g, up, xi),
-            Response::Exp(a) => a.pulse(k, g, up, xi),
-            Response::Pow(a) => a.pulse(k, g, up, xi),
-            Response::Piecewise(a) => a.pulse(k, g, up, xi),
-        };
-        r.map_or(next, |r| next - r)
+/// A device read against a reference: its pulses act on the conductance g = w + r.
+#[derive(Clone, Copy)]
+struct Referenced<S> {
+    inner: S,
+    r: f32,
+}
+
+impl<S: PulseStep> PulseStep for Referenced<S> {
+    #[inline(always)]
+    fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
+        self.inner.pulse(w + self.r, up, xi) - self.r
     }
 }
 
@@ -934,6 +933,8 @@ fn apply_group(
                             let old = app.as_deref().map_or(w0, |a| a[j]);
                             let (next, pulsed) = replay(
                                 c,
+                                device.device(i * cols + j),
+                                Some(device),
                                 w0,
                                 i,
                                 j,
@@ -967,6 +968,44 @@ fn apply_sequential(
     apparent: &mut [Option<&mut [f32]>],
     reads: &mut [Vec<f32>],
 ) {
+    let rows = (weights, apparent, reads);
+    // One monomorphized loop per model: the device's parameters are loaded once per device.
+    match c.pulsed.response {
+        Response::Constant(a) => sequential(c, rows, |k| a.device(k)),
+        Response::Linear(a) => sequential(c, rows, |k| a.device(k)),
+        Response::Exp(a) => sequential(c, rows, |k| a.device(k)),
+        Response::Pow(a) => sequential(c, rows, |k| a.device(k)),
+        Response::Piecewise(a) => sequential(c, rows, |k| a.device(k)),
+    }
+}
+
+type Rows<'r, 'a> = (
+    &'r mut [f32],
+    &'r mut [Option<&'a mut [f32]>],
+    &'r mut [Vec<f32>],
+);
+
+fn sequential<S: PulseStep, F: Fn(usize) -> S + Sync>(
+    c: &ApplyContext<'_>,
+    rows: Rows<'_, '_>,
+    device: F,
+) {
+    let reference = c.pulsed.reference;
+    if reference.is_empty() {
+        sequential_rows(c, rows, device);
+    } else {
+        sequential_rows(c, rows, |k| Referenced {
+            inner: device(k),
+            r: reference[k],
+        });
+    }
+}
+
+fn sequential_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
+    c: &ApplyContext<'_>,
+    (weights, apparent, reads): Rows<'_, '_>,
+    device: F,
+) {
     let (cols, words) = (c.input.cols, c.g.words);
     let len = c.g.end - c.g.start;
     let sigma = c.pulsed.write_noise;
@@ -998,8 +1037,18 @@ fn apply_sequential(
                     let j = c0 + q;
                     let old = app.as_deref().map_or(row[j], |a| a[j]);
                     let caps = c.captures(i, j);
-                    let (next, pulsed) =
-                        replay(c, row[j], i, j, fired, caps, &mut sink, (sigma, wn, old));
+                    let (next, pulsed) = replay(
+                        c,
+                        device(i * cols + j),
+                        None,
+                        row[j],
+                        i,
+                        j,
+                        fired,
+                        caps,
+                        &mut sink,
+                        (sigma, wn, old),
+                    );
                     row[j] = next;
                     if pulsed {
                         if let Some(a) = app.as_deref_mut() {
@@ -1054,8 +1103,11 @@ impl ReplayNormals<'_> {
 /// `noise` is (write-noise σ, this update's write-noise normal, the visible weight before it):
 /// a read sees the visible weight, persistent + σξ once the device has been written.
 #[allow(clippy::too_many_arguments)]
-fn replay(
+#[inline(always)]
+fn replay<S: PulseStep>(
     c: &ApplyContext<'_>,
+    dev: S,
+    runs: Option<&ConstantStepArray>,
     mut w: f32,
     i: usize,
     j: usize,
@@ -1067,8 +1119,7 @@ fn replay(
     let (cols, words) = (c.input.cols, c.g.words);
     let len = c.g.end - c.g.start;
     let k = i * cols + j;
-    let device = c.pulsed;
-    let noisy = device.steps().dw_min_std > 0.0;
+    let noisy = c.pulsed.steps().dw_min_std > 0.0;
     let mut normals = ReplayNormals {
         st: c.st,
         i: i as u32,
@@ -1096,6 +1147,7 @@ fn replay(
             w
         }
     };
+    let polarity = c.input.polarity;
     let mut next_cap = 0;
     for &v in fired {
         while next_cap < caps.len() && caps[next_cap].0 < v {
@@ -1103,15 +1155,19 @@ fn replay(
             next_cap += 1;
         }
         let v = v as usize;
-        let db = &d_row[v * words..(v + 1) * words];
-        let xb = &x_col[v * words..(v + 1) * words];
-        let count: u32 = db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum();
+        let count: u32 = if words == 1 {
+            (d_row[v] & x_col[v]).count_ones()
+        } else {
+            let db = &d_row[v * words..(v + 1) * words];
+            let xb = &x_col[v * words..(v + 1) * words];
+            db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum()
+        };
         if count == 0 {
             continue;
         }
         // A pulse goes up when x_j and d_i have opposite signs.
         let mut up = ((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1;
-        match c.input.polarity {
+        match polarity {
             Polarity::Both => {}
             Polarity::UpOnly if !up => continue,
             Polarity::DownAsUp if up => continue,
@@ -1119,16 +1175,14 @@ fn replay(
             Polarity::DownAsUp => up = true,
         }
         pulsed = true;
-        if let (true, Response::Constant(a), true) =
-            (count > 1, device.response, device.reference.is_empty())
-        {
+        if let (true, Some(a)) = (count > 1, runs) {
             if let Some(next) = a.pulse_run(k, w, up, count, xi(), c.st.xi_max) {
                 w = next;
                 continue;
             }
         }
         for _ in 0..count {
-            w = device.pulse(k, w, up, xi());
+            w = dev.pulse(w, up, xi());
         }
     }
     for &(_, event) in &caps[next_cap..] {

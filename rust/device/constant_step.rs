@@ -1,6 +1,7 @@
 //! `ConstantStepDevice`: every pulse moves the weight by a fixed per-device step
 //! (Δ⁺ up, Δ⁻ down) times (1 + dw_min_std·ξ), then clips to the device's bounds.
 
+use super::{clip, PulseStep};
 use crate::config::ConstantStepParameters;
 use crate::rng::{normal_table, uniform_from_u32, Purpose, Stream};
 
@@ -102,13 +103,19 @@ impl ConstantStepArray {
     /// One pulse on device `k`: up: w += Δ⁺(1 + σξ), down: w −= Δ⁻(1 + σξ), then clip.
     #[inline]
     pub fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
-        let noise = 1.0 + self.dw_min_std * xi;
-        let next = if up {
-            w + self.step_up[k] * noise
-        } else {
-            w - self.step_down[k] * noise
-        };
-        next.max(self.w_min[k]).min(self.w_max[k])
+        self.device(k).pulse(w, up, xi)
+    }
+
+    /// Device `k`'s parameters.
+    #[inline(always)]
+    pub fn device(&self, k: usize) -> ConstantStep {
+        ConstantStep {
+            up: self.step_up[k],
+            down: self.step_down[k],
+            lo: self.w_min[k],
+            hi: self.w_max[k],
+            std: self.dw_min_std,
+        }
     }
 
     /// `count` pulses in one direction on device `k` as one group, w ± count·Δ + σΔ√count·ξ, if no
@@ -198,5 +205,28 @@ impl ConstantStepArray {
             ("w_max", &mut self.w_max),
             ("w_min", &mut self.w_min),
         ]
+    }
+}
+
+/// One constant-step device.
+#[derive(Clone, Copy, Debug)]
+pub struct ConstantStep {
+    pub up: f32,
+    pub down: f32,
+    pub lo: f32,
+    pub hi: f32,
+    pub std: f32,
+}
+
+impl PulseStep for ConstantStep {
+    #[inline(always)]
+    fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
+        let noise = 1.0 + self.std * xi;
+        let next = if up {
+            w + self.up * noise
+        } else {
+            w - self.down * noise
+        };
+        clip(next, self.lo, self.hi)
     }
 }

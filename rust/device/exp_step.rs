@@ -4,7 +4,7 @@
 //! with `dw_min_std_add` or `dw_min_std_slope` the noise is additive instead, with std
 //! σ·(|Δw| + std_add + std_slope·|w|).
 
-use super::ConstantStepArray;
+use super::{clip, ConstantStepArray, PulseStep};
 use crate::config::ExpStepParameters;
 
 /// The exponential-step shape (the same for every device) on top of the constant-step draws.
@@ -54,9 +54,40 @@ impl ExpStepArray {
     /// One pulse on device `k` (see the module documentation), clipped to the bounds.
     #[inline]
     pub fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
+        self.device(k).pulse(w, up, xi)
+    }
+
+    /// Device `k`'s parameters.
+    #[inline(always)]
+    pub fn device(&self, k: usize) -> ExpStep {
         let b = &self.base;
+        ExpStep {
+            up: b.step_up[k],
+            down: b.step_down[k],
+            lo: b.w_min[k],
+            hi: b.w_max[k],
+            std: b.dw_min_std,
+            shape: self.shape,
+        }
+    }
+}
+
+/// One exp-step device.
+#[derive(Clone, Copy, Debug)]
+pub struct ExpStep {
+    pub up: f32,
+    pub down: f32,
+    pub lo: f32,
+    pub hi: f32,
+    pub std: f32,
+    pub shape: ExpShape,
+}
+
+impl PulseStep for ExpStep {
+    #[inline(always)]
+    fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
         let s = &self.shape;
-        let (hi, lo) = (b.w_max[k], b.w_min[k]);
+        let (hi, lo) = (self.hi, self.lo);
         let range = hi - lo;
         let z = if range > 0.0 {
             2.0 * s.a * w / range + s.b
@@ -64,15 +95,17 @@ impl ExpStepArray {
             s.b
         };
         let dw = if up {
-            b.step_up[k] * (1.0 - s.a_up * (s.gamma_up * z).exp()).max(0.0)
+            let f = 1.0 - s.a_up * (s.gamma_up * z).exp();
+            self.up * if f < 0.0 { 0.0 } else { f }
         } else {
-            -b.step_down[k] * (1.0 - s.a_down * (-s.gamma_down * z).exp()).max(0.0)
+            let f = 1.0 - s.a_down * (-s.gamma_down * z).exp();
+            -self.down * if f < 0.0 { 0.0 } else { f }
         };
         let next = if s.complex_noise() {
-            w + dw + b.dw_min_std * (dw.abs() + s.std_add + s.std_slope * w.abs()) * xi
+            w + dw + self.std * (dw.abs() + s.std_add + s.std_slope * w.abs()) * xi
         } else {
-            w + dw * (1.0 + b.dw_min_std * xi)
+            w + dw * (1.0 + self.std * xi)
         };
-        next.max(lo).min(hi)
+        clip(next, lo, hi)
     }
 }

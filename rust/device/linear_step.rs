@@ -1,7 +1,7 @@
 //! `LinearStepDevice` (and `SoftBoundsDevice`, its γ = 1 case): the step of a pulse changes
 //! linearly with the weight, Δw = Δ + s·w with a per-device slope s (reference §4.2).
 
-use super::{shape_normals, ConstantStepArray};
+use super::{clip, shape_normals, ConstantStepArray, PulseStep};
 use crate::config::LinearStepParameters;
 
 /// Per-device slopes on top of the constant-step draws (steps, bounds).
@@ -67,23 +67,24 @@ impl LinearStepArray {
     /// (additive noise: the noise term is Δσξ), then clip to the bounds.
     #[inline]
     pub fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
+        self.device(k).pulse(w, up, xi)
+    }
+
+    /// Device `k`'s parameters.
+    #[inline(always)]
+    pub fn device(&self, k: usize) -> LinearStep {
         let b = &self.base;
-        let (step, slope) = if up {
-            (b.step_up[k], self.slope_up[k])
-        } else {
-            (b.step_down[k], self.slope_down[k])
-        };
-        let mut dw = step + slope * w;
-        if !self.allow_increasing {
-            dw = dw.max(0.0);
+        LinearStep {
+            up: b.step_up[k],
+            down: b.step_down[k],
+            slope_up: self.slope_up[k],
+            slope_down: self.slope_down[k],
+            lo: b.w_min[k],
+            hi: b.w_max[k],
+            std: b.dw_min_std,
+            mult_noise: self.mult_noise,
+            allow_increasing: self.allow_increasing,
         }
-        let dw = if self.mult_noise {
-            dw * (1.0 + b.dw_min_std * xi)
-        } else {
-            dw + step * b.dw_min_std * xi
-        };
-        let next = if up { w + dw } else { w - dw };
-        next.max(b.w_min[k]).min(b.w_max[k])
     }
 
     pub fn arrays(&self) -> Vec<(&'static str, &[f32])> {
@@ -98,5 +99,41 @@ impl LinearStepArray {
         v.push(("slope_up", &mut self.slope_up));
         v.push(("slope_down", &mut self.slope_down));
         v
+    }
+}
+
+/// One linear-step device.
+#[derive(Clone, Copy, Debug)]
+pub struct LinearStep {
+    pub up: f32,
+    pub down: f32,
+    pub slope_up: f32,
+    pub slope_down: f32,
+    pub lo: f32,
+    pub hi: f32,
+    pub std: f32,
+    pub mult_noise: bool,
+    pub allow_increasing: bool,
+}
+
+impl PulseStep for LinearStep {
+    #[inline(always)]
+    fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
+        let (step, slope) = if up {
+            (self.up, self.slope_up)
+        } else {
+            (self.down, self.slope_down)
+        };
+        let mut dw = step + slope * w;
+        if !self.allow_increasing {
+            dw = if dw < 0.0 { 0.0 } else { dw };
+        }
+        let dw = if self.mult_noise {
+            dw * (1.0 + self.std * xi)
+        } else {
+            dw + step * self.std * xi
+        };
+        let next = if up { w + dw } else { w - dw };
+        clip(next, self.lo, self.hi)
     }
 }

@@ -9,12 +9,12 @@ mod piecewise_step;
 mod pow_step;
 mod reference;
 
-pub use constant_step::ConstantStepArray;
+pub use constant_step::{ConstantStep, ConstantStepArray};
 pub use decay_diffusion::DecayDiffusion;
-pub use exp_step::{ExpShape, ExpStepArray};
-pub use linear_step::LinearStepArray;
-pub use piecewise_step::{interpolate, PiecewiseStepArray};
-pub use pow_step::PowStepArray;
+pub use exp_step::{ExpShape, ExpStep, ExpStepArray};
+pub use linear_step::{LinearStep, LinearStepArray};
+pub use piecewise_step::{interpolate, PiecewiseStep, PiecewiseStepArray};
+pub use pow_step::{PowStep, PowStepArray};
 
 use crate::config::{ConstantStepParameters, DeviceConfig};
 use crate::error::{Error, Result};
@@ -36,6 +36,25 @@ pub(crate) fn shape_normals(p: &ConstantStepParameters, tile_seed: u64, k: usize
         0,
         normal_table(),
     )
+}
+
+/// One device's pulse response with its parameters loaded (the inner loop of the pulse-by-pulse
+/// update runs on these; the arrays' `pulse` methods use them too, so each model has one
+/// formula).
+pub trait PulseStep: Copy {
+    /// The weight after one pulse (up or down) with cycle-to-cycle normal `xi`.
+    fn pulse(&self, w: f32, up: bool, xi: f32) -> f32;
+}
+
+/// `v` clipped into [lo, hi] by comparisons (minss/maxss; the values are never NaN).
+#[inline(always)]
+pub fn clip(v: f32, lo: f32, hi: f32) -> f32 {
+    let v = if v < lo { lo } else { v };
+    if v > hi {
+        hi
+    } else {
+        v
+    }
 }
 
 /// The pulse response of the devices of a tile.

@@ -2,7 +2,7 @@
 //! vector whose nodes are spread evenly over the device's [b_min, b_max] (reference §4.2):
 //! up w += Δ⁺·f⁺(w)(1 + σξ), down w −= Δ⁻·f⁻(w)(1 + σξ).
 
-use super::ConstantStepArray;
+use super::{clip, ConstantStepArray, PulseStep};
 use crate::config::PiecewiseStepParameters;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -36,14 +36,47 @@ impl PiecewiseStepArray {
 
     #[inline]
     pub fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
+        self.device(k).pulse(w, up, xi)
+    }
+
+    /// Device `k`'s parameters (the node curves are shared).
+    #[inline(always)]
+    pub fn device(&self, k: usize) -> PiecewiseStep<'_> {
         let b = &self.base;
-        let (hi, lo) = (b.w_max[k], b.w_min[k]);
-        let noise = 1.0 + b.dw_min_std * xi;
+        PiecewiseStep {
+            up: b.step_up[k],
+            down: b.step_down[k],
+            lo: b.w_min[k],
+            hi: b.w_max[k],
+            std: b.dw_min_std,
+            nodes_up: &self.nodes_up,
+            nodes_down: &self.nodes_down,
+        }
+    }
+}
+
+/// One piecewise-step device.
+#[derive(Clone, Copy, Debug)]
+pub struct PiecewiseStep<'a> {
+    pub up: f32,
+    pub down: f32,
+    pub lo: f32,
+    pub hi: f32,
+    pub std: f32,
+    pub nodes_up: &'a [f32],
+    pub nodes_down: &'a [f32],
+}
+
+impl PulseStep for PiecewiseStep<'_> {
+    #[inline(always)]
+    fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
+        let (hi, lo) = (self.hi, self.lo);
+        let noise = 1.0 + self.std * xi;
         let next = if up {
-            w + b.step_up[k] * interpolate(&self.nodes_up, w, lo, hi) * noise
+            w + self.up * interpolate(self.nodes_up, w, lo, hi) * noise
         } else {
-            w - b.step_down[k] * interpolate(&self.nodes_down, w, lo, hi) * noise
+            w - self.down * interpolate(self.nodes_down, w, lo, hi) * noise
         };
-        next.max(lo).min(hi)
+        clip(next, lo, hi)
     }
 }

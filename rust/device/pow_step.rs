@@ -3,7 +3,7 @@
 //! w −= Δ⁻·(1 − ω)^γ⁻(1 + σξ). Per device γ⁺ = γ(1 + β + γ_dtod ξ), γ⁻ = γ(1 − β + γ_dtod ξ)
 //! with one ξ for both directions and β = pow_up_down + pow_up_down_dtod ξ' (γ kept ≥ 0).
 
-use super::{shape_normals, ConstantStepArray};
+use super::{clip, shape_normals, ConstantStepArray, PulseStep};
 use crate::config::PowStepParameters;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -37,21 +37,22 @@ impl PowStepArray {
 
     #[inline]
     pub fn pulse(&self, k: usize, w: f32, up: bool, xi: f32) -> f32 {
+        self.device(k).pulse(w, up, xi)
+    }
+
+    /// Device `k`'s parameters.
+    #[inline(always)]
+    pub fn device(&self, k: usize) -> PowStep {
         let b = &self.base;
-        let (hi, lo) = (b.w_max[k], b.w_min[k]);
-        let range = hi - lo;
-        let omega = if range > 0.0 {
-            ((hi - w) / range).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let noise = 1.0 + b.dw_min_std * xi;
-        let next = if up {
-            w + b.step_up[k] * power(omega, self.gamma_up[k]) * noise
-        } else {
-            w - b.step_down[k] * power(1.0 - omega, self.gamma_down[k]) * noise
-        };
-        next.max(lo).min(hi)
+        PowStep {
+            up: b.step_up[k],
+            down: b.step_down[k],
+            gamma_up: self.gamma_up[k],
+            gamma_down: self.gamma_down[k],
+            lo: b.w_min[k],
+            hi: b.w_max[k],
+            std: b.dw_min_std,
+        }
     }
 
     pub fn arrays(&self) -> Vec<(&'static str, &[f32])> {
@@ -66,6 +67,38 @@ impl PowStepArray {
         v.push(("pow_gamma_up", &mut self.gamma_up));
         v.push(("pow_gamma_down", &mut self.gamma_down));
         v
+    }
+}
+
+/// One power-step device.
+#[derive(Clone, Copy, Debug)]
+pub struct PowStep {
+    pub up: f32,
+    pub down: f32,
+    pub gamma_up: f32,
+    pub gamma_down: f32,
+    pub lo: f32,
+    pub hi: f32,
+    pub std: f32,
+}
+
+impl PulseStep for PowStep {
+    #[inline(always)]
+    fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
+        let (hi, lo) = (self.hi, self.lo);
+        let range = hi - lo;
+        let omega = if range > 0.0 {
+            ((hi - w) / range).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let noise = 1.0 + self.std * xi;
+        let next = if up {
+            w + self.up * power(omega, self.gamma_up) * noise
+        } else {
+            w - self.down * power(1.0 - omega, self.gamma_down) * noise
+        };
+        clip(next, lo, hi)
     }
 }
 

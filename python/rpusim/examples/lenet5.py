@@ -34,7 +34,8 @@ from rpusim.datasets import MNIST, FashionMNIST
 from rpusim.nn import AnalogConv2d, AnalogLinear, AnalogSequential
 from rpusim.optim import AnalogSGD
 
-# --device choices: a single-device config each; "float" trains plain torch layers.
+# --device choices: a config preset each (single devices, the one-sided PCM pair, the Tiki-Taka
+# family on ReRAM and ECRAM, mixed precision); "float" trains plain torch layers.
 CONFIGS: dict[str, Any] = {
     "constant-step": lambda: SingleRPUConfig(device=ConstantStepDevice()),
     "soft-bounds": lambda: SingleRPUConfig(device=SoftBoundsDevice()),
@@ -45,6 +46,14 @@ CONFIGS: dict[str, Any] = {
     "ecram-mo": presets.EcRamMOPreset,
     "reram-es": presets.ReRamESPreset,
     "reram-sb": presets.ReRamSBPreset,
+    "pcm": presets.PCMPreset,
+    "tiki-taka-reram-sb": presets.TikiTakaReRamSBPreset,
+    "ttv2-reram-sb": presets.TTv2ReRamSBPreset,
+    "c-ttv2-reram-sb": presets.ChoppedTTv2ReRamSBPreset,
+    "agad-reram-sb": presets.AGADReRamSBPreset,
+    "mixed-precision-reram-sb": presets.MixedPrecisionReRamSBPreset,
+    "tiki-taka-ecram": presets.TikiTakaEcRamPreset,
+    "c-ttv2-ecram": presets.ChoppedTTv2EcRamPreset,
     "floating-point": FloatingPointRPUConfig,
 }
 DEVICES = (*CONFIGS, "float")
