@@ -9,6 +9,10 @@ learns y = W* x + 0.1·ξ from x ~ U(−1, 1), batch 1, lr 0.1, on SoftBoundsDev
 so every device has its own symmetry point). The noise keeps per-sample gradients non-zero at the
 optimum, which is when SGD's pull towards the symmetry points shows. Prints one JSON line per
 algorithm: mean test loss ‖(W − W*)x‖² over the last 20 % of steps, per seed.
+
+The algorithms: plain SGD; Tiki-Taka (fast_lr 0.1, transfer_lr 0.5, a transfer after every
+vector); TTv2 (BufferedTransferCompound, fast_lr 0.1); c-TTv2 (ChoppedTransferCompound, fast_lr
+0.1, chopper probability 0.01, auto_granularity 100); AGAD (DynamicTransferCompound, fast_lr 0.1).
 """
 
 from __future__ import annotations
@@ -58,22 +62,23 @@ def configs(pkg: str) -> dict[str, object]:
         "sgd": SingleRPUConfig(device=device(), forward=io(), backward=io()),
         "tiki-taka": unit(
             TransferCompound(
-                unit_cell_devices=[device(), device()], fast_lr=0.1, transfer_every=1,
+                unit_cell_devices=[device(), device()],
+                fast_lr=0.1,
+                transfer_lr=0.5,
+                transfer_every=1,
                 units_in_mbatch=False,
             )
         ),
-        "ttv2": unit(
-            BufferedTransferCompound(unit_cell_devices=[device(), device()], fast_lr=0.1)
-        ),
+        "ttv2": unit(BufferedTransferCompound(unit_cell_devices=[device(), device()], fast_lr=0.1)),
         "c-ttv2": unit(
             ChoppedTransferCompound(
-                unit_cell_devices=[device(), device()], fast_lr=0.1, in_chop_prob=0.1,
-                auto_scale=False,
+                unit_cell_devices=[device(), device()],
+                fast_lr=0.1,
+                in_chop_prob=0.01,
+                auto_granularity=100,
             )
         ),
-        "agad": unit(
-            DynamicTransferCompound(unit_cell_devices=[device(), device()], fast_lr=0.1)
-        ),
+        "agad": unit(DynamicTransferCompound(unit_cell_devices=[device(), device()], fast_lr=0.1)),
     }
 
 
