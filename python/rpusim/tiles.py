@@ -121,6 +121,7 @@ class AnalogTile:
         self.rpu_config = rpu_config
         self.out_size = out_size
         self.in_size = in_size
+        self.mapping_scales: Optional[Tensor] = None
         self._tile = _core.Tile(
             out_size,
             in_size,
@@ -138,22 +139,32 @@ class AnalogTile:
         return str(self._tile.backend)
 
     def forward(self, x: Tensor) -> Tensor:
-        """``y = periphery(W x)`` for ``x`` of shape ``[..., in_size]``."""
+        """``y = periphery(W x)`` for ``x`` of shape ``[..., in_size]`` (times the mapping
+        scales, with weight scaling)."""
         flat, lead = as_float32_2d("x", x, self.in_size)
         out = torch.empty(flat.shape[0], self.out_size, dtype=torch.float32)
         self._tile.forward(flat.numpy(), out.numpy())
+        if self.mapping_scales is not None:
+            out *= self.mapping_scales
         return out.reshape(*lead, self.out_size).to(device=x.device, dtype=x.dtype)
 
     def backward(self, d: Tensor) -> Tensor:
         """``z = periphery(Wᵀ d)`` for ``d`` of shape ``[..., out_size]``."""
         flat, lead = as_float32_2d("d", d, self.out_size)
+        if self.mapping_scales is not None:
+            flat = (flat * self.mapping_scales).contiguous()
         out = torch.empty(flat.shape[0], self.in_size, dtype=torch.float32)
         self._tile.backward(flat.numpy(), out.numpy())
         return out.reshape(*lead, self.in_size).to(device=d.device, dtype=d.dtype)
 
     def update(self, x: Tensor, d: Tensor, lr: float) -> None:
-        """Applies ``W -= lr · Σ_n d_n x_nᵀ`` with the configured (pulsed) update."""
+        """Applies ``W -= lr · Σ_n d_n x_nᵀ`` with the configured (pulsed) update (``d`` is the
+        gradient of the tile's output, mapping scales included)."""
         xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
+        scales = self.mapping_scales
+        if scales is not None and self.rpu_config.mapping.weight_scaling_lr_compensation:
+            df = (df * scales).contiguous()
+            lr = lr / float(scales.mean())
         self._tile.update(xf.numpy(), df.numpy(), lr)
 
     def post_update_step(self) -> None:
@@ -167,8 +178,11 @@ class AnalogTile:
 
     def get_weights(self) -> Tensor:
         """The weights ``[out_size, in_size]`` (a copy): the visible weight Σ_k γ_k W_k of a unit
-        cell or compound."""
-        return torch.from_numpy(self._tile.get_weights())
+        cell or compound, times the mapping scales."""
+        w = torch.from_numpy(self._tile.get_weights())
+        if self.mapping_scales is not None:
+            w = w * self.mapping_scales[:, None]
+        return w
 
     def get_hidden_weights(self) -> dict[str, Tensor]:
         """The hidden state, each ``[out_size, in_size]``: ``array_k`` the weights of device array
@@ -184,9 +198,24 @@ class AnalogTile:
         return int(self._tile.arrays)
 
     def set_weights(self, weights: Tensor) -> None:
-        """Writes weights ``[out_size, in_size]``; each device clips them into its bounds."""
+        """Writes weights ``[out_size, in_size]``; each device clips them into its bounds. With
+        ``mapping.weight_scaling_omega`` = ω > 0 the tile gets W/α, α = max|W|/ω (per row when
+        columnwise), and α becomes the digital output scale."""
         check_weights(weights, self.out_size, self.in_size)
         flat, _ = as_float32_2d("weights", weights, self.in_size)
+        mapping = getattr(self.rpu_config, "mapping", None)
+        omega = float(mapping.weight_scaling_omega) if mapping is not None else 0.0
+        if omega > 0:
+            if mapping.weight_scaling_columnwise:
+                peak = flat.abs().amax(dim=1)
+            else:
+                peak = flat.abs().amax().expand(self.out_size)
+            scales = (peak / omega).clone()
+            scales[scales == 0] = 1.0
+            self.mapping_scales = scales
+            flat = (flat / scales[:, None]).contiguous()
+        else:
+            self.mapping_scales = None
         self._tile.set_weights(flat.numpy())
 
     def to_backend(self, name: str) -> None:
@@ -201,6 +230,7 @@ class AnalogTile:
             "in_size": self.in_size,
             "backend": self.backend,
             "tile": dict(self._tile.get_state()),
+            "mapping_scales": self.mapping_scales,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -209,6 +239,7 @@ class AnalogTile:
         self.rpu_config = state["rpu_config"]
         self.out_size = state["out_size"]
         self.in_size = state["in_size"]
+        self.mapping_scales = state.get("mapping_scales")
         self._tile = _core.Tile.from_state(state["tile"], state.get("backend", "cpu"))
 
     def __repr__(self) -> str:

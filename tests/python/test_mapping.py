@@ -96,8 +96,8 @@ def test_conv_layers_split_too() -> None:
 
 def test_unsupported_and_bad_mapping_values() -> None:
     for mapping, match in (
-        (MappingParameter(weight_scaling_omega=0.6), "weight_scaling_omega"),
-        (MappingParameter(learn_out_scaling=True), "learn_out_scaling"),
+        (MappingParameter(weight_scaling_omega=-0.6), "weight_scaling_omega"),
+        (MappingParameter(learn_out_scaling=1), "learn_out_scaling"),  # type: ignore[arg-type]
         (MappingParameter(digital_bias=False), "digital_bias"),
         (MappingParameter(max_input_size=-1), "max_input_size"),
     ):
@@ -108,3 +108,79 @@ def test_unsupported_and_bad_mapping_values() -> None:
     split = AnalogLinear(8, 8, rpu_config=halves)
     with pytest.raises(StateError, match="state"):
         split.load_state_dict(whole.state_dict())
+
+
+@pytest.mark.parametrize("columnwise", [False, True])
+def test_weight_scaling_maps_the_largest_weight_to_omega(columnwise: bool, backend: str) -> None:
+    mapping = MappingParameter(weight_scaling_omega=0.5, weight_scaling_columnwise=columnwise)
+    config = FloatingPointRPUConfig(mapping=mapping)
+    layer = AnalogLinear(5, 3, bias=False, rpu_config=config, backend=backend)
+    w = torch.tensor([[0.1, -2.0, 0.3, 0.0, 0.5], [0.2, 0.2, 0.1, -0.1, 0.0], [1.0] * 5])
+    layer.set_weights(w)
+    tile = layer.analog_tile
+    stored = tile.get_hidden_weights()["array_0"]
+    peak = w.abs().amax(dim=1) if columnwise else w.abs().amax().expand(3)
+    torch.testing.assert_close(tile.mapping_scales, peak / 0.5)
+    torch.testing.assert_close(
+        stored.abs().amax(dim=1 if columnwise else None).max(), torch.tensor(0.5)
+    )
+    torch.testing.assert_close(layer.get_weights()[0], w)
+    # The layer computes with W (an exact tile): forward, input gradient and the update.
+    x = torch.randn(4, 5, requires_grad=True)
+    y = layer(x)
+    torch.testing.assert_close(y, x @ w.T, atol=1e-6, rtol=1e-5)
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, torch.ones(4, 3) @ w, atol=1e-6, rtol=1e-5)
+    opt = AnalogSGD(layer.parameters(), lr=0.1)
+    opt.regroup_param_groups(layer)
+    opt.step()
+    # The devices get the unscaled gradient (W/α − lr·d xᵀ): W moves by α·lr·d xᵀ.
+    delta = 0.1 * torch.ones(4, 3).T @ x.detach()
+    expected = w - tile.mapping_scales[:, None] * delta
+    torch.testing.assert_close(layer.get_weights()[0], expected, atol=1e-5, rtol=1e-5)
+
+
+def test_weight_scaling_lr_compensation_and_saved_scales() -> None:
+    mapping = MappingParameter(weight_scaling_omega=0.25, weight_scaling_lr_compensation=True)
+    layer = AnalogLinear(4, 2, bias=False, rpu_config=FloatingPointRPUConfig(mapping=mapping))
+    w = torch.tensor([[1.0, -0.5, 0.0, 0.25], [0.5, 0.5, 0.5, 0.5]])
+    layer.set_weights(w)
+    alpha = float(layer.analog_tile.mapping_scales.mean())
+    x = torch.randn(3, 4)
+    layer(x).sum().backward()
+    opt = AnalogSGD(layer.parameters(), lr=0.1)
+    opt.regroup_param_groups(layer)
+    opt.step()
+    # d·α at lr/mean(α): the tile moves by lr·d xᵀ, W by α·lr·d xᵀ (α is one value here).
+    expected = w - alpha * 0.1 * torch.ones(3, 2).T @ x
+    torch.testing.assert_close(layer.get_weights()[0], expected, atol=1e-5, rtol=1e-5)
+    copy = AnalogLinear(4, 2, bias=False, rpu_config=FloatingPointRPUConfig(mapping=mapping))
+    copy.load_state_dict(layer.state_dict())
+    torch.testing.assert_close(copy.get_weights()[0], layer.get_weights()[0])
+    torch.testing.assert_close(copy(x), layer(x))
+
+
+def test_learned_output_scales_are_trained_digitally() -> None:
+    mapping = MappingParameter(learn_out_scaling=True, out_scaling_columnwise=True)
+    layer = AnalogLinear(3, 2, rpu_config=FloatingPointRPUConfig(mapping=mapping))
+    assert layer.out_scaling_alpha is not None and layer.out_scaling_alpha.shape == (2,)
+    w, b = layer.get_weights()
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(layer(x), x @ w.T + b)
+    with torch.no_grad():
+        layer.out_scaling_alpha.copy_(torch.tensor([2.0, 0.5]))
+    torch.testing.assert_close(layer(x), (x @ w.T) * torch.tensor([2.0, 0.5]) + b)
+    opt = AnalogSGD(layer.parameters(), lr=0.1)
+    opt.regroup_param_groups(layer)
+    opt.zero_grad()
+    layer(x).sum().backward()
+    grad = layer.out_scaling_alpha.grad
+    torch.testing.assert_close(grad, (x @ w.T).sum(0))
+    opt.step()
+    torch.testing.assert_close(
+        layer.out_scaling_alpha.detach(), torch.tensor([2.0, 0.5]) - 0.1 * grad
+    )
+    scalar = AnalogConv2d(
+        1, 3, 2, rpu_config=SingleRPUConfig(mapping=MappingParameter(learn_out_scaling=True))
+    )
+    assert scalar.out_scaling_alpha is not None and scalar.out_scaling_alpha.shape == (1,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from rpusim.exceptions import ConfigError
@@ -17,15 +18,21 @@ class MappingParameter:
     digital_bias: bool = True
     """The bias is a digital parameter (an analog bias column is not supported)."""
     weight_scaling_omega: float = 0.0
-    """Scale weights to max |W| = ω on set_weights (not supported yet: must be 0)."""
+    """If > 0: ``set_weights`` writes W/α into each tile, α = max|W|/ω (per output row with
+    ``weight_scaling_columnwise``), and keeps α as a digital scale of the tile's outputs: the
+    forward output is α·(analog output), the backward input α·d, and the update gets d (the
+    gradient of W/α is α·d; dividing by α gives the devices the unscaled gradient)."""
     weight_scaling_columnwise: bool = False
     """Per-output weight scales (with weight_scaling_omega)."""
     weight_scaling_lr_compensation: bool = False
-    """Compensate the scales in the learning rate (with weight_scaling_omega)."""
+    """Give the update α·d at the learning rate lr/mean(α) instead of d at lr."""
     learn_out_scaling: bool = False
-    """Learnable output scales (not supported yet)."""
+    """A learnable digital scale of the layer's analog output (a torch parameter, started at 1,
+    trained by the digital part of the optimizer); on top of the weight-scaling factors, which
+    stay fixed (the reference moves those into the learned scales: the product is the same, its
+    effective learning rate differs)."""
     out_scaling_columnwise: bool = False
-    """Learnable scales per output (with learn_out_scaling)."""
+    """One learnable scale per output instead of one per layer."""
     max_input_size: int = 512
     """Most inputs per tile (0: no limit)."""
     max_output_size: int = 512
@@ -38,12 +45,24 @@ class MappingParameter:
                 raise ConfigError(f"{prefix}.{name}: expected an int >= 0, got {value!r}")
         if self.digital_bias is not True:
             raise ConfigError(f"{prefix}.digital_bias: an analog bias column is not supported")
-        if self.weight_scaling_omega != 0.0:
-            raise ConfigError(f"{prefix}.weight_scaling_omega: weight scaling is not supported yet")
-        if self.learn_out_scaling:
+        omega = self.weight_scaling_omega
+        if (
+            isinstance(omega, bool)
+            or not isinstance(omega, (int, float))
+            or not math.isfinite(omega)
+            or omega < 0
+        ):
             raise ConfigError(
-                f"{prefix}.learn_out_scaling: learned output scales are not supported"
+                f"{prefix}.weight_scaling_omega: expected a finite number >= 0, got {omega!r}"
             )
+        for name in (
+            "weight_scaling_columnwise",
+            "weight_scaling_lr_compensation",
+            "learn_out_scaling",
+            "out_scaling_columnwise",
+        ):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{prefix}.{name}: expected a bool, got {getattr(self, name)!r}")
 
 
 def splits(size: int, limit: int) -> list[tuple[int, int]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Optional
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from rpusim.tiles import AnalogTile
 
@@ -17,6 +18,24 @@ class AnalogLayerBase:
     walking the tiles of a model."""
 
     analog_tile: AnalogTile
+    out_scaling_alpha: Optional[nn.Parameter]
+
+    def _init_out_scaling(self, out_features: int) -> None:
+        """The learnable output scale of ``mapping.learn_out_scaling`` (one per output with
+        ``out_scaling_columnwise``), started at 1; None without."""
+        assert isinstance(self, nn.Module)
+        mapping = getattr(getattr(self, "rpu_config", None), "mapping", None)
+        if mapping is not None and mapping.learn_out_scaling:
+            size = out_features if mapping.out_scaling_columnwise else 1
+            self.out_scaling_alpha = nn.Parameter(torch.ones(size))
+        else:
+            self.register_parameter("out_scaling_alpha", None)
+
+    def _scale_output(self, out: Tensor) -> Tensor:
+        """The analog output ``[..., out_features]`` times the learned output scale."""
+        if self.out_scaling_alpha is None:
+            return out
+        return out * self.out_scaling_alpha.to(out.dtype)
 
     def analog_tiles(self) -> Iterator[AnalogTile]:
         """The tiles of this module and its children."""

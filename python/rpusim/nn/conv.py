@@ -95,6 +95,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         self.in_features = in_channels * math.prod(self.kernel_size)
         self.analog_tile = make_tile(out_channels, self.in_features, self.rpu_config, backend)
         self.analog_ctx = AnalogContext(self.analog_tile)
+        self._init_out_scaling(self.analog_tile.out_size)
         if bias:
             self.bias: Optional[nn.Parameter] = nn.Parameter(torch.empty(out_channels))
         else:
@@ -188,7 +189,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
                 f"kernel's reach {reach}"
             )
         patches, spatial = self.unfold(x)
-        out = AnalogFunction.apply(self.analog_ctx, patches)
+        out = self._scale_output(AnalogFunction.apply(self.analog_ctx, patches))
         if self.bias is not None:
             out = out + self.bias.to(out.dtype)
         out = out.reshape(x.shape[0], *spatial, self.out_channels)

@@ -63,6 +63,7 @@ class AnalogLinear(AnalogLayerBase, nn.Module):
         self.rpu_config = rpu_config if rpu_config is not None else SingleRPUConfig()
         self.analog_tile = make_tile(out_features, in_features, self.rpu_config, backend)
         self.analog_ctx = AnalogContext(self.analog_tile)
+        self._init_out_scaling(self.analog_tile.out_size)
         if bias:
             self.bias: Optional[nn.Parameter] = nn.Parameter(torch.empty(out_features))
         else:
@@ -105,7 +106,7 @@ class AnalogLinear(AnalogLayerBase, nn.Module):
             raise ShapeError(
                 f"input: expected shape [..., {self.in_features}], got {list(x.shape)}"
             )
-        out = AnalogFunction.apply(self.analog_ctx, x)
+        out = self._scale_output(AnalogFunction.apply(self.analog_ctx, x))
         if self.bias is not None:
             out = out + self.bias.to(out.dtype)
         return out
