@@ -205,7 +205,7 @@ class AnalogTile:
         flat, _ = as_float32_2d("weights", weights, self.in_size)
         mapping = getattr(self.rpu_config, "mapping", None)
         omega = float(mapping.weight_scaling_omega) if mapping is not None else 0.0
-        if omega > 0:
+        if mapping is not None and omega > 0:
             if mapping.weight_scaling_columnwise:
                 peak = flat.abs().amax(dim=1)
             else:
