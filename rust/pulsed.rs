@@ -88,6 +88,11 @@ pub struct PulseScratch {
     x_negative: Vec<u64>,
     d_negative: Vec<u64>,
     planes: Vec<u8>,
+    /// Per (vector of the group, slot): the columns whose x fires (bit 31: x < 0), CSR.
+    slot_columns: Vec<u32>,
+    slot_offsets: Vec<u32>,
+    /// Whether the group's pulses are dense (several per device and vector).
+    dense: bool,
 }
 
 /// The learning rate of an update: one for the batch, or one per vector.
@@ -307,6 +312,8 @@ impl Sink<'_> {
 struct GroupCaptures {
     offsets: Vec<u32>,
     entries: Vec<(u32, u32)>,
+    /// Whether any read is taken after vector v of the group.
+    after: Vec<bool>,
 }
 
 impl GroupCaptures {
@@ -321,14 +328,20 @@ impl GroupCaptures {
         }
         let mut fill = offsets.clone();
         let mut entries = vec![(0u32, 0u32); offsets[keys] as usize];
+        let mut after = vec![false; end - start];
         for (e, c) in plan.events.iter().enumerate() {
             if in_group(c) {
                 let slot = &mut fill[c.index as usize];
                 entries[*slot as usize] = (c.vector - start as u32, e as u32);
                 *slot += 1;
+                after[c.vector as usize - start] = true;
             }
         }
-        Self { offsets, entries }
+        Self {
+            offsets,
+            entries,
+            after,
+        }
     }
 
     /// The table as one u32 array: offsets (keys + 1), then the (vector, event) pairs.
@@ -672,6 +685,7 @@ fn make_trains(
         .enumerate()
         .for_each(|(i, (bits, neg))| element_trains(&st.d, input.d, rows, 1, i, bits, neg));
     if !planes {
+        slot_lists(input, g, s);
         return;
     }
     // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0.
@@ -701,6 +715,86 @@ fn make_trains(
                 }
             }
         });
+}
+
+/// For every (vector, slot) of the group the columns whose x_j fires in it, in column order, with
+/// the sign of x_j in bit 31 (the slot-ordered application of [`apply_sequential`]).
+fn slot_lists(input: &PulseBatch<'_>, g: &Group, s: &mut PulseScratch) {
+    let (rows, cols, words, max_bl) = (input.rows, input.cols, g.words, g.max_bl);
+    let len = g.end - g.start;
+    // Expected pulses (x firings × d firings per slot, vector by vector) against the (device,
+    // vector) pairs the device-by-device order visits; counted element by element (the bits
+    // of one element are contiguous).
+    let mut x_fires = vec![0u32; len];
+    let mut d_fires = vec![0u32; len];
+    let mut d_rows = vec![0u32; len];
+    for e in 0..cols {
+        let bits = &s.x_bits[e * len * words..(e + 1) * len * words];
+        for (k, b) in bits.chunks_exact(words).enumerate() {
+            x_fires[k] += b.iter().map(|w| w.count_ones()).sum::<u32>();
+        }
+    }
+    for e in 0..rows {
+        let bits = &s.d_bits[e * len * words..(e + 1) * len * words];
+        for (k, b) in bits.chunks_exact(words).enumerate() {
+            let c: u32 = b.iter().map(|w| w.count_ones()).sum();
+            d_fires[k] += c;
+            d_rows[k] += u32::from(c > 0);
+        }
+    }
+    let (mut pulses, mut visits) = (0.0f64, 0.0f64);
+    for k in 0..len {
+        let bl = f64::from(s.trains[g.start + k].bl.max(1));
+        pulses += f64::from(x_fires[k]) * f64::from(d_fires[k]) / bl;
+        visits += f64::from(d_rows[k]) * cols as f64;
+    }
+    s.dense = pulses > 1.5 * visits;
+    if s.dense {
+        return;
+    }
+    let slots = len * max_bl;
+    s.slot_offsets.clear();
+    s.slot_offsets.resize(slots + 1, 0);
+    for j in 0..cols {
+        for k in 0..len {
+            for (w, &word) in s.x_bits[(j * len + k) * words..(j * len + k + 1) * words]
+                .iter()
+                .enumerate()
+            {
+                let mut word = word;
+                while word != 0 {
+                    let slot = w * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    s.slot_offsets[k * max_bl + slot + 1] += 1;
+                }
+            }
+        }
+    }
+    for q in 0..slots {
+        s.slot_offsets[q + 1] += s.slot_offsets[q];
+    }
+    s.slot_columns.clear();
+    s.slot_columns.resize(s.slot_offsets[slots] as usize, 0);
+    let mut fill: Vec<u32> = s.slot_offsets[..slots].to_vec();
+    let sign_words = len.div_ceil(64);
+    for j in 0..cols {
+        for k in 0..len {
+            let negative = ((s.x_negative[j * sign_words + k / 64] >> (k % 64)) & 1) as u32;
+            for (w, &word) in s.x_bits[(j * len + k) * words..(j * len + k + 1) * words]
+                .iter()
+                .enumerate()
+            {
+                let mut word = word;
+                while word != 0 {
+                    let slot = w * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    let at = &mut fill[k * max_bl + slot];
+                    s.slot_columns[*at as usize] = j as u32 | (negative << 31);
+                    *at += 1;
+                }
+            }
+        }
+    }
 }
 
 /// Plane marks: a firing positive x_j counts in the low nibble, a negative one in the high.
@@ -1001,7 +1095,194 @@ fn sequential<S: PulseStep, F: Fn(usize) -> S + Sync>(
     }
 }
 
+/// Both orders give every device the same pulses with the same normals (identical results);
+/// the faster one is picked from the group's expected pulses per (device, vector) visited.
 fn sequential_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
+    c: &ApplyContext<'_>,
+    rows: Rows<'_, '_>,
+    device: F,
+) {
+    if c.s.dense {
+        device_rows(c, rows, device);
+    } else {
+        slot_rows(c, rows, device);
+    }
+}
+
+/// Slot by slot as the reference does: per slot in which d_i fires, one pulse on every device
+/// whose x fires in it, so consecutive pulses hit different devices (the better order when
+/// pulses are sparse).
+fn slot_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
+    c: &ApplyContext<'_>,
+    (weights, apparent, reads): Rows<'_, '_>,
+    device: F,
+) {
+    let (cols, words, max_bl) = (c.input.cols, c.g.words, c.g.max_bl);
+    let len = c.g.end - c.g.start;
+    let sigma = c.pulsed.write_noise;
+    let noisy = c.pulsed.steps().dw_min_std > 0.0;
+    let s = c.s;
+    let sign_words = len.div_ceil(64);
+    let polarity = c.input.polarity;
+    weights
+        .par_chunks_mut(cols)
+        .zip(apparent.par_iter_mut())
+        .zip(reads.par_iter_mut())
+        .with_min_len((PAR_ELEMENTS / (cols * len).max(1)).max(1))
+        .enumerate()
+        .for_each_init(RowState::default, |state, (i, ((row, app), buf))| {
+            let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
+            let captured = c.row_captured(i);
+            if !captured && d_row.iter().all(|&b| b == 0) {
+                return;
+            }
+            state.reset(cols);
+            let mut sink = Sink {
+                buf,
+                by_rows: c.by_rows,
+                slots: c.slots,
+                cols,
+            };
+            let old: Option<Vec<f32>> = (sigma > 0.0 && captured)
+                .then(|| app.as_deref().map_or_else(|| row.to_vec(), <[f32]>::to_vec));
+            let seen = |state: &RowState, row: &[f32], j: usize, wn: f32| {
+                if sigma > 0.0 {
+                    if state.pulsed[j] {
+                        row[j] + sigma * wn
+                    } else {
+                        old.as_ref().map_or(row[j], |o| o[j])
+                    }
+                } else {
+                    row[j]
+                }
+            };
+            let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
+            for k in 0..len {
+                if captured && k > 0 && c.caps.after[k - 1] {
+                    state.take_reads(c, i, k as u32, row, &mut sink, &seen);
+                }
+                let d_negative = ((d_signs[k / 64] >> (k % 64)) & 1) as u32;
+                // The slots in which d_i fired, in order; per slot the columns whose x fired:
+                // one pulse per (slot, column), consecutive pulses on different devices.
+                for (w, &word) in d_row[k * words..(k + 1) * words].iter().enumerate() {
+                    let mut word = word;
+                    while word != 0 {
+                        let slot = w * 64 + word.trailing_zeros() as usize;
+                        word &= word - 1;
+                        let q = k * max_bl + slot;
+                        let list = &s.slot_columns
+                            [s.slot_offsets[q] as usize..s.slot_offsets[q + 1] as usize];
+                        for &e in list {
+                            let j = (e & 0x7FFF_FFFF) as usize;
+                            // A pulse goes up when x_j and d_i have opposite signs.
+                            let mut up = (e >> 31) != d_negative;
+                            match polarity {
+                                Polarity::Both => {}
+                                Polarity::UpOnly if !up => continue,
+                                Polarity::DownAsUp if up => continue,
+                                Polarity::UpOnly => {}
+                                Polarity::DownAsUp => up = true,
+                            }
+                            let xi = if noisy { state.normal(c, i, j) } else { 0.0 };
+                            row[j] = device(i * cols + j).pulse(row[j], up, xi);
+                            state.pulsed[j] = true;
+                        }
+                    }
+                }
+            }
+            if captured {
+                state.take_reads(c, i, u32::MAX, row, &mut sink, &seen);
+            }
+            if sigma > 0.0 {
+                if let Some(a) = app.as_deref_mut() {
+                    for c0 in (0..cols).step_by(BLOCK) {
+                        let width = BLOCK.min(cols - c0);
+                        let wn = c.write_normals(i, c0);
+                        for q in 0..width {
+                            if state.pulsed[c0 + q] {
+                                a[c0 + q] = row[c0 + q] + sigma * wn[q];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// Per-row state of the slot-ordered application: which devices were pulsed, how many replay
+/// normals each has drawn (device (i, j)'s m-th pulse uses normal m % 8 of counter
+/// (j, i, group·2²⁰ + m / 8, step), the same numbers as one device replayed alone), and the
+/// next read of each column.
+#[derive(Default)]
+struct RowState {
+    pulsed: Vec<bool>,
+    drawn: Vec<u32>,
+    cache: Vec<[f32; 8]>,
+    next_read: Vec<u32>,
+}
+
+impl RowState {
+    fn reset(&mut self, cols: usize) {
+        self.pulsed.clear();
+        self.pulsed.resize(cols, false);
+        self.drawn.clear();
+        self.drawn.resize(cols, 0);
+        self.cache.resize(cols, [0.0; 8]);
+        self.next_read.clear();
+        self.next_read.resize(cols, 0);
+    }
+
+    #[inline(always)]
+    fn normal(&mut self, c: &ApplyContext<'_>, i: usize, j: usize) -> f32 {
+        let n = self.drawn[j];
+        if n.is_multiple_of(8) {
+            let st = c.st;
+            let block = (c.g.index << 20) | (n / 8);
+            self.cache[j] = st
+                .replay
+                .normals8(j as u32, i as u32, block, st.step, st.table);
+        }
+        self.drawn[j] = n + 1;
+        self.cache[j][(n % 8) as usize]
+    }
+
+    /// Takes the reads of the row's devices due before vector `before` of the group.
+    fn take_reads(
+        &mut self,
+        c: &ApplyContext<'_>,
+        i: usize,
+        before: u32,
+        row: &[f32],
+        sink: &mut Sink<'_>,
+        seen: &impl Fn(&RowState, &[f32], usize, f32) -> f32,
+    ) {
+        let cols = row.len();
+        let sigma = c.pulsed.write_noise;
+        for c0 in (0..cols).step_by(BLOCK) {
+            let width = BLOCK.min(cols - c0);
+            let mut wn: Option<[f32; BLOCK]> = None;
+            for q in 0..width {
+                let j = c0 + q;
+                let caps = c.captures(i, j);
+                let mut r = self.next_read[j] as usize;
+                while r < caps.len() && caps[r].0 < before {
+                    let noise = if sigma > 0.0 {
+                        wn.get_or_insert_with(|| c.write_normals(i, c0))[q]
+                    } else {
+                        0.0
+                    };
+                    sink.put(caps[r].1, j, seen(self, row, j, noise));
+                    r += 1;
+                }
+                self.next_read[j] = r as u32;
+            }
+        }
+    }
+}
+
+/// One device at a time, its pulses in vector order (parameters in registers: the better order
+/// when devices get several pulses per vector).
+fn device_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
     c: &ApplyContext<'_>,
     (weights, apparent, reads): Rows<'_, '_>,
     device: F,
