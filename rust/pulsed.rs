@@ -13,7 +13,7 @@
 use crate::config::{UpdateParameters, MAX_BL};
 use crate::device::{
     ConstantStepArray, DeviceArray, DeviceModel, ExpStepArray, LinearStepArray, PiecewiseStepArray,
-    PowStepArray, PulseStep,
+    PowStepArray, PulseStep, LANES,
 };
 use crate::gemm::{matmul, MatRef};
 use crate::numeric;
@@ -27,6 +27,9 @@ const PLANE_BUDGET: usize = 8 << 20;
 const MAX_GROUP_SLOTS: usize = u16::MAX as usize;
 /// Counter word of the write-noise draws of a pulsed update (other writes use other words).
 pub const WRITE_NOISE_UPDATE: u32 = 0x5752_0000;
+
+mod lockstep;
+pub use lockstep::portable_lanes_only;
 
 /// Train length and probability scales of one vector pair.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -93,6 +96,17 @@ pub struct PulseScratch {
     slot_offsets: Vec<u32>,
     /// Whether the group's pulses are dense (several per device and vector).
     dense: bool,
+    /// Pins that choice (tests: both orders must give the same weights).
+    pinned_dense: Option<bool>,
+}
+
+impl PulseScratch {
+    /// Applies pulse-by-pulse devices in one order whatever the pulse density: `Some(true)`
+    /// device by device (in lockstep lanes), `Some(false)` slot by slot, `None` the faster one.
+    /// The results are the same; this exists to test that.
+    pub fn pin_order(&mut self, dense: Option<bool>) {
+        self.pinned_dense = dense;
+    }
 }
 
 /// The learning rate of an update: one for the batch, or one per vector.
@@ -280,9 +294,32 @@ struct Referenced<S> {
 }
 
 impl<S: PulseStep> PulseStep for Referenced<S> {
+    const LOCKSTEP: bool = S::LOCKSTEP;
+    type Lanes = (S::Lanes, [f32; LANES]);
+
     #[inline(always)]
     fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
         self.inner.pulse(w + self.r, up, xi) - self.r
+    }
+
+    #[inline(always)]
+    fn lanes(d: &[Self; LANES]) -> Self::Lanes {
+        (
+            S::lanes(&std::array::from_fn(|l| d[l].inner)),
+            std::array::from_fn(|l| d[l].r),
+        )
+    }
+
+    #[inline(always)]
+    fn pulse_lanes(
+        (inner, r): &Self::Lanes,
+        up: &[bool; LANES],
+        w: &[f32; LANES],
+        xi: &[f32; LANES],
+    ) -> [f32; LANES] {
+        let g: [f32; LANES] = std::array::from_fn(|l| w[l] + r[l]);
+        let next = S::pulse_lanes(inner, up, &g, xi);
+        std::array::from_fn(|l| next[l] - r[l])
     }
 }
 
@@ -565,9 +602,9 @@ fn threshold(prob: f32, step: f32, sto: Option<f32>) -> u32 {
 }
 
 /// Vectors whose trains are drawn together (one Philox evaluation per lane).
-const LANES: usize = 8;
+const TRAIN_LANES: usize = 8;
 
-/// Bits of one element's trains for up to [`LANES`] consecutive vectors n0.. (counter base
+/// Bits of one element's trains for up to [`TRAIN_LANES`] consecutive vectors n0.. (counter base
 /// `[element, n0, step]`): slot s of vector n fires
 /// when its 16-bit uniform (half of a word of Philox(element, s / 8, n, step)) is below the
 /// vector's threshold `t[l]` (≥ 65536: always). Branch-free, so random outcomes cost no
@@ -576,8 +613,8 @@ const LANES: usize = 8;
 fn fill_trains(
     stream: &Stream,
     [element, n0, step]: [u32; 3],
-    t: &[u32; LANES],
-    bl: &[usize; LANES],
+    t: &[u32; TRAIN_LANES],
+    bl: &[usize; TRAIN_LANES],
     out: &mut [u64],
     words: usize,
 ) {
@@ -586,10 +623,10 @@ fn fill_trains(
     let max_bl = bl[..lanes].iter().copied().max().unwrap_or(0);
     for block in 0..max_bl.div_ceil(8) {
         let ctr = [
-            [element; LANES],
-            [block as u32; LANES],
+            [element; TRAIN_LANES],
+            [block as u32; TRAIN_LANES],
             std::array::from_fn(|l| n0 + l as u32),
-            [step; LANES],
+            [step; TRAIN_LANES],
         ];
         let r = stream.blocks(ctr);
         for l in 0..lanes {
@@ -637,10 +674,10 @@ fn make_trains(
         for v in 0..len {
             negative[v / 64] |= u64::from(values[(g.start + v) * width + e] < 0.0) << (v % 64);
         }
-        for (c, chunk) in bits.chunks_mut(LANES * words).enumerate() {
-            let n0 = g.start + c * LANES;
-            let mut t = [0u32; LANES];
-            let mut bl = [0usize; LANES];
+        for (c, chunk) in bits.chunks_mut(TRAIN_LANES * words).enumerate() {
+            let n0 = g.start + c * TRAIN_LANES;
+            let mut t = [0u32; TRAIN_LANES];
+            let mut bl = [0usize; TRAIN_LANES];
             for l in 0..chunk.len() / words {
                 let n = n0 + l;
                 let train = trains[n];
@@ -748,7 +785,7 @@ fn slot_lists(input: &PulseBatch<'_>, g: &Group, s: &mut PulseScratch) {
         pulses += f64::from(x_fires[k]) * f64::from(d_fires[k]) / bl;
         visits += f64::from(d_rows[k]) * cols as f64;
     }
-    s.dense = pulses > 1.5 * visits;
+    s.dense = s.pinned_dense.unwrap_or(pulses > 1.5 * visits);
     if s.dense {
         return;
     }
@@ -1102,7 +1139,9 @@ fn sequential_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
     rows: Rows<'_, '_>,
     device: F,
 ) {
-    if c.s.dense {
+    if c.s.dense && S::LOCKSTEP {
+        lockstep::device_rows(c, rows, device);
+    } else if c.s.dense {
         device_rows(c, rows, device);
     } else {
         slot_rows(c, rows, device);

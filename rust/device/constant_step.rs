@@ -1,7 +1,7 @@
 //! `ConstantStepDevice`: every pulse moves the weight by a fixed per-device step
 //! (Δ⁺ up, Δ⁻ down) times (1 + dw_min_std·ξ), then clips to the device's bounds.
 
-use super::{clip, PulseStep};
+use super::{clip, clip_lanes, directed_add, lane_array, PulseStep, LANES};
 use crate::config::ConstantStepParameters;
 use crate::rng::{normal_table, uniform_from_u32, Purpose, Stream};
 
@@ -218,7 +218,48 @@ pub struct ConstantStep {
     pub std: f32,
 }
 
+/// LANES constant-step devices.
+#[derive(Clone, Copy, Debug)]
+pub struct ConstantLanes {
+    up: [f32; LANES],
+    down: [f32; LANES],
+    lo: [f32; LANES],
+    hi: [f32; LANES],
+    std: [f32; LANES],
+}
+
 impl PulseStep for ConstantStep {
+    const LOCKSTEP: bool = true;
+    type Lanes = ConstantLanes;
+
+    #[inline(always)]
+    fn lanes(d: &[Self; LANES]) -> ConstantLanes {
+        ConstantLanes {
+            up: lane_array(d, |d| d.up),
+            down: lane_array(d, |d| d.down),
+            lo: lane_array(d, |d| d.lo),
+            hi: lane_array(d, |d| d.hi),
+            std: lane_array(d, |d| d.std),
+        }
+    }
+
+    #[inline(always)]
+    fn pulse_lanes(
+        d: &ConstantLanes,
+        up: &[bool; LANES],
+        w: &[f32; LANES],
+        xi: &[f32; LANES],
+    ) -> [f32; LANES] {
+        let mut next = [0.0; LANES];
+        for l in 0..LANES {
+            let noise = 1.0 + d.std[l] * xi[l];
+            let step = if up[l] { d.up[l] } else { d.down[l] };
+            next[l] = directed_add(w[l], step * noise, up[l]);
+        }
+        clip_lanes(&mut next, &d.lo, &d.hi);
+        next
+    }
+
     #[inline(always)]
     fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
         let noise = 1.0 + self.std * xi;

@@ -84,6 +84,8 @@ pub struct ExpStep {
 }
 
 impl PulseStep for ExpStep {
+    super::scalar_lanes!();
+
     #[inline(always)]
     fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
         let s = &self.shape;

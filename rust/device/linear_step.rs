@@ -1,7 +1,9 @@
 //! `LinearStepDevice` (and `SoftBoundsDevice`, its γ = 1 case): the step of a pulse changes
 //! linearly with the weight, Δw = Δ + s·w with a per-device slope s (reference §4.2).
 
-use super::{clip, shape_normals, ConstantStepArray, PulseStep};
+use super::{
+    clip, clip_lanes, directed_add, lane_array, shape_normals, ConstantStepArray, PulseStep, LANES,
+};
 use crate::config::LinearStepParameters;
 
 /// Per-device slopes on top of the constant-step draws (steps, bounds).
@@ -116,7 +118,75 @@ pub struct LinearStep {
     pub allow_increasing: bool,
 }
 
+/// LANES linear-step devices of one array (the flags are the array's).
+#[derive(Clone, Copy, Debug)]
+pub struct LinearLanes {
+    up: [f32; LANES],
+    down: [f32; LANES],
+    slope_up: [f32; LANES],
+    slope_down: [f32; LANES],
+    lo: [f32; LANES],
+    hi: [f32; LANES],
+    std: [f32; LANES],
+    mult_noise: bool,
+    allow_increasing: bool,
+}
+
 impl PulseStep for LinearStep {
+    const LOCKSTEP: bool = true;
+    type Lanes = LinearLanes;
+
+    #[inline(always)]
+    fn lanes(d: &[Self; LANES]) -> LinearLanes {
+        LinearLanes {
+            up: lane_array(d, |d| d.up),
+            down: lane_array(d, |d| d.down),
+            slope_up: lane_array(d, |d| d.slope_up),
+            slope_down: lane_array(d, |d| d.slope_down),
+            lo: lane_array(d, |d| d.lo),
+            hi: lane_array(d, |d| d.hi),
+            std: lane_array(d, |d| d.std),
+            mult_noise: d[0].mult_noise,
+            allow_increasing: d[0].allow_increasing,
+        }
+    }
+
+    #[inline(always)]
+    fn pulse_lanes(
+        d: &LinearLanes,
+        up: &[bool; LANES],
+        w: &[f32; LANES],
+        xi: &[f32; LANES],
+    ) -> [f32; LANES] {
+        let step: [f32; LANES] = std::array::from_fn(|l| if up[l] { d.up[l] } else { d.down[l] });
+        let mut dw = [0.0; LANES];
+        for l in 0..LANES {
+            let slope = if up[l] {
+                d.slope_up[l]
+            } else {
+                d.slope_down[l]
+            };
+            dw[l] = step[l] + slope * w[l];
+        }
+        if !d.allow_increasing {
+            for v in &mut dw {
+                *v = if *v < 0.0 { 0.0 } else { *v };
+            }
+        }
+        if d.mult_noise {
+            for l in 0..LANES {
+                dw[l] *= 1.0 + d.std[l] * xi[l];
+            }
+        } else {
+            for l in 0..LANES {
+                dw[l] += step[l] * d.std[l] * xi[l];
+            }
+        }
+        let mut next: [f32; LANES] = std::array::from_fn(|l| directed_add(w[l], dw[l], up[l]));
+        clip_lanes(&mut next, &d.lo, &d.hi);
+        next
+    }
+
     #[inline(always)]
     fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
         let (step, slope) = if up {

@@ -42,8 +42,71 @@ pub(crate) fn shape_normals(p: &ConstantStepParameters, tile_seed: u64, k: usize
 /// update runs on these; the arrays' `pulse` methods use them too, so each model has one
 /// formula).
 pub trait PulseStep: Copy {
+    /// Whether a pulse is a few arithmetic operations without branches (constant and linear
+    /// steps): dense pulses then advance LANES devices in lockstep.
+    const LOCKSTEP: bool = false;
+    /// LANES devices' parameters, one array per parameter (so the lane loops vectorize).
+    type Lanes;
+
     /// The weight after one pulse (up or down) with cycle-to-cycle normal `xi`.
     fn pulse(&self, w: f32, up: bool, xi: f32) -> f32;
+
+    fn lanes(devices: &[Self; LANES]) -> Self::Lanes;
+
+    /// LANES devices after one pulse each: bit for bit what [`Self::pulse`] gives lane by lane.
+    fn pulse_lanes(
+        lanes: &Self::Lanes,
+        up: &[bool; LANES],
+        w: &[f32; LANES],
+        xi: &[f32; LANES],
+    ) -> [f32; LANES];
+}
+
+/// Devices advanced together by the lockstep application of dense pulses.
+pub const LANES: usize = 16;
+
+/// The lanes of a model without a lockstep form: its devices one after the other.
+macro_rules! scalar_lanes {
+    () => {
+        type Lanes = [Self; $crate::device::LANES];
+
+        #[inline(always)]
+        fn lanes(devices: &[Self; $crate::device::LANES]) -> Self::Lanes {
+            *devices
+        }
+
+        #[inline(always)]
+        fn pulse_lanes(
+            lanes: &Self::Lanes,
+            up: &[bool; $crate::device::LANES],
+            w: &[f32; $crate::device::LANES],
+            xi: &[f32; $crate::device::LANES],
+        ) -> [f32; $crate::device::LANES] {
+            std::array::from_fn(|l| lanes[l].pulse(w[l], up[l], xi[l]))
+        }
+    };
+}
+pub(crate) use scalar_lanes;
+
+/// `w + dw` for an up pulse, exactly `w - dw` for a down one (IEEE subtraction is the addition
+/// of the negation), without a branch on the direction.
+#[inline(always)]
+pub fn directed_add(w: f32, dw: f32, up: bool) -> f32 {
+    w + f32::from_bits(dw.to_bits() ^ (u32::from(!up) << 31))
+}
+
+/// [`clip`] lane by lane.
+#[inline(always)]
+pub fn clip_lanes(v: &mut [f32; LANES], lo: &[f32; LANES], hi: &[f32; LANES]) {
+    for l in 0..LANES {
+        v[l] = clip(v[l], lo[l], hi[l]);
+    }
+}
+
+/// A parameter of LANES devices as an array.
+#[inline(always)]
+pub fn lane_array<S, T>(devices: &[S; LANES], field: impl Fn(&S) -> T) -> [T; LANES] {
+    std::array::from_fn(|l| field(&devices[l]))
 }
 
 /// `v` clipped into [lo, hi] by comparisons (minss/maxss; the values are never NaN).

@@ -68,6 +68,8 @@ pub struct PiecewiseStep<'a> {
 }
 
 impl PulseStep for PiecewiseStep<'_> {
+    super::scalar_lanes!();
+
     #[inline(always)]
     fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
         let (hi, lo) = (self.hi, self.lo);

@@ -83,6 +83,8 @@ pub struct PowStep {
 }
 
 impl PulseStep for PowStep {
+    super::scalar_lanes!();
+
     #[inline(always)]
     fn pulse(&self, w: f32, up: bool, xi: f32) -> f32 {
         let (hi, lo) = (self.hi, self.lo);

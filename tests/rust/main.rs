@@ -11,6 +11,7 @@ mod gpu_parity;
 mod linear_step;
 mod periphery;
 mod pow_step;
+mod pulse_orders;
 
 use rpusim::config::{ConstantStepParameters, DeviceConfig, TileConfig, UpdateParameters};
 use rpusim::{BackendKind, Tile};

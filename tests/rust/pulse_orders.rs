@@ -1,0 +1,180 @@
+//! Pulse-by-pulse devices are applied slot by slot (sparse pulses) or device by device, the
+//! linear models in lockstep lanes of several devices (dense pulses). Every order gives each
+//! device the same pulses with the same normals, so the weights, visible weights and mid-batch
+//! reads must agree bit for bit whatever the order, for every model, polarity and noise.
+
+use crate::data;
+use rpusim::config::{
+    ConstantStepParameters, DeviceConfig, ExpStepParameters, LinearStepParameters,
+    SoftBoundsReferenceParameters, UpdateParameters,
+};
+use rpusim::device::DeviceArray;
+use rpusim::pulsed::{
+    portable_lanes_only, pulsed_update, Capture, CapturePlan, Lr, Polarity, PulseBatch,
+    PulseScratch, Pulsed,
+};
+
+fn noisy_steps() -> ConstantStepParameters {
+    ConstantStepParameters {
+        dw_min: 0.01,
+        dw_min_std: 0.3,
+        ..ConstantStepParameters::default()
+    }
+}
+
+fn devices() -> Vec<(&'static str, DeviceConfig)> {
+    vec![
+        (
+            "soft bounds",
+            DeviceConfig::LinearStepDevice(LinearStepParameters {
+                pulsed: noisy_steps(),
+                gamma_up: 1.0,
+                gamma_down: 1.0,
+                mean_bound_reference: false,
+                ..LinearStepParameters::default()
+            }),
+        ),
+        (
+            "linear step, additive noise, write noise",
+            DeviceConfig::LinearStepDevice(LinearStepParameters {
+                pulsed: noisy_steps(),
+                gamma_up: 0.4,
+                gamma_down: 0.2,
+                mult_noise: false,
+                write_noise_std: 2.0,
+                ..LinearStepParameters::default()
+            }),
+        ),
+        (
+            "soft bounds with reference, write noise",
+            DeviceConfig::SoftBoundsReferenceDevice(SoftBoundsReferenceParameters {
+                pulsed: noisy_steps(),
+                write_noise_std: 3.0,
+                reference_std: 0.05,
+                slope_up_dtod: 0.1,
+                slope_down_dtod: 0.1,
+                subtract_symmetry_point: true,
+                ..SoftBoundsReferenceParameters::default()
+            }),
+        ),
+        (
+            "exponential step",
+            DeviceConfig::ExpStepDevice(ExpStepParameters {
+                pulsed: noisy_steps(),
+                ..ExpStepParameters::default()
+            }),
+        ),
+    ]
+}
+
+struct Outcome {
+    weights: Vec<f32>,
+    apparent: Vec<f32>,
+    reads: Vec<f32>,
+}
+
+/// Slot order (`None`) or lanes (`Some(portable)`: baseline instructions, or AVX-512 where the
+/// CPU has it).
+fn run(config: &DeviceConfig, lr: f32, polarity: Polarity, lanes: Option<bool>) -> Outcome {
+    // 37 columns: two lane groups of a 64-column block plus a partial one.
+    let (rows, cols, batch) = (23, 37, 12);
+    let device = DeviceArray::build(config, rows, cols, 5);
+    let mut weights = data(rows * cols, 3)
+        .iter()
+        .map(|v| 0.3 * v)
+        .collect::<Vec<_>>();
+    device.clip_weights(&mut weights);
+    let mut apparent = weights.clone();
+    let noisy = config.write_noise() > 0.0;
+    let captures = CapturePlan {
+        by_rows: false,
+        events: (0..batch as u32)
+            .step_by(3)
+            .map(|v| Capture {
+                vector: v,
+                index: (v * 7) % cols as u32,
+            })
+            .collect(),
+    };
+    let mut scratch = PulseScratch::default();
+    scratch.pin_order(Some(lanes.is_some()));
+    portable_lanes_only(lanes == Some(true));
+    let mut reads = Vec::new();
+    for step in 0..3u32 {
+        let x = data(batch * cols, 100 + step);
+        let d = data(batch * rows, 200 + step)
+            .iter()
+            .map(|v| 0.5 * v)
+            .collect::<Vec<_>>();
+        let input = PulseBatch {
+            x: &x,
+            d: &d,
+            batch,
+            rows,
+            cols,
+            lr: Lr::Same(lr),
+            granularity: config.granularity(),
+            seed: 11,
+            noise_seed: 13,
+            step,
+            polarity,
+        };
+        let pulsed = Pulsed::of(&device).expect("a pulsed device");
+        reads.extend(pulsed_update(
+            &UpdateParameters::default(),
+            pulsed,
+            &mut weights,
+            noisy.then_some(&mut apparent[..]),
+            &input,
+            &captures,
+            &mut scratch,
+        ));
+    }
+    portable_lanes_only(false);
+    Outcome {
+        weights,
+        apparent,
+        reads,
+    }
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn every_order_gives_the_same_weights_and_reads() {
+    for (name, config) in devices() {
+        // Sparse (about one pulse per device and vector or fewer) and dense (many).
+        for lr in [0.02, 1.0] {
+            for polarity in [Polarity::Both, Polarity::UpOnly, Polarity::DownAsUp] {
+                let slots = run(&config, lr, polarity, None);
+                let case = format!("{name}, lr {lr}, {polarity:?}");
+                let start = data(23 * 37, 3);
+                let moved = slots
+                    .weights
+                    .iter()
+                    .zip(&start)
+                    .filter(|(w, s)| (**w - 0.3 * **s).abs() > 1e-6)
+                    .count();
+                assert!(moved > 50, "{case}: only {moved} devices moved");
+                assert!(!slots.reads.is_empty(), "{case}: no reads");
+                for portable in [true, false] {
+                    let lanes = run(&config, lr, polarity, Some(portable));
+                    let case = format!("{case}, portable lanes {portable}");
+                    assert_eq!(
+                        bits(&slots.weights),
+                        bits(&lanes.weights),
+                        "{case}: weights"
+                    );
+                    assert_eq!(
+                        bits(&slots.apparent),
+                        bits(&lanes.apparent),
+                        "{case}: visible"
+                    );
+                    assert_eq!(bits(&slots.reads), bits(&lanes.reads), "{case}: reads");
+                }
+            }
+        }
+    }
+}
