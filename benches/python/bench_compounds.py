@@ -16,7 +16,8 @@ lr 0.01, SoftBoundsDevice with default parameters. The cases:
 - ``cttv2-lr``: the same with fast_lr 0.01.
 
     OMP_WAIT_POLICY=PASSIVE python benches/python/bench_compounds.py \\
-        [--aihwkit-python /tmp/peer-aihwkit/bin/python] [--size 512] [--batch 64] [--seconds 5]
+        [--aihwkit-python /tmp/peer-aihwkit/bin/python] [--size 512] [--batch 64] [--seconds 5] \\
+        [--loss square|linear] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -85,16 +86,24 @@ def build(package: str, case: str, size: int) -> Any:
     return layer, opt
 
 
-def time_case(package: str, case: str, size: int, batch: int, seconds: float) -> float:
+def time_case(
+    package: str, case: str, size: int, batch: int, seconds: float, loss: str = "square"
+) -> float:
     """Median milliseconds of one training step."""
     import torch
 
     layer, opt = build(package, case, size)
     x = torch.randn(batch, size, generator=torch.Generator().manual_seed(2))
+    # "linear": the loss Σ y·r with r = 0.2·x·W0ᵀ, the first gradient of "square" kept for every
+    # step, so that each step carries the same pulses (with 0.1·Σy² the weights shrink toward 0
+    # as training goes on, and with them the pulses, at a different pace in each case).
+    w0 = (torch.rand(size, size, generator=torch.Generator().manual_seed(1)) - 0.5) * 0.1
+    r = 0.2 * x @ w0.T
 
     def step() -> None:
         opt.zero_grad()
-        layer(x).pow(2).sum().mul(0.1).backward()
+        y = layer(x)
+        (y.pow(2).sum().mul(0.1) if loss == "square" else (y * r).sum()).backward()
         opt.step()
 
     for _ in range(2):
@@ -115,6 +124,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--loss",
+        default="square",
+        choices=["square", "linear"],
+        help="square: 0.1·Σy² as step_bench.py; linear: a fixed gradient (same pulses each step)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; medians are reported")
     parser.add_argument("--only", default=None, help="time one case of one package (JSON)")
     parser.add_argument("--package", default="rpusim")
     args = parser.parse_args()
@@ -122,24 +138,29 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     if args.only:
-        ms = time_case(args.package, args.only, args.size, args.batch, args.seconds)
+        ms = time_case(args.package, args.only, args.size, args.batch, args.seconds, args.loss)
         print(json.dumps({"case": args.only, "package": args.package, "ms": ms}))
         return
-    results: dict[tuple[str, str], float] = {}
-    for case in CASES:
-        for package in ("rpusim", "aihwkit"):
-            if package == "aihwkit" and args.aihwkit_python is None:
-                continue
-            python = args.aihwkit_python if package == "aihwkit" else sys.executable
-            cmd = [
-                python, __file__, "--only", case, "--package", package, "--size",
-                str(args.size), "--batch", str(args.batch), "--seconds", str(args.seconds),
-                "--threads", str(args.threads),
-            ]  # fmt: skip
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            results[(case, package)] = json.loads(out.strip().splitlines()[-1])["ms"]
-            print(f"{case:9s} {package:8s} {results[(case, package)]:10.1f} ms", flush=True)
-    print(f"\n{args.size}×{args.size}, batch {args.batch}, {args.threads} threads")
+    runs: dict[tuple[str, str], list[float]] = {}
+    for round_ in range(args.repeat):
+        for case in CASES:
+            for package in ("rpusim", "aihwkit"):
+                if package == "aihwkit" and args.aihwkit_python is None:
+                    continue
+                python = args.aihwkit_python if package == "aihwkit" else sys.executable
+                cmd = [
+                    python, __file__, "--only", case, "--package", package, "--size",
+                    str(args.size), "--batch", str(args.batch), "--seconds", str(args.seconds),
+                    "--threads", str(args.threads), "--loss", args.loss,
+                ]  # fmt: skip
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+                ms = json.loads(out.strip().splitlines()[-1])["ms"]
+                runs.setdefault((case, package), []).append(ms)
+                print(f"round {round_ + 1} {case:9s} {package:8s} {ms:10.1f} ms", flush=True)
+    # Medians over the rounds (each round alternates the packages case by case).
+    results = {key: statistics.median(v) for key, v in runs.items()}
+    shape = f"{args.size}×{args.size}, batch {args.batch}"
+    print(f"\n{shape}, {args.threads} threads, {args.loss} loss, median of {args.repeat}")
     print("| case | rpusim ms | vs sgd | vs sgd-lr1 | aihwkit ms | aihwkit / rpusim |")
     print("|---|---|---|---|---|---|")
     for case in CASES:
