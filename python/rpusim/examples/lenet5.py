@@ -4,6 +4,12 @@ epoch (plus a JSON file and a PNG of the curves).
 
     python -m rpusim.examples.lenet5 --device constant-step --epochs 15 --data-dir DIR
         [--dataset mnist|fashion-mnist] [--download] [--backend cpu|gpu] [--limit N]
+        [--checkpoint FILE]
+
+With ``--checkpoint FILE`` the full training state (weights, hidden arrays, device parameters,
+RNG positions, data order, history) is saved after every epoch and a rerun resumes from it: a run
+split over several sessions gives the same numbers bit for bit as one that never stopped. The JSON
+file is rewritten after every epoch, so a stopped run still leaves its finished epochs.
 
 The network: AnalogConv2d(1, 16, 5), Tanh, MaxPool2d(2), AnalogConv2d(16, 32, 5), Tanh,
 MaxPool2d(2), Tanh, Flatten, AnalogLinear(512, 128), Tanh, AnalogLinear(128, 10), LogSoftmax;
@@ -125,6 +131,58 @@ def save_plot(history: list[dict[str, float]], title: str, path: Path) -> bool:
     return True
 
 
+# Arguments that change the trajectory: a checkpoint only resumes a run that agrees on all of them.
+RUN_DEFINING = ("device", "batch_size", "lr", "seed", "dataset", "limit", "backend")
+
+
+def write_summary(
+    out: Path, label: str, args: argparse.Namespace, history: list[dict[str, float]]
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {"args": vars(args), "torch": torch.__version__, "history": history}
+    (out / f"{label}.json").write_text(json.dumps(summary, indent=1))
+
+
+def save_checkpoint(
+    path: Path,
+    args: argparse.Namespace,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    order_gen: torch.Generator,
+    history: list[dict[str, float]],
+) -> None:
+    state = {
+        "run": {key: getattr(args, key) for key in RUN_DEFINING},
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "order_rng": order_gen.get_state(),
+        "history": history,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    partial.replace(path)  # never leave a half-written checkpoint behind
+
+
+def resume(
+    path: Path,
+    args: argparse.Namespace,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    order_gen: torch.Generator,
+) -> list[dict[str, float]]:
+    state = torch.load(path, weights_only=False)
+    run = {key: getattr(args, key) for key in RUN_DEFINING}
+    if state["run"] != run:
+        raise ValueError(f"checkpoint {path} is of another run: {state['run']} != {run}")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    order_gen.set_state(state["order_rng"])
+    return list(state["history"])
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="constant-step", choices=DEVICES)
@@ -139,6 +197,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     parser.add_argument("--limit", type=int, default=0, help="use only the first N train images")
     parser.add_argument("--out", default="results", help="folder for the JSON and PNG files")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--checkpoint", default=None, help="save after every epoch; resume from it")
     args = parser.parse_args(argv)
 
     dataset_cls = MNIST if args.dataset == "mnist" else FashionMNIST
@@ -159,7 +218,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     history: list[dict[str, float]] = []
     label = f"lenet5_{args.dataset}_{args.device}"
     print(f"{label}: {len(y_train)} train / {len(y_test)} test images, batch {args.batch_size}")
-    for epoch in range(1, args.epochs + 1):
+    checkpoint = Path(args.checkpoint) if args.checkpoint else None
+    if checkpoint is not None and checkpoint.exists():
+        history = resume(checkpoint, args, model, optimizer, order_gen)
+        print(f"resumed from {checkpoint} after epoch {len(history)}")
+    out = Path(args.out)
+    for epoch in range(len(history) + 1, args.epochs + 1):
         start = time.perf_counter()
         order = torch.randperm(len(y_train), generator=order_gen)
         running = 0.0
@@ -190,10 +254,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
             f"({train_time:.1f} s, {row['seconds_per_1000']:.2f} s / 1000 images)",
             flush=True,
         )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    summary = {"args": vars(args), "torch": torch.__version__, "history": history}
-    (out / f"{label}.json").write_text(json.dumps(summary, indent=1))
+        write_summary(out, label, args, history)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, args, model, optimizer, order_gen, history)
+    write_summary(out, label, args, history)
     if save_plot(history, label, out / f"{label}.png"):
         print(f"wrote {out / label}.json and .png")
     return history
