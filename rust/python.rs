@@ -181,6 +181,12 @@ impl PyTile {
         compute(py, || tile.post_update_step())
     }
 
+    /// One drift call: devices with drift parameters drift by `delta_t` (units of t₀).
+    fn drift_weights(&mut self, py: Python<'_>, delta_t: f32) -> PyResult<()> {
+        let tile = &mut self.inner;
+        compute(py, || tile.drift_weights(delta_t))
+    }
+
     /// Waits until the backend has finished all queued work (GPU updates are asynchronous).
     fn synchronize(&self, py: Python<'_>) -> PyResult<()> {
         let tile = &self.inner;
@@ -231,8 +237,11 @@ impl PyTile {
         )?;
         let shape = [s.rows, s.cols];
         d.set_item("weights", s.weights.into_pyarray(py).reshape(shape)?)?;
+        // Per-device arrays as the weights; the few per-array values (the drift clock) as a row.
+        let shape_of = |n: usize| if n == s.rows * s.cols { shape } else { [1, n] };
         let dev = PyDict::new(py);
         for (name, values) in s.device {
+            let shape = shape_of(values.len());
             dev.set_item(name, values.into_pyarray(py).reshape(shape)?)?;
         }
         d.set_item("device", dev)?;

@@ -76,6 +76,8 @@ pub enum Purpose {
     Compound = 13,
     /// Cycle-to-cycle spread of device resets.
     Reset = 14,
+    /// Noise of the power-law drift of pulsed devices.
+    Drift = 15,
 }
 
 /// One stream: a tile seed combined with a purpose.

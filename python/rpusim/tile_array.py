@@ -89,6 +89,10 @@ class AnalogTileArray(AnalogTile):
         for tile in self.all_tiles():
             tile.post_update_step()
 
+    def drift_weights(self, delta_t: float = 1.0) -> None:
+        for tile in self.all_tiles():
+            tile.drift_weights(delta_t)
+
     def synchronize(self) -> None:
         for tile in self.all_tiles():
             tile.synchronize()

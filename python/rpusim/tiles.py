@@ -171,6 +171,16 @@ class AnalogTile:
         """Decay and diffusion of one mini-batch (``AnalogSGD.step`` calls it once per step)."""
         self._tile.post_update_step()
 
+    def drift_weights(self, delta_t: float = 1.0) -> None:
+        """Drifts the weights once (the devices' ``drift`` parameters; nothing for devices
+        without drift). ``delta_t`` is the time since the previous call, in the units of the
+        drift's ``t_0`` (the clock advances by delta_t/t_0). Devices not written since the
+        previous call follow w₀·(t/t₀)^(−ν) from the weight w₀ of their last write; written ones
+        restart their clock."""
+        if isinstance(delta_t, bool) or not isinstance(delta_t, (int, float)):
+            raise TypeError(f"delta_t: expected a number, got {delta_t!r}")
+        self._tile.drift_weights(float(delta_t))
+
     def synchronize(self) -> None:
         """Waits until the backend has finished queued work (gpu updates are asynchronous;
         every read of results waits by itself). For timing."""

@@ -1,7 +1,7 @@
 //! The CPU backend: periphery and pulsed update on rayon, GEMMs by `matrixmultiply`.
 
 use super::{
-    array_devices, ArrayUpdate, BackendKind, TileBackend, Visible, WRITE_NOISE_POST,
+    array_devices, drift_on_host, ArrayUpdate, BackendKind, TileBackend, Visible, WRITE_NOISE_POST,
     WRITE_NOISE_RESET, WRITE_NOISE_SET,
 };
 use crate::config::{PulseType, TileConfig};
@@ -330,6 +330,24 @@ impl TileBackend for CpuTile {
                 WRITE_NOISE_RESET,
                 step,
             );
+        }
+        Ok(())
+    }
+
+    fn drift(&mut self, array: usize, delta_t: f32) -> Result<()> {
+        let cols = self.cols;
+        self.array(array)?;
+        let a = &mut self.arrays[array];
+        let persistent = a.persistent.as_deref_mut();
+        if drift_on_host(
+            &mut a.device,
+            &mut a.weights,
+            persistent,
+            cols,
+            a.seed,
+            delta_t,
+        ) {
+            self.dirty = true;
         }
         Ok(())
     }

@@ -9,8 +9,9 @@ pub mod gpu;
 pub use cpu::CpuTile;
 
 use crate::config::{DeviceConfig, TileConfig, UpdateParameters};
+use crate::device::DeviceArray;
 use crate::error::{Error, Result};
-use crate::pulsed::{CapturePlan, Lr, Polarity};
+use crate::pulsed::{redraw_write_noise, CapturePlan, Lr, Polarity};
 
 /// Which backend runs a tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +84,38 @@ pub fn array_seed(seed: u64, k: usize) -> u64 {
 pub const WRITE_NOISE_SET: u32 = 0x5753_0000;
 pub const WRITE_NOISE_POST: u32 = 0x5750_0000;
 pub const WRITE_NOISE_RESET: u32 = 0x5752_5300;
+/// Counter word of the write noise redrawn after a drift call (the call number is the step).
+pub const WRITE_NOISE_DRIFT: u32 = 0x5744_0000;
+
+/// One drift call of `delta_t` on an array held on the host: the weights the pulses act on
+/// drift (the persistent ones with write noise), and with write noise the visible weights are
+/// redrawn around them, as after any write (the reference does the same). Returns whether the
+/// array drifts at all.
+pub fn drift_on_host(
+    device: &mut DeviceArray,
+    visible: &mut [f32],
+    persistent: Option<&mut [f32]>,
+    cols: usize,
+    seed: u64,
+    delta_t: f32,
+) -> bool {
+    let call = device.drift.as_ref().map_or(0, |d| d.clock[1] as u32);
+    match persistent {
+        Some(p) => {
+            if !device.drift(p, delta_t, seed) {
+                return false;
+            }
+            let sigma = device.write_noise;
+            redraw_write_noise(visible, p, cols, sigma, seed, WRITE_NOISE_DRIFT, call);
+        }
+        None => {
+            if !device.drift(visible, delta_t, seed) {
+                return false;
+            }
+        }
+    }
+    true
+}
 
 /// One update of one device array: the pulsed (or exact) update of a batch, and the reads of
 /// columns or rows to take in the middle of it.
@@ -132,6 +165,9 @@ pub trait TileBackend: Send + Sync {
     /// (ξ of device k is normal k % 8 of (k / 8, k >> 35, event, step) of the reset stream).
     fn reset_devices(&mut self, array: usize, indices: &[u32], event: u32, step: u32)
         -> Result<()>;
+    /// One drift call of `delta_t` (a time in the units of the drift's t₀) on array `k`; nothing for
+    /// arrays without drift.
+    fn drift(&mut self, array: usize, delta_t: f32) -> Result<()>;
     /// Named per-device arrays of every array (prefixed `k.` when there are several).
     fn device_arrays(&self) -> Vec<(String, Vec<f32>)>;
     fn load_device_arrays(&mut self, arrays: &[(String, Vec<f32>)]) -> Result<()>;

@@ -135,6 +135,14 @@ impl DeviceConfig {
         }
     }
 
+    /// The drift parameters of a single device (pulsed or floating point); None for cells.
+    pub fn drift(&self) -> Option<&DriftParameters> {
+        match self {
+            DeviceConfig::IdealDevice(p) | DeviceConfig::FloatingPointDevice(p) => Some(&p.drift),
+            _ => self.pulsed().map(|p| &p.drift),
+        }
+    }
+
     /// Write noise σ on the visible weight (absolute: `write_noise_std · dw_min`), 0 for none.
     pub fn write_noise(&self) -> f32 {
         let (std, p) = match self {
@@ -207,6 +215,8 @@ pub struct IdealParameters {
     pub diffusion: f32,
     pub lifetime: f32,
     pub reset_std: f32,
+    /// Power-law drift, applied by explicit `drift_weights` calls (ν = 0: off; no bounds).
+    pub drift: DriftParameters,
 }
 
 impl Default for IdealParameters {
@@ -216,6 +226,7 @@ impl Default for IdealParameters {
             diffusion: 0.0,
             lifetime: 0.0,
             reset_std: 0.01,
+            drift: DriftParameters::default(),
         }
     }
 }
@@ -225,6 +236,7 @@ impl IdealParameters {
         check_range(arg, "reset_std", self.reset_std, 0.0, f32::MAX)?;
         check_range(arg, "diffusion", self.diffusion, 0.0, f32::MAX)?;
         check_range(arg, "lifetime", self.lifetime, 0.0, f32::MAX)?;
+        self.drift.validate(arg)?;
         Ok(())
     }
 }
@@ -256,6 +268,8 @@ pub struct ConstantStepParameters {
     pub w_min: f32,
     pub w_min_dtod: f32,
     pub count_pulses: bool,
+    /// Power-law drift, applied by explicit `drift_weights` calls (ν = 0: off).
+    pub drift: DriftParameters,
 }
 
 impl Default for ConstantStepParameters {
@@ -284,13 +298,89 @@ impl Default for ConstantStepParameters {
             w_min: -0.6,
             w_min_dtod: 0.3,
             count_pulses: false,
+            drift: DriftParameters::default(),
         }
+    }
+}
+
+/// Power-law drift of a pulsed device's weight (reference §4.3, `DriftParameter`; the simple
+/// form `SimpleDriftParameter` is this with the extras at their defaults). With Δt the time
+/// since the weight was last written (in units of `t_0`, at least 1):
+/// w = w₀·Δt^(−ν) + a·(Δt^(−ν) − 1), a = g_offset·wg_ratio + w_offset,
+/// ν = ν_ij + ν·nu_std·ξ − nu_k·ln((w − w_offset)/wg_ratio + g_offset) + nu_k·log_g0,
+/// ν_ij = ν(1 + nu_dtod·ξ') drawn once; then w += w_noise_std·ξ'' and clipping to the bounds.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriftParameters {
+    pub nu: f32,
+    pub t_0: f32,
+    pub reset_tol: f32,
+    pub nu_dtod: f32,
+    pub nu_std: f32,
+    pub wg_ratio: f32,
+    pub g_offset: f32,
+    pub w_offset: f32,
+    pub nu_k: f32,
+    pub log_g0: f32,
+    pub w_noise_std: f32,
+}
+
+impl Default for DriftParameters {
+    fn default() -> Self {
+        Self {
+            nu: 0.0,
+            t_0: 1.0,
+            reset_tol: 1e-7,
+            nu_dtod: 0.0,
+            nu_std: 0.0,
+            wg_ratio: 1.0,
+            g_offset: 0.0,
+            w_offset: 0.0,
+            nu_k: 0.0,
+            log_g0: 0.0,
+            w_noise_std: 0.0,
+        }
+    }
+}
+
+impl DriftParameters {
+    /// Whether the drift does anything (ν ≠ 0).
+    pub fn is_on(&self) -> bool {
+        self.nu != 0.0
+    }
+
+    fn validate(&self, arg: &str) -> Result<()> {
+        let big = f32::MAX;
+        let arg = format!("{arg}.drift");
+        check_range(&arg, "nu", self.nu, -big, big)?;
+        if !(self.t_0.is_finite() && self.t_0 > 0.0) {
+            return Err(Error::config(
+                format!("{arg}.t_0"),
+                format!("must be a finite number > 0, got {}", self.t_0),
+            ));
+        }
+        if !(self.wg_ratio.is_finite() && self.wg_ratio > 0.0) {
+            return Err(Error::config(
+                format!("{arg}.wg_ratio"),
+                format!("must be a finite number > 0, got {}", self.wg_ratio),
+            ));
+        }
+        check_range(&arg, "reset_tol", self.reset_tol, 0.0, big)?;
+        check_range(&arg, "nu_dtod", self.nu_dtod, 0.0, big)?;
+        check_range(&arg, "nu_std", self.nu_std, 0.0, big)?;
+        check_range(&arg, "w_noise_std", self.w_noise_std, 0.0, big)?;
+        check_range(&arg, "g_offset", self.g_offset, -big, big)?;
+        check_range(&arg, "w_offset", self.w_offset, -big, big)?;
+        check_range(&arg, "nu_k", self.nu_k, -big, big)?;
+        check_range(&arg, "log_g0", self.log_g0, -big, big)?;
+        Ok(())
     }
 }
 
 impl ConstantStepParameters {
     fn validate(&self, arg: &str) -> Result<()> {
         let big = f32::MAX;
+        self.drift.validate(arg)?;
         if !(self.dw_min.is_finite() && self.dw_min > 0.0) {
             return Err(Error::config(
                 format!("{arg}.dw_min"),

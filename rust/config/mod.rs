@@ -11,8 +11,8 @@ pub use compound::{
     VectorCellParameters, MAX_DEVICES,
 };
 pub use device::{
-    ConstantStepParameters, DeviceConfig, ExpStepParameters, IdealParameters, LinearStepParameters,
-    PiecewiseStepParameters, PowStepParameters, PowStepReferenceParameters,
+    ConstantStepParameters, DeviceConfig, DriftParameters, ExpStepParameters, IdealParameters,
+    LinearStepParameters, PiecewiseStepParameters, PowStepParameters, PowStepReferenceParameters,
     SoftBoundsReferenceParameters, MAX_PIECEWISE_NODES,
 };
 pub use io::{

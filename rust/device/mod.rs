@@ -3,6 +3,7 @@
 
 mod constant_step;
 mod decay_diffusion;
+mod drift;
 mod exp_step;
 mod linear_step;
 mod piecewise_step;
@@ -11,6 +12,7 @@ mod reference;
 
 pub use constant_step::{ConstantStep, ConstantStepArray};
 pub use decay_diffusion::DecayDiffusion;
+pub use drift::{Drift, DriftContext};
 pub use exp_step::{ExpShape, ExpStep, ExpStepArray};
 pub use linear_step::{LinearStep, LinearStepArray};
 pub use piecewise_step::{interpolate, PiecewiseStep, PiecewiseStepArray};
@@ -168,6 +170,8 @@ pub struct DeviceArray {
     pub reset_std: f32,
     /// The seed of the device-to-device draws.
     pub draw_seed: u64,
+    /// Power-law drift and its state (None: off).
+    pub drift: Option<Drift>,
 }
 
 impl DeviceArray {
@@ -225,7 +229,11 @@ impl DeviceArray {
             reset_dtod,
             reset_std,
             draw_seed: if seed != 0 { seed } else { tile_seed },
+            drift: None,
         };
+        array.drift = config
+            .drift()
+            .and_then(|p| Drift::build(p, rows * cols, array.draw_seed));
         array.decay_diffusion =
             DecayDiffusion::build(config, rows, cols, tile_seed).map(|mut dd| {
                 // Decay relaxes the conductance to the reset target: in visible units, b − ref.
@@ -297,6 +305,25 @@ impl DeviceArray {
         }
     }
 
+    /// One drift call of `delta_t` on the weights the pulses act on (nothing without drift);
+    /// false when the array does not drift.
+    pub fn drift(&mut self, weights: &mut [f32], delta_t: f32, seed: u64) -> bool {
+        let bounds = self
+            .model
+            .steps()
+            .map(|a| (a.w_min.as_slice(), a.w_max.as_slice()));
+        let Some(drift) = &mut self.drift else {
+            return false;
+        };
+        let ctx = DriftContext {
+            bounds,
+            reference: &self.reference,
+            seed,
+        };
+        drift.apply(weights, delta_t, &ctx);
+        true
+    }
+
     /// Decay and diffusion of one mini-batch (nothing when both are off).
     pub fn post_update(&self, weights: &mut [f32], cols: usize, seed: u64, step: u32) {
         if let Some(dd) = &self.decay_diffusion {
@@ -331,6 +358,9 @@ impl DeviceArray {
         if !self.symmetry.is_empty() {
             v.push(("symmetry_point", &self.symmetry));
         }
+        if let Some(d) = &self.drift {
+            v.extend(d.arrays());
+        }
         v
     }
 
@@ -352,6 +382,9 @@ impl DeviceArray {
         }
         if !self.symmetry.is_empty() {
             targets.push(("symmetry_point", &mut self.symmetry));
+        }
+        if let Some(d) = &mut self.drift {
+            targets.extend(d.arrays_mut());
         }
         if arrays.len() != targets.len() {
             return Err(Error::State(format!(

@@ -200,6 +200,23 @@ impl Tile {
         Ok(())
     }
 
+    /// One drift call (the reference's `drift_weights`): every array whose devices drift
+    /// advances its drift clock by `delta_t`/t₀ (a time in t₀'s units) and drifts the devices
+    /// not written since the previous call; written ones restart their clock. Arrays without
+    /// drift are untouched.
+    pub fn drift_weights(&mut self, delta_t: f32) -> Result<()> {
+        if !(delta_t.is_finite() && delta_t >= 0.0) {
+            return Err(Error::Value {
+                arg: "delta_t",
+                msg: format!("expected a finite number >= 0, got {delta_t}"),
+            });
+        }
+        for k in 0..self.cell.arrays() {
+            self.backend.drift(k, delta_t)?;
+        }
+        Ok(())
+    }
+
     /// Waits for all queued work of the backend (GPU updates are asynchronous).
     pub fn synchronize(&self) -> Result<()> {
         self.backend.synchronize()

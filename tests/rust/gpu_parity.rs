@@ -716,3 +716,45 @@ fn sparse_and_dense_pulse_orders_match() {
         assert!(diff < 1e-5, "lr {lr}: max |cpu − gpu| = {diff}");
     }
 }
+
+#[test]
+fn drift_between_updates_matches() {
+    if !gpu_available() {
+        return;
+    }
+    use rpusim::config::{DriftParameters, LinearStepParameters};
+    // Drift with every extra on, on a device with write noise: the persistent weights drift and
+    // the visible ones are redrawn, between pulsed updates that restart some devices' clocks.
+    let device = DeviceConfig::LinearStepDevice(LinearStepParameters {
+        pulsed: ConstantStepParameters {
+            drift: DriftParameters {
+                nu: 0.1,
+                nu_dtod: 0.2,
+                nu_std: 0.1,
+                nu_k: 0.02,
+                w_noise_std: 0.001,
+                ..DriftParameters::default()
+            },
+            ..ConstantStepParameters::default()
+        },
+        write_noise_std: 1.0,
+        ..LinearStepParameters::default()
+    });
+    let config = TileConfig {
+        device,
+        ..TileConfig::default()
+    };
+    let (rows, cols) = (20, 30);
+    let (mut cpu, mut gpu) = pair(&config, rows, cols, 4);
+    let w = scaled(data(rows * cols, 3), 0.3);
+    for tile in [&mut cpu, &mut gpu] {
+        tile.set_weights(&w).unwrap();
+        tile.drift_weights(5.0).unwrap();
+        tile.update(&data(cols, 8), &scaled(data(rows, 9), 0.1), 0.1)
+            .unwrap();
+        tile.drift_weights(50.0).unwrap();
+    }
+    let diff = max_abs_diff(&cpu.weights().unwrap(), &gpu.weights().unwrap());
+    assert!(diff < 1e-6, "max |cpu − gpu| = {diff}");
+    assert_ne!(cpu.weights().unwrap(), w, "the weights moved");
+}

@@ -5,6 +5,7 @@ mod compounds;
 mod determinism;
 mod device_features;
 mod device_statistics;
+mod drift;
 mod exp_step;
 #[cfg(feature = "gpu")]
 mod gpu_parity;

@@ -15,6 +15,7 @@ from rpusim.configs.compounds import (
 )
 from rpusim.configs.devices import (
     ConstantStepDevice,
+    DriftParameter,
     ExpStepDevice,
     FloatingPointDevice,
     IdealDevice,
@@ -23,6 +24,7 @@ from rpusim.configs.devices import (
     PowStepDevice,
     PowStepReferenceDevice,
     PulsedDevice,
+    SimpleDriftParameter,
     SoftBoundsDevice,
     SoftBoundsPmaxDevice,
     SoftBoundsReferenceDevice,
@@ -53,6 +55,7 @@ __all__ = [
     "ConstantStepDevice",
     "DigitalRankUpdateCell",
     "DigitalRankUpdateRPUConfig",
+    "DriftParameter",
     "DynamicTransferCompound",
     "ExpStepDevice",
     "FloatingPointDevice",
@@ -73,6 +76,7 @@ __all__ = [
     "PulsedDevice",
     "RPUConfig",
     "ReferenceUnitCell",
+    "SimpleDriftParameter",
     "SingleRPUConfig",
     "SoftBoundsDevice",
     "SoftBoundsPmaxDevice",

@@ -12,6 +12,55 @@ from rpusim.exceptions import ConfigError
 
 
 @dataclass
+class SimpleDriftParameter:
+    """Power-law drift of a pulsed device's weight, applied by explicit
+    ``AnalogTile.drift_weights(delta_t)`` calls: w(t) = w₀·(t/t₀)^(−ν), t the time since the
+    device was last written (at least t₀), w₀ its weight then. A device written between two
+    calls (pulsed, set, reset: its weight changed by more than ``reset_tol``) restarts its
+    clock; with write noise the hidden persistent weight drifts and the visible one is redrawn
+    around it. Weights stay within the device's bounds."""
+
+    nu: float = 0.0
+    """Drift exponent ν (0: off)."""
+    t_0: float = 1.0
+    """Time between a write and the first read: the unit of ``delta_t``."""
+    reset_tol: float = 1e-7
+    """A weight change larger than this since the previous call restarts the device's clock."""
+
+    def to_core(self, prefix: str) -> dict[str, Any]:
+        # The core knows one parameter set: the extras of DriftParameter at their defaults.
+        return {**encode_fields(DriftParameter(), prefix), **encode_fields(self, prefix)}
+
+
+@dataclass
+class DriftParameter(SimpleDriftParameter):
+    """Power-law drift with device-to-device and cycle-to-cycle spread of ν and a dependence of
+    ν on the conductance (Oh et al. 2019), as the reference's ``DriftParameter``:
+    ν = ν_ij + ν·nu_std·ξ − nu_k·ln((w − w_offset)/wg_ratio + g_offset) + nu_k·log_g0, with
+    ν_ij = ν(1 + nu_dtod·ξ') drawn once per device; the weight follows
+    w₀·(t/t₀)^(−ν) + a·((t/t₀)^(−ν) − 1), a = g_offset·wg_ratio + w_offset, then
+    w += w_noise_std·ξ''. (The conductance in the log is kept ≥ 1e-7; the reference gives NaN
+    below zero.)"""
+
+    nu_dtod: float = 0.0
+    """Device-to-device spread of ν (relative)."""
+    nu_std: float = 0.0
+    """Cycle-to-cycle spread of ν (relative), fresh at every call."""
+    wg_ratio: float = 1.0
+    """(w_max − w_min)/(g_max − g_min): weight per unit of conductance."""
+    g_offset: float = 0.0
+    """g_min, in conductance units."""
+    w_offset: float = 0.0
+    """The weight g_min maps to."""
+    nu_k: float = 0.0
+    """Dependence of ν on the conductance: ν(g) = ν₀ − nu_k·ln(g/G₀)."""
+    log_g0: float = 0.0
+    """ln G₀."""
+    w_noise_std: float = 0.0
+    """Weight noise added after each drift call (fresh every call)."""
+
+
+@dataclass
 class FloatingPointDevice:
     """Floating-point weights: exact update, no bounds (for ``FloatingPointRPUConfig``)."""
 
@@ -19,6 +68,8 @@ class FloatingPointDevice:
     """Random-walk std per mini-batch: w += diffusion·ξ after every optimizer step (0: off)."""
     lifetime: float = 0.0
     """Decay time constant in mini-batches: w *= 1 − 1/lifetime after every step (0: off)."""
+    drift: SimpleDriftParameter = field(default_factory=SimpleDriftParameter)
+    """Power-law drift between writes (ν = 0: off; no bounds), by ``drift_weights`` calls."""
 
     def to_core(self, prefix: str) -> dict[str, Any]:
         return {"type": "FloatingPointDevice", **encode_fields(self, prefix)}
@@ -99,6 +150,8 @@ class PulsedDevice:
     """Device-to-device spread of the lower bound (relative)."""
     count_pulses: bool = False
     """Count pulses (GPU only in the reference; no effect here)."""
+    drift: SimpleDriftParameter = field(default_factory=DriftParameter)
+    """Power-law drift between writes (ν = 0: off), applied by ``drift_weights`` calls."""
 
     def to_core(self, prefix: str) -> dict[str, Any]:
         return {"type": type(self).__name__, **encode_fields(self, prefix)}

@@ -4,6 +4,7 @@ on the way so that a wrong value is reported with its full name (e.g. ``device.d
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 from enum import Enum
@@ -38,6 +39,12 @@ def _encode_value(name: str, value: Any, default: Any) -> Any:
         if not math.isfinite(value):
             raise ConfigError(f"{name}: must be a finite number, got {value!r}")
         return value
+    if dataclasses.is_dataclass(default):
+        # A nested parameter set (e.g. a device's drift): any of the family, encoded by itself.
+        family = [c for c in inspect.getmro(type(default)) if dataclasses.is_dataclass(c)][-1]
+        if not isinstance(value, family) or not hasattr(value, "to_core"):
+            raise ConfigError(f"{name}: expected a {family.__name__}, got {value!r}")
+        return value.to_core(name)
     raise ConfigError(f"{name}: cannot encode {value!r}")
 
 

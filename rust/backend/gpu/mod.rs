@@ -12,7 +12,7 @@ pub use context::{context, describe, ADAPTER_ENV};
 
 use super::cpu::{of_array, prefixed};
 use super::{
-    array_devices, ArrayUpdate, BackendKind, TileBackend, Visible, WRITE_NOISE_POST,
+    array_devices, drift_on_host, ArrayUpdate, BackendKind, TileBackend, Visible, WRITE_NOISE_POST,
     WRITE_NOISE_RESET, WRITE_NOISE_SET,
 };
 use crate::config::quantization_step;
@@ -1065,6 +1065,25 @@ impl TileBackend for GpuTile {
             let sigma = a.device.write_noise;
             redraw_write_noise(&mut w, p, self.cols, sigma, a.seed, WRITE_NOISE_RESET, step);
         }
+        self.upload(array, &w, p.as_deref())
+    }
+
+    fn drift(&mut self, array: usize, delta_t: f32) -> Result<()> {
+        if self.array(array)?.device.drift.is_none() {
+            return Ok(());
+        }
+        // On the host (an explicit, rare call): the same values as the CPU backend.
+        let (mut w, mut p) = self.download(array)?;
+        let cols = self.cols;
+        let a = &mut self.arrays[array];
+        drift_on_host(
+            &mut a.device,
+            &mut w,
+            p.as_deref_mut(),
+            cols,
+            a.seed,
+            delta_t,
+        );
         self.upload(array, &w, p.as_deref())
     }
 
