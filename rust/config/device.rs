@@ -485,20 +485,17 @@ impl LinearStepParameters {
         check_range(arg, "gamma_down_dtod", self.gamma_down_dtod, 0.0, big)?;
         check_range(arg, "reverse_offset", self.reverse_offset, -big, big)?;
         check_range(arg, "write_noise_std", self.write_noise_std, 0.0, big)?;
-        for (name, on) in [
-            ("reverse_up", self.reverse_up),
-            ("reverse_down", self.reverse_down),
-        ] {
-            if on {
-                return Err(Error::unsupported(
-                    format!("{arg}.{name}"),
-                    "reversed slope references",
-                ));
-            }
+        if (self.reverse_up || self.reverse_down) && !self.mult_noise {
+            // As the reference: the additive noise form is not defined for reversed slopes.
+            return Err(Error::config(
+                format!("{arg}.mult_noise"),
+                "reverse_up / reverse_down need mult_noise = true".to_string(),
+            ));
         }
-        // The slopes divide by the bounds.
-        let sloped_up = self.gamma_up != 0.0 || self.gamma_up_dtod != 0.0;
-        let sloped_down = self.gamma_down != 0.0 || self.gamma_down_dtod != 0.0;
+        // The slopes divide by the bounds (the reversed ones by the opposite bound ± offset).
+        let sloped_up = !self.reverse_up && (self.gamma_up != 0.0 || self.gamma_up_dtod != 0.0);
+        let sloped_down =
+            !self.reverse_down && (self.gamma_down != 0.0 || self.gamma_down_dtod != 0.0);
         if (sloped_up && self.pulsed.w_max <= 0.0) || (sloped_down && self.pulsed.w_min >= 0.0) {
             return Err(Error::config(
                 format!("{arg}.w_max"),

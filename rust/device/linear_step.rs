@@ -11,9 +11,9 @@ use crate::config::LinearStepParameters;
 pub struct LinearStepArray {
     /// Δ⁺, Δ⁻, b_max, b_min, dw_min_std: the constant-step part.
     pub base: ConstantStepArray,
-    /// s⁺ = −|γ⁺ + γ⁺_dtod ξ|·Δ⁺ / w_ref⁺.
+    /// s⁺ = −|γ⁺ + γ⁺_dtod ξ|·Δ⁺ / w_ref⁺ (w_ref⁺ = w_max, or w_min − offset if reversed).
     pub slope_up: Vec<f32>,
-    /// s⁻ = −|γ⁻ + γ⁻_dtod ξ|·Δ⁻ / w_ref⁻.
+    /// s⁻ = −|γ⁻ + γ⁻_dtod ξ|·Δ⁻ / w_ref⁻ (w_ref⁻ = w_min, or w_max + offset if reversed).
     pub slope_down: Vec<f32>,
     /// Noise (1 + σξ) on the whole step, else Δ·σξ added to it.
     pub mult_noise: bool,
@@ -29,10 +29,22 @@ impl LinearStepArray {
         let mut slope_down = Vec::with_capacity(n);
         for k in 0..n {
             let xi = shape_normals(&p.pulsed, tile_seed, k);
-            let (ref_up, ref_down) = if p.mean_bound_reference {
+            let (hi, lo) = if p.mean_bound_reference {
                 (p.pulsed.w_max, p.pulsed.w_min)
             } else {
                 (base.w_max[k], base.w_min[k])
+            };
+            // Reversed: referenced to the opposite bound, pushed out by the offset so the step
+            // is not 0 there (it grows towards the near bound instead of shrinking).
+            let ref_up = if p.reverse_up {
+                lo - p.reverse_offset
+            } else {
+                hi
+            };
+            let ref_down = if p.reverse_down {
+                hi + p.reverse_offset
+            } else {
+                lo
             };
             let slope = |gamma: f32, dtod: f32, xi: f32, step: f32, reference: f32| {
                 if reference == 0.0 {

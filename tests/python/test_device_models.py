@@ -89,13 +89,26 @@ def test_state_round_trip_continues_identically(device: object, backend: str) ->
     assert torch.equal(tile.get_weights(), copy.get_weights())
 
 
+def test_reversed_soft_bounds_grow_toward_the_near_bound(backend: str) -> None:
+    # reverse_up: Δw⁺ = Δ⁺(1 − w/(b_min − offset)); reverse_down: Δw⁻ = Δ⁻(1 − w/(b_max + offset)).
+    device = _soft_bounds(dw_min_std=0.0, reverse_up=True, reverse_down=True, reverse_offset=0.1)
+    tile = AnalogTile(3, 1, SingleRPUConfig(device=device, update=SINGLE_PULSE), backend)
+    w0 = torch.tensor([[-0.4], [0.2], [0.8]])
+    for sign, reference in ((-1.0, -0.5 - 0.1), (1.0, 1.0 + 0.1)):
+        tile.set_weights(w0)
+        tile.update(torch.ones(1, 1), torch.full((1, 3), sign), 0.01)
+        step = (tile.get_weights() - w0).abs()
+        torch.testing.assert_close(step, 0.01 * (1 - w0 / reference), rtol=1e-4, atol=1e-7)
+
+
 def test_bad_values_are_named() -> None:
     with pytest.raises(ConfigError, match="write_noise_std"):
         AnalogTile(2, 2, SingleRPUConfig(device=SoftBoundsDevice(write_noise_std=-0.1)))
     with pytest.raises(ConfigError, match="corrupt_devices_prob"):
         AnalogTile(2, 2, SingleRPUConfig(device=ConstantStepDevice(corrupt_devices_prob=1.5)))
-    with pytest.raises(ConfigError, match="reverse_up"):
-        AnalogTile(2, 2, SingleRPUConfig(device=LinearStepDevice(reverse_up=True)))
+    with pytest.raises(ConfigError, match="mult_noise"):
+        reversed_additive = LinearStepDevice(reverse_up=True, mult_noise=False)
+        AnalogTile(2, 2, SingleRPUConfig(device=reversed_additive))
     with pytest.raises(ConfigError, match="w_max"):
         AnalogTile(2, 2, SingleRPUConfig(device=LinearStepDevice(gamma_up=1.0, w_max=-0.1)))
     with pytest.raises(ConfigError, match="p_max"):

@@ -135,3 +135,47 @@ fn soft_bounds_drift_to_the_symmetry_point_and_stay_within_bounds() {
     );
     assert!(w.iter().all(|v| (-0.5..=1.0).contains(v)));
 }
+
+#[test]
+fn reversed_slopes_are_referenced_to_the_opposite_bound() {
+    // reverse_up: Δw⁺ = Δ⁺(1 − γ⁺w/(w_min − offset)), growing with w; reverse_down:
+    // Δw⁻ = Δ⁻(1 − γ⁻w/(w_max + offset)), growing as w falls. Mean and per-device references.
+    let rows = 4000;
+    let sigma = 0.2f64;
+    for mean_reference in [true, false] {
+        let mut p = soft_bounds(sigma as f32, true);
+        p.gamma_up = 0.8;
+        p.gamma_down = 0.6;
+        p.mean_bound_reference = mean_reference;
+        p.reverse_up = true;
+        p.reverse_down = true;
+        p.reverse_offset = 0.05;
+        let mut tile = cpu_tile(config(p), rows, 1, 8);
+        for w0 in [-0.45f32, -0.1, 0.3, 0.95] {
+            let w = f64::from(w0);
+            for up in [true, false] {
+                let dw = one_pulse(&mut tile, &vec![w0; rows], up);
+                let step = if up {
+                    0.01 * (1.0 - 0.8 * w / (-0.5 - 0.05))
+                } else {
+                    -0.01 * (1.0 - 0.6 * w / (1.0 + 0.05))
+                };
+                let (m, sd) = mean_std(&dw);
+                let spread = sigma * step.abs();
+                let se = spread / (rows as f64).sqrt();
+                assert!(
+                    (m - step).abs() < 4.0 * se + 1e-7,
+                    "w0 {w0} up {up}: mean {m:.4e}, formula {step:.4e}"
+                );
+                assert!((sd - spread).abs() < 0.08 * spread, "spread {sd:.3e}");
+            }
+        }
+    }
+    // As the reference: reversed slopes need multiplicative noise.
+    let mut p = soft_bounds(0.1, false);
+    p.reverse_up = true;
+    let Err(err) = rpusim::Tile::new(config(p), 2, 2, 1, rpusim::BackendKind::Cpu) else {
+        panic!("accepted reverse_up without mult_noise");
+    };
+    assert!(err.to_string().contains("mult_noise"), "{err}");
+}

@@ -220,11 +220,13 @@ class LinearStepDevice(PulsedDevice):
     apply_write_noise_on_set: bool = True
     """Apply the write noise when weights are set."""
     reverse_up: bool = False
-    """Reference the up slope to the opposite bound (not supported yet)."""
+    """Up steps grow with the weight instead of shrinking: the up slope is referenced to
+    w_min − reverse_offset instead of w_max (needs ``mult_noise``)."""
     reverse_down: bool = False
-    """Reference the down slope to the opposite bound (not supported yet)."""
+    """Down steps grow as the weight falls: the down slope is referenced to
+    w_max + reverse_offset instead of w_min (needs ``mult_noise``)."""
     reverse_offset: float = 0.01
-    """Offset of the reversed reference."""
+    """Keeps the reversed step from reaching 0 at the far bound."""
 
     def to_core(self, prefix: str) -> dict[str, Any]:
         return _model_core(self, LinearStepDevice, prefix)
@@ -246,11 +248,13 @@ class SoftBoundsDevice(PulsedDevice):
     weight that forward and backward see is persistent + write_noise_std·dw_min·ξ, redrawn
     whenever the device is written (pulsed, set, decayed, reset)."""
     reverse_up: bool = False
-    """Reference the up slope to the opposite bound (not supported yet)."""
+    """Up steps grow with the weight instead of shrinking: the up slope is referenced to
+    w_min − reverse_offset instead of w_max (needs ``mult_noise``)."""
     reverse_down: bool = False
-    """Reference the down slope to the opposite bound (not supported yet)."""
+    """Down steps grow as the weight falls: the down slope is referenced to
+    w_max + reverse_offset instead of w_min (needs ``mult_noise``)."""
     reverse_offset: float = 0.01
-    """Offset of the reversed reference."""
+    """Keeps the reversed step from reaching 0 at the far bound."""
 
     def to_core(self, prefix: str) -> dict[str, Any]:
         extras = encode_fields(self, prefix)
