@@ -1,8 +1,8 @@
 //! The CPU backend: periphery and pulsed update on rayon, GEMMs by `matrixmultiply`.
 
 use super::{
-    array_devices, drift_on_host, ArrayUpdate, BackendKind, TileBackend, Visible, WRITE_NOISE_POST,
-    WRITE_NOISE_RESET, WRITE_NOISE_SET,
+    build_device_arrays, drift_on_host, ArrayUpdate, BackendKind, TileBackend, Visible,
+    WRITE_NOISE_POST, WRITE_NOISE_RESET, WRITE_NOISE_SET,
 };
 use crate::config::{PulseType, TileConfig};
 use crate::device::DeviceArray;
@@ -42,16 +42,13 @@ pub struct CpuTile {
 
 impl CpuTile {
     pub fn new(config: TileConfig, rows: usize, cols: usize, seed: u64, visible: Visible) -> Self {
-        let arrays = array_devices(&config, seed)
+        let arrays = build_device_arrays(&config, rows, cols, seed)
             .into_iter()
-            .map(|(d, s)| {
-                let device = DeviceArray::build(&d, rows, cols, s);
-                CpuArray {
-                    weights: vec![0.0; rows * cols],
-                    persistent: device.has_write_noise().then(|| vec![0.0; rows * cols]),
-                    device,
-                    seed: s,
-                }
+            .map(|(device, s)| CpuArray {
+                weights: vec![0.0; rows * cols],
+                persistent: device.has_write_noise().then(|| vec![0.0; rows * cols]),
+                device,
+                seed: s,
             })
             .collect();
         let sum = match visible {

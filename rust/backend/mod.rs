@@ -207,6 +207,27 @@ pub fn array_devices(config: &TileConfig, seed: u64) -> Vec<(DeviceConfig, u64)>
         .collect()
 }
 
+/// The device arrays of a tile with their seeds (`array_devices`, built), with the second
+/// device of a `copy_inverted` one-sided cell inverted from the first.
+pub fn build_device_arrays(
+    config: &TileConfig,
+    rows: usize,
+    cols: usize,
+    seed: u64,
+) -> Vec<(DeviceArray, u64)> {
+    let mut arrays: Vec<(DeviceArray, u64)> = array_devices(config, seed)
+        .into_iter()
+        .map(|(d, s)| (DeviceArray::build(&d, rows, cols, s), s))
+        .collect();
+    if let DeviceConfig::OneSidedUnitCell(p) = &config.device {
+        if p.copy_inverted {
+            let (first, second) = arrays.split_at_mut(1);
+            second[0].0.invert_from(&first[0].0);
+        }
+    }
+    arrays
+}
+
 /// Builds a backend for a validated configuration.
 pub fn build(
     kind: BackendKind,

@@ -167,6 +167,21 @@ impl OneSidedParameters {
             0.0,
             f32::MAX,
         )?;
+        if self.copy_inverted {
+            // The inversion is defined for the step, bound and slope arrays of these models.
+            for (k, d) in self.unit_cell_devices.iter().enumerate() {
+                if !matches!(
+                    d,
+                    DeviceConfig::ConstantStepDevice(_) | DeviceConfig::LinearStepDevice(_)
+                ) {
+                    return Err(Error::unsupported(
+                        format!("{arg}.unit_cell_devices[{k}]"),
+                        "copy_inverted of this device model (constant and linear steps and soft \
+                         bounds only)",
+                    ));
+                }
+            }
+        }
         if self.refresh_every < 0 {
             return Err(Error::config(
                 format!("{arg}.refresh_every"),

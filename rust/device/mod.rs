@@ -146,6 +146,17 @@ impl DeviceModel {
             DeviceModel::FloatingPoint => None,
         }
     }
+
+    pub fn steps_mut(&mut self) -> Option<&mut ConstantStepArray> {
+        match self {
+            DeviceModel::ConstantStep(a) => Some(a),
+            DeviceModel::LinearStep(a) => Some(&mut a.base),
+            DeviceModel::ExpStep(a) => Some(&mut a.base),
+            DeviceModel::PowStep(a) => Some(&mut a.base),
+            DeviceModel::PiecewiseStep(a) => Some(&mut a.base),
+            DeviceModel::FloatingPoint => None,
+        }
+    }
 }
 
 /// The per-device state of one array of a tile: pulse response, decay/diffusion, the reference
@@ -302,6 +313,25 @@ impl DeviceArray {
         if let Some(a) = self.model.steps() {
             let r = self.reference.get(k).copied().unwrap_or(0.0);
             *w = w.max(a.w_min[k] - r).min(a.w_max[k] - r);
+        }
+    }
+
+    /// `copy_inverted` of a one-sided cell (as the reference): this device, which only moves
+    /// up, takes the down behaviour of `first` mirrored. Its own up and down steps swap and its
+    /// bounds mirror (b_max ← −b_min, b_min ← −b_max); linear-step slopes are copied from
+    /// `first` with the directions swapped and the sign flipped (s⁺ ← −s⁻, s⁻ ← −s⁺).
+    pub fn invert_from(&mut self, first: &DeviceArray) {
+        if let Some(a) = self.model.steps_mut() {
+            std::mem::swap(&mut a.step_up, &mut a.step_down);
+            std::mem::swap(&mut a.w_max, &mut a.w_min);
+            a.w_max.iter_mut().for_each(|b| *b = -*b);
+            a.w_min.iter_mut().for_each(|b| *b = -*b);
+        }
+        if let (DeviceModel::LinearStep(me), DeviceModel::LinearStep(f)) =
+            (&mut self.model, &first.model)
+        {
+            me.slope_up = f.slope_down.iter().map(|s| -s).collect();
+            me.slope_down = f.slope_up.iter().map(|s| -s).collect();
         }
     }
 

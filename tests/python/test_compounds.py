@@ -18,6 +18,7 @@ from rpusim.configs import (
     ConstantStepDevice,
     DigitalRankUpdateRPUConfig,
     DynamicTransferCompound,
+    ExpStepDevice,
     FloatingPointDevice,
     IdealDevice,
     MixedPrecisionCompound,
@@ -60,6 +61,13 @@ CONFIGS: dict[str, Callable[[], Any]] = {
             ]
             * 2,
             refresh_every=1,
+        )
+    ),
+    "one-sided-inverted": lambda: UnitCellRPUConfig(
+        device=OneSidedUnitCell(
+            unit_cell_devices=[_sb(up_down=0.3), _sb(up_down=0.3)],
+            copy_inverted=True,
+            refresh_every=2,
         )
     ),
     "tiki-taka": lambda: UnitCellRPUConfig(
@@ -256,6 +264,14 @@ def test_set_weights_follows_the_reference_per_cell() -> None:
         (
             UnitCellRPUConfig(device=OneSidedUnitCell(unit_cell_devices=[_sb(w_max=-0.1)] * 2)),
             "device.unit_cell_devices[0].w_max",
+        ),
+        (
+            UnitCellRPUConfig(
+                device=OneSidedUnitCell(
+                    unit_cell_devices=[ExpStepDevice(), ExpStepDevice()], copy_inverted=True
+                )
+            ),
+            "device.unit_cell_devices[0]",
         ),
         (
             UnitCellRPUConfig(

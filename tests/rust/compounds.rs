@@ -451,3 +451,80 @@ fn saved_state_continues_bit_identically() {
         assert_eq!(a.state().unwrap(), b.state().unwrap());
     }
 }
+
+#[test]
+fn copy_inverted_gives_the_positive_device_the_mirrored_down_response() {
+    use rpusim::config::LinearStepParameters;
+    // Asymmetric linear steps: Δ⁺ = 0.01, Δ⁻ = 0.006, s⁺ = −0.5Δ⁺/w_max, s⁻ = −0.3Δ⁻/w_min.
+    let device = DeviceConfig::LinearStepDevice(LinearStepParameters {
+        pulsed: ConstantStepParameters {
+            up_down: 0.4,
+            ..match step_device(-0.8) {
+                DeviceConfig::ConstantStepDevice(p) => p,
+                _ => unreachable!(),
+            }
+        },
+        gamma_up: 0.5,
+        gamma_down: 0.3,
+        gamma_up_dtod: 0.0,
+        gamma_down_dtod: 0.0,
+        ..LinearStepParameters::default()
+    });
+    let cell = |copy_inverted: bool| OneSidedParameters {
+        unit_cell_devices: vec![device.clone(), device.clone()],
+        copy_inverted,
+        ..OneSidedParameters::default()
+    };
+    let mut plain = tile(
+        DeviceConfig::OneSidedUnitCell(cell(false)),
+        exact_pulses(1),
+        1,
+        1,
+    );
+    let mut inverted = tile(
+        DeviceConfig::OneSidedUnitCell(cell(true)),
+        exact_pulses(1),
+        1,
+        1,
+    );
+    for (u, t) in [(0.0f32, 0), (0.5, 0), (0.0, 1), (0.5, 1)] {
+        let tile = if t == 0 { &mut plain } else { &mut inverted };
+        tile.set_weights(&[u]).unwrap();
+        tile.update(&[-1.0], &[1.0], 0.01).unwrap(); // one pulse on W⁺
+        let step = hidden(tile, "array_1")[0] - u;
+        let want = if t == 0 {
+            0.01 * (1.0 - 0.5 * u) // its own up response
+        } else {
+            0.006 * (1.0 - 0.3 * u / 0.8) // the first device's down response at −u
+        };
+        assert!(
+            (step - want).abs() < 1e-6,
+            "inverted {t} at {u}: {step} vs {want}"
+        );
+    }
+    // The mirrored bound: W⁺ saturates at −w_min = 0.8 instead of w_max = 1.
+    for (tile, bound) in [(&mut plain, 1.0), (&mut inverted, 0.8)] {
+        tile.set_weights(&[0.0]).unwrap();
+        for _ in 0..400 {
+            tile.update(&[-1.0], &[1.0], 0.01).unwrap();
+        }
+        let w = hidden(tile, "array_1")[0];
+        assert!((w - bound).abs() < 1e-4, "saturates at {w}, not {bound}");
+    }
+    // W⁻ keeps its own up response: a pulse of the negative direction from 0 is Δ⁺ = 0.01.
+    inverted.set_weights(&[0.0]).unwrap();
+    inverted.update(&[1.0], &[1.0], 0.01).unwrap();
+    close(&hidden(&inverted, "array_0"), &[0.01], "W⁻ up step");
+    // Models without the inversion are refused.
+    let exp = DeviceConfig::ExpStepDevice(Default::default());
+    let p = OneSidedParameters {
+        unit_cell_devices: vec![exp.clone(), exp],
+        copy_inverted: true,
+        ..OneSidedParameters::default()
+    };
+    let config = TileConfig {
+        device: DeviceConfig::OneSidedUnitCell(p),
+        ..TileConfig::default()
+    };
+    assert!(Tile::new(config, 2, 2, 1, BackendKind::Cpu).is_err());
+}

@@ -156,15 +156,12 @@ class OneSidedUnitCell(UnitCell):
     refresh_update: UpdateParameters = field(default_factory=UpdateParameters)
     """Pulsed update of the refresh writes."""
     copy_inverted: bool = False
-    """Mirror the second device's parameters (not supported: must be False)."""
+    """The W⁺ device (the second) takes the first device's down behaviour, mirrored: its up and
+    down steps swap, its bounds mirror, linear-step slopes come from the first device with the
+    directions swapped (constant and linear steps, soft bounds)."""
 
     def to_core(self, prefix: str) -> dict[str, Any]:
-        if self.copy_inverted:
-            raise ConfigError(f"{prefix}.copy_inverted: inverted copies are not supported yet")
-        core = _compound_core(self, prefix, "OneSidedUnitCell")
-        core.pop("copy_inverted")
-        core["copy_inverted"] = False
-        return core
+        return _compound_core(self, prefix, "OneSidedUnitCell")
 
 
 @dataclass

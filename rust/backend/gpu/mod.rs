@@ -12,8 +12,8 @@ pub use context::{context, describe, ADAPTER_ENV};
 
 use super::cpu::{of_array, prefixed};
 use super::{
-    array_devices, drift_on_host, ArrayUpdate, BackendKind, TileBackend, Visible, WRITE_NOISE_POST,
-    WRITE_NOISE_RESET, WRITE_NOISE_SET,
+    build_device_arrays, drift_on_host, ArrayUpdate, BackendKind, TileBackend, Visible,
+    WRITE_NOISE_POST, WRITE_NOISE_RESET, WRITE_NOISE_SET,
 };
 use crate::config::quantization_step;
 use crate::config::{BoundManagement, IoParameters, PulseType, TileConfig, WeightNoiseType};
@@ -169,8 +169,7 @@ impl GpuTile {
             limit,
             scratch: Scratch::new(limit),
         };
-        for (d, s) in array_devices(&tile.config, seed) {
-            let device = DeviceArray::build(&d, rows, cols, s);
+        for (device, s) in build_device_arrays(&tile.config, rows, cols, seed) {
             let array = tile.upload_array(device, s, &vec![0.0; rows * cols], None)?;
             tile.arrays.push(array);
         }
