@@ -604,13 +604,52 @@ fn threshold(prob: f32, step: f32, sto: Option<f32>) -> u32 {
 /// Vectors whose trains are drawn together (one Philox evaluation per lane).
 const TRAIN_LANES: usize = 8;
 
+/// [`fill_trains`] compiled for AVX-512 (8 Philox lanes per instruction); only called where
+/// the CPU has it. The same integer operations, so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
+fn fill_trains_avx512(
+    stream: &Stream,
+    counter: [u32; 3],
+    t: &[u32; TRAIN_LANES],
+    bl: &[usize; TRAIN_LANES],
+    out: &mut [u64],
+    words: usize,
+) {
+    fill_trains::<true>(stream, counter, t, bl, out, words);
+}
+
+/// [`fill_trains`] with AVX-512 when `wide` (the caller checked the CPU).
+#[inline(always)]
+fn fill_trains_on(
+    wide: bool,
+    stream: &Stream,
+    counter: [u32; 3],
+    t: &[u32; TRAIN_LANES],
+    bl: &[usize; TRAIN_LANES],
+    out: &mut [u64],
+    words: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if wide {
+        // SAFETY: `wide` is lockstep::has_wide_lanes(): the CPU has every enabled feature.
+        #[allow(unsafe_code)]
+        unsafe {
+            fill_trains_avx512(stream, counter, t, bl, out, words);
+        }
+        return;
+    }
+    let _ = wide;
+    fill_trains::<false>(stream, counter, t, bl, out, words);
+}
+
 /// Bits of one element's trains for up to [`TRAIN_LANES`] consecutive vectors n0.. (counter base
 /// `[element, n0, step]`): slot s of vector n fires
 /// when its 16-bit uniform (half of a word of Philox(element, s / 8, n, step)) is below the
 /// vector's threshold `t[l]` (≥ 65536: always). Branch-free, so random outcomes cost no
 /// mispredictions.
-#[inline]
-fn fill_trains(
+#[inline(always)]
+fn fill_trains<const WIDE: bool>(
     stream: &Stream,
     [element, n0, step]: [u32; 3],
     t: &[u32; TRAIN_LANES],
@@ -628,7 +667,11 @@ fn fill_trains(
             std::array::from_fn(|l| n0 + l as u32),
             [step; TRAIN_LANES],
         ];
-        let r = stream.blocks(ctr);
+        let r = if WIDE {
+            stream.blocks_wide(ctr)
+        } else {
+            stream.blocks(ctr)
+        };
         for l in 0..lanes {
             let bits = &mut out[l * words..(l + 1) * words];
             for h in 0..8 {
@@ -663,6 +706,7 @@ fn make_trains(
         s.planes.resize(len * g.max_bl * cols, 0);
     }
     let trains = &s.trains;
+    let wide = lockstep::has_wide_lanes();
     let element_trains = |stream: &Stream,
                           values: &[f32],
                           width: usize,
@@ -698,7 +742,8 @@ fn make_trains(
                 );
                 bl[l] = if t[l] == 0 { 0 } else { train.bl as usize };
             }
-            fill_trains(
+            fill_trains_on(
+                wide,
                 stream,
                 [e as u32, n0 as u32, st.step],
                 &t,

@@ -85,7 +85,7 @@ type LaneRows<'r> = (&'r mut [f32], Option<&'r mut [f32]>, &'r [f32]);
 
 /// Whether the CPU runs 16-lane single-precision vectors (AVX-512): one register per parameter
 /// of the LANES devices. The same IEEE operations either way, so the results do not change.
-fn has_wide_lanes() -> bool {
+pub(super) fn has_wide_lanes() -> bool {
     if PORTABLE_ONLY.load(Ordering::Relaxed) {
         return false;
     }
@@ -105,8 +105,8 @@ fn has_wide_lanes() -> bool {
 
 static PORTABLE_ONLY: AtomicBool = AtomicBool::new(false);
 
-/// Runs the lockstep lanes with baseline instructions even where the CPU has AVX-512 (the
-/// results are the same; this exists to test that on such machines).
+/// Runs the lockstep lanes and the pulse-train generation with baseline instructions even where
+/// the CPU has AVX-512 (the results are the same; this exists to test that on such machines).
 pub fn portable_lanes_only(on: bool) {
     PORTABLE_ONLY.store(on, Ordering::Relaxed);
 }
