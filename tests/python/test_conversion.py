@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from rpusim.configs import FloatingPointRPUConfig, SingleRPUConfig
-from rpusim.exceptions import ConfigError
 from rpusim.nn import (
     AnalogConv2d,
     AnalogLinear,
@@ -75,5 +74,16 @@ def test_exclusions_specific_configs_and_inplace() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(TypeError, match="module"):
         convert_to_analog("net", SingleRPUConfig())  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="groups"):
-        convert_to_analog(nn.Conv2d(4, 4, 3, groups=2), SingleRPUConfig())
+
+
+def test_grouped_convolutions_convert_both_ways() -> None:
+    net = nn.Sequential(nn.Conv2d(4, 6, 3, groups=2), nn.ReLU(), nn.Conv2d(6, 6, 1, groups=6))
+    analog = convert_to_analog(net, FloatingPointRPUConfig())
+    assert isinstance(analog[0], AnalogConv2d) and analog[0].groups == 2
+    assert analog.analog_tile_count() == 2 + 6
+    x = torch.randn(2, 4, 5, 5)
+    torch.testing.assert_close(analog(x), net(x), atol=1e-5, rtol=1e-5)
+    back = convert_to_digital(analog)
+    assert isinstance(back[2], nn.Conv2d) and back[2].groups == 6
+    torch.testing.assert_close(back[0].weight, net[0].weight)
+    torch.testing.assert_close(back(x), net(x), atol=1e-5, rtol=1e-5)

@@ -10,7 +10,7 @@ the pulsed update, as in the reference simulator), and the outputs are folded ba
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Optional, Union, cast
 
 import torch
 import torch.nn.functional as F
@@ -62,8 +62,13 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: expected a positive int, got {value!r}")
-        if groups != 1:
-            raise ConfigError(f"groups: only groups=1 is supported, got {groups!r}")
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+            raise ConfigError(f"groups: expected a positive int, got {groups!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ConfigError(
+                f"groups: {groups} must divide in_channels ({in_channels}) and out_channels "
+                f"({out_channels})"
+            )
         if padding_mode not in PADDING_MODES:
             raise ConfigError(
                 f"padding_mode: expected one of {PADDING_MODES}, got {padding_mode!r}"
@@ -92,10 +97,31 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         self.groups = groups
         self.padding_mode = padding_mode
         self.rpu_config = rpu_config if rpu_config is not None else SingleRPUConfig()
-        self.in_features = in_channels * math.prod(self.kernel_size)
-        self.analog_tile = make_tile(out_channels, self.in_features, self.rpu_config, backend)
-        self.analog_ctx = AnalogContext(self.analog_tile)
-        self._init_out_scaling(self.analog_tile.out_size)
+        # Per group: in_channels / groups inputs per patch (torch's grouped weight shape).
+        self.in_features = in_channels // groups * math.prod(self.kernel_size)
+        if groups == 1:
+            self.analog_tile = make_tile(out_channels, self.in_features, self.rpu_config, backend)
+            self.analog_ctx = AnalogContext(self.analog_tile)
+            self._init_out_scaling(self.analog_tile.out_size)
+        else:
+            # One layer (its own tile) per group: group g maps its input channels to its output
+            # channels only, so no device ever sees another group's inputs.
+            self.group_layers = nn.ModuleList(
+                type(self)(
+                    in_channels // groups,
+                    out_channels // groups,
+                    kernel_size,
+                    stride=stride,
+                    padding=padding,
+                    dilation=dilation,
+                    bias=False,
+                    padding_mode=padding_mode,
+                    rpu_config=self.rpu_config,
+                    backend=backend,
+                )
+                for _ in range(groups)
+            )
+            self.register_parameter("out_scaling_alpha", None)
         if bias:
             self.bias: Optional[nn.Parameter] = nn.Parameter(torch.empty(out_channels))
         else:
@@ -104,7 +130,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
 
     def reset_parameters(self) -> None:
         """torch.nn.ConvNd's initialisation, written into the tile."""
-        weight = torch.empty(self.out_channels, self.in_channels, *self.kernel_size)
+        weight = torch.empty(self.out_channels, self.in_channels // self.groups, *self.kernel_size)
         nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
         bias = None
         if self.bias is not None:
@@ -113,10 +139,14 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         self.set_weights(weight, bias)
 
     def get_weights(self) -> tuple[Tensor, Optional[Tensor]]:
-        """``(weight [out_channels, in_channels, *kernel_size], bias or None)``, copies."""
-        weight = self.analog_tile.get_weights().reshape(
-            self.out_channels, self.in_channels, *self.kernel_size
-        )
+        """``(weight [out_channels, in_channels / groups, *kernel_size], bias or None)``,
+        copies."""
+        if self.groups > 1:
+            weight = torch.cat([layer.get_weights()[0] for layer in self._groups()])
+        else:
+            weight = self.analog_tile.get_weights().reshape(
+                self.out_channels, self.in_channels, *self.kernel_size
+            )
         bias = self.bias.detach().clone() if self.bias is not None else None
         return weight, bias
 
@@ -126,12 +156,16 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         if not isinstance(weight, Tensor):
             raise TypeError(f"weight: expected a torch.Tensor, got {type(weight).__name__}")
         shapes = [
-            (self.out_channels, self.in_channels, *self.kernel_size),
+            (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
             (self.out_channels, self.in_features),
         ]
         if tuple(weight.shape) not in shapes:
             raise ShapeError(f"weight: expected shape {list(shapes[0])}, got {list(weight.shape)}")
-        self.analog_tile.set_weights(weight.reshape(self.out_channels, self.in_features))
+        if self.groups > 1:
+            for layer, part in zip(self._groups(), weight.chunk(self.groups)):
+                layer.set_weights(part)
+        else:
+            self.analog_tile.set_weights(weight.reshape(self.out_channels, self.in_features))
         if bias is not None:
             if self.bias is None:
                 raise ShapeError("bias: this layer was built with bias=False")
@@ -188,6 +222,12 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
                 f"input: spatial size {list(x.shape[2:])} (padded {padded}) is smaller than the "
                 f"kernel's reach {reach}"
             )
+        if self.groups > 1:
+            parts = x.chunk(self.groups, dim=1)
+            out = torch.cat([layer(part) for layer, part in zip(self._groups(), parts)], 1)
+            if self.bias is not None:
+                out = out + self.bias.to(out.dtype).reshape(-1, *([1] * d))
+            return out if batched else out.squeeze(0)
         patches, spatial = self.unfold(x)
         out = self._scale_output(AnalogFunction.apply(self.analog_ctx, patches))
         if self.bias is not None:
@@ -200,9 +240,17 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-            f"bias={self.bias is not None}, device={type(self.rpu_config.device).__name__}, "
-            f"backend={self.analog_tile.backend!r}"
+            + (f"groups={self.groups}, " if self.groups > 1 else "")
+            + f"bias={self.bias is not None}, device={type(self.rpu_config.device).__name__}, "
+            f"backend={self.tiles_backend()!r}"
         )
+
+    def _groups(self) -> list[_AnalogConvNd]:
+        return [cast(_AnalogConvNd, layer) for layer in self.group_layers]
+
+    def tiles_backend(self) -> str:
+        """The backend of this layer's tile (of its groups' tiles with ``groups`` > 1)."""
+        return next(iter(self.analog_tiles())).backend
 
 
 class AnalogConv1d(_AnalogConvNd):

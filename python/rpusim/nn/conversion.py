@@ -47,8 +47,6 @@ def _analog_copy(
             backend=backend,
         )
     elif isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-        if module.groups != 1:
-            raise ConfigError(f"{type(module).__name__} with groups={module.groups}: not supported")
         layer = analog_cls(
             module.in_channels,
             module.out_channels,
@@ -56,6 +54,7 @@ def _analog_copy(
             stride=module.stride,
             padding=module.padding,
             dilation=module.dilation,
+            groups=module.groups,
             bias=module.bias is not None,
             padding_mode=module.padding_mode,
             rpu_config=rpu_config,
@@ -161,8 +160,9 @@ def convert_to_digital(module: nn.Module, inplace: bool = False) -> nn.Module:
         module = copy.deepcopy(module)
 
     def convert(child: nn.Module) -> nn.Module:
-        for grand_name, grand in list(child.named_children()):
-            setattr(child, grand_name, convert(grand))
+        if not isinstance(child, _AnalogConvNd):  # a grouped conv's groups stay inside it
+            for grand_name, grand in list(child.named_children()):
+                setattr(child, grand_name, convert(grand))
         if isinstance(child, AnalogSequential):
             return nn.Sequential(*child.children())
         digital_cls = DIGITAL_CLASSES.get(type(child))
@@ -180,6 +180,7 @@ def convert_to_digital(module: nn.Module, inplace: bool = False) -> nn.Module:
                 stride=child.stride,
                 padding=child.padding,
                 dilation=child.dilation,
+                groups=child.groups,
                 bias=bias is not None,
                 padding_mode=child.padding_mode,
             )
