@@ -28,16 +28,12 @@ CASES: list[tuple[Any, Any, tuple[int, ...], dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("analog_cls", "torch_cls", "shape", "kwargs"), CASES)
-def test_equals_torch_convolution_forward_backward_and_update(
-    analog_cls: Any, torch_cls: Any, shape: tuple[int, ...], kwargs: dict[str, Any], backend: str
+def _compare_with_torch(
+    analog: Any, reference: Any, shape: tuple[int, ...], check_positions: bool
 ) -> None:
-    in_channels = shape[-analog_cls.dims - 1]
-    analog = analog_cls(
-        in_channels, 4, rpu_config=FloatingPointRPUConfig(), backend=backend, **kwargs
-    )
-    reference = torch_cls(in_channels, 4, **kwargs)
+    """Same weights in both; forward, input gradient and one SGD step must agree."""
     weight, bias = analog.get_weights()
+    assert weight.shape == reference.weight.shape
     with torch.no_grad():
         reference.weight.copy_(weight)
         if bias is not None:
@@ -54,15 +50,28 @@ def test_equals_torch_convolution_forward_backward_and_update(
     ((y_ref - target) ** 2).sum().backward()
     assert x.grad is not None and x_ref.grad is not None
     torch.testing.assert_close(x.grad, x_ref.grad, atol=1e-4, rtol=1e-4)
-    # Every output position is one (x, d) pair of the update.
-    positions = y_ref.numel() // 4
-    assert analog.analog_ctx.analog_input[0].shape == (positions, analog.in_features)
+    if check_positions:
+        # Every output position is one (x, d) pair of the update.
+        positions = y_ref.numel() // analog.out_channels
+        assert analog.analog_ctx.analog_input[0].shape == (positions, analog.in_features)
     opt.step()
     opt_ref.step()
     weight, bias = analog.get_weights()
     torch.testing.assert_close(weight, reference.weight.detach(), atol=1e-5, rtol=1e-5)
     if bias is not None:
         torch.testing.assert_close(bias, reference.bias.detach())
+
+
+@pytest.mark.parametrize(("analog_cls", "torch_cls", "shape", "kwargs"), CASES)
+def test_equals_torch_convolution_forward_backward_and_update(
+    analog_cls: Any, torch_cls: Any, shape: tuple[int, ...], kwargs: dict[str, Any], backend: str
+) -> None:
+    in_channels = shape[-analog_cls.dims - 1]
+    analog = analog_cls(
+        in_channels, 4, rpu_config=FloatingPointRPUConfig(), backend=backend, **kwargs
+    )
+    reference = torch_cls(in_channels, 4, **kwargs)
+    _compare_with_torch(analog, reference, shape, check_positions=True)
 
 
 def test_pulsed_training_changes_the_kernel_and_restores_from_state(backend: str) -> None:
@@ -97,30 +106,7 @@ def test_grouped_and_depthwise_convolutions_equal_torch(
     )
     reference = torch_cls(in_channels, kernel_size=3, **kwargs)
     assert analog.analog_tile_count() == kwargs["groups"]
-    weight, bias = analog.get_weights()
-    assert weight.shape == reference.weight.shape
-    with torch.no_grad():
-        reference.weight.copy_(weight)
-        if bias is not None:
-            reference.bias.copy_(bias)
-    x = torch.randn(*shape, requires_grad=True)
-    x_ref = x.detach().clone().requires_grad_(True)
-    y, y_ref = analog(x), reference(x_ref)
-    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5)
-    target = torch.randn_like(y_ref)
-    opt = AnalogSGD(analog.parameters(), lr=0.1)
-    opt.regroup_param_groups(analog)
-    opt_ref = torch.optim.SGD(reference.parameters(), lr=0.1)
-    ((y - target) ** 2).sum().backward()
-    ((y_ref - target) ** 2).sum().backward()
-    assert x.grad is not None and x_ref.grad is not None
-    torch.testing.assert_close(x.grad, x_ref.grad, atol=1e-4, rtol=1e-4)
-    opt.step()
-    opt_ref.step()
-    weight, bias = analog.get_weights()
-    torch.testing.assert_close(weight, reference.weight.detach(), atol=1e-5, rtol=1e-5)
-    if bias is not None:
-        torch.testing.assert_close(bias, reference.bias.detach())
+    _compare_with_torch(analog, reference, shape, check_positions=False)
 
 
 def test_grouped_pulsed_training_restores_from_state(backend: str) -> None:
