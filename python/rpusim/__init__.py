@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rpusim import configs, exceptions, nn, optim
+from rpusim import configs, exceptions, inference, nn, optim
 from rpusim._core import __version__
 from rpusim._core import backends as _backends
 from rpusim._core import gpu_unavailable_reason as _gpu_unavailable_reason
@@ -33,6 +33,7 @@ __all__ = [
     "gpu_unavailable_reason",
     "configs",
     "exceptions",
+    "inference",
     "nn",
     "optim",
     "to_backend",

@@ -12,10 +12,12 @@ from typing import Any, Optional
 import torch
 from torch import Tensor
 
+from rpusim.configs.inference import InferenceRPUConfig
 from rpusim.configs.mapping import splits
 from rpusim.configs.rpu_configs import RPUConfig
 from rpusim.exceptions import StateError
-from rpusim.tiles import AnalogTile, as_float32_2d, check_weights, update_arguments
+from rpusim.inference.tile import InferenceTile
+from rpusim.tiles import AnalogTile, as_float32_2d, check_weights, config_label, update_arguments
 
 
 class AnalogTileArray(AnalogTile):
@@ -40,7 +42,7 @@ class AnalogTileArray(AnalogTile):
         self.in_splits = splits(in_size, mapping.max_input_size)
         self.tiles = [
             [
-                AnalogTile(
+                tile_class(rpu_config)(
                     o1 - o0,
                     i1 - i0,
                     rpu_config,
@@ -90,8 +92,21 @@ class AnalogTileArray(AnalogTile):
             tile.post_update_step()
 
     def drift_weights(self, delta_t: float = 1.0) -> None:
+        """Each tile's ``drift_weights`` (for inference tiles the argument is t_inference)."""
         for tile in self.all_tiles():
             tile.drift_weights(delta_t)
+
+    def set_training(self, mode: bool) -> None:
+        for tile in self.all_tiles():
+            tile.set_training(mode)
+
+    def remap_weights(self) -> None:
+        for tile in self.all_tiles():
+            tile.remap_weights()
+
+    def program_weights(self, noise_model: Any = None) -> None:
+        for tile in self.all_tiles():
+            tile.program_weights(noise_model)
 
     def synchronize(self) -> None:
         for tile in self.all_tiles():
@@ -146,7 +161,8 @@ class AnalogTileArray(AnalogTile):
         for row_state in state["tiles"]:
             row = []
             for tile_state in row_state:
-                tile = AnalogTile.__new__(AnalogTile)
+                cls = tile_class(tile_state["rpu_config"])
+                tile = cls.__new__(cls)
                 tile.__setstate__(tile_state)
                 row.append(tile)
             self.tiles.append(row)
@@ -155,8 +171,15 @@ class AnalogTileArray(AnalogTile):
         return (
             f"AnalogTileArray(out_size={self.out_size}, in_size={self.in_size}, "
             f"tiles={len(self.out_splits)}x{len(self.in_splits)}, "
-            f"device={type(self.rpu_config.device).__name__}, backend={self.backend!r})"
+            f"device={config_label(self.rpu_config)}, backend={self.backend!r})"
         )
+
+
+def tile_class(rpu_config: Any) -> type[AnalogTile]:
+    """``InferenceTile`` for an ``InferenceRPUConfig``, else ``AnalogTile``."""
+    if isinstance(rpu_config, InferenceRPUConfig):
+        return InferenceTile
+    return AnalogTile
 
 
 def make_tile(
@@ -172,5 +195,5 @@ def make_tile(
     mapping.check()
     grid = (splits(out_size, mapping.max_output_size), splits(in_size, mapping.max_input_size))
     if len(grid[0]) == 1 and len(grid[1]) == 1:
-        return AnalogTile(out_size, in_size, rpu_config, backend)
+        return tile_class(rpu_config)(out_size, in_size, rpu_config, backend)
     return AnalogTileArray(out_size, in_size, rpu_config, backend)

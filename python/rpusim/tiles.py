@@ -77,6 +77,11 @@ def update_arguments(
     return xf, df, float(lr)
 
 
+def config_label(rpu_config: Any) -> str:
+    """The device model's class name of a config (the config's own for inference configs)."""
+    return type(getattr(rpu_config, "device", rpu_config)).__name__
+
+
 def check_weights(weights: Any, out_size: int, in_size: int) -> None:
     """``weights`` must be a tensor of shape ``[out_size, in_size]``."""
     if not isinstance(weights, Tensor):
@@ -99,6 +104,8 @@ class AnalogTile:
         seed: tile seed; drawn from torch's default generator when None.
     """
 
+    rpu_config: RPUConfig
+
     def __init__(
         self,
         out_size: int,
@@ -112,6 +119,11 @@ class AnalogTile:
                 raise ConfigError(f"{name}: expected a positive int, got {value!r}")
         if rpu_config is None:
             rpu_config = SingleRPUConfig()
+        if type(rpu_config).__name__ == "InferenceRPUConfig":
+            raise ConfigError(
+                "rpu_config: an InferenceRPUConfig needs an InferenceTile "
+                "(rpusim.inference.InferenceTile); layers pick it by themselves"
+            )
         if not isinstance(rpu_config, RPU_CONFIGS):
             raise ConfigError(
                 f"rpu_config: expected SingleRPUConfig, UnitCellRPUConfig, "
@@ -170,6 +182,24 @@ class AnalogTile:
     def post_update_step(self) -> None:
         """Decay and diffusion of one mini-batch (``AnalogSGD.step`` calls it once per step)."""
         self._tile.post_update_step()
+
+    def set_training(self, mode: bool) -> None:
+        """Training or eval mode (the layer's ``train()``); only inference tiles read
+        differently in the two modes."""
+
+    def program_weights(self, noise_model: Any = None) -> None:
+        """Programming noise is a feature of inference tiles (``InferenceRPUConfig``)."""
+        raise ConfigError(
+            f"program_weights: needs an InferenceRPUConfig, this tile has a "
+            f"{type(self.rpu_config).__name__}"
+        )
+
+    def remap_weights(self) -> None:
+        """Remapping is a feature of inference tiles (``InferenceRPUConfig.remap``)."""
+        raise ConfigError(
+            f"remap_weights: needs an InferenceRPUConfig, this tile has a "
+            f"{type(self.rpu_config).__name__}"
+        )
 
     def drift_weights(self, delta_t: float = 1.0) -> None:
         """Drifts the weights once (the devices' ``drift`` parameters; nothing for devices
@@ -255,5 +285,5 @@ class AnalogTile:
     def __repr__(self) -> str:
         return (
             f"AnalogTile(out_size={self.out_size}, in_size={self.in_size}, "
-            f"device={type(self.rpu_config.device).__name__}, backend={self.backend!r})"
+            f"device={config_label(self.rpu_config)}, backend={self.backend!r})"
         )

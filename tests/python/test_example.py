@@ -51,3 +51,28 @@ def test_lenet5_resumed_from_a_checkpoint_equals_an_unbroken_run(tmp_path: Path)
     ]
     with pytest.raises(ValueError, match="another run"):
         lenet5.main([*broken, "--epochs", "3", "--lr", "0.02"])
+
+
+def test_inference_pcm_example_runs_and_writes_results(tmp_path: Path) -> None:
+    from rpusim.examples import inference_pcm
+
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    if not (shared / "mnist").is_dir():
+        pytest.skip(f"no MNIST files under {shared}")
+    summary = inference_pcm.main(
+        [
+            *("--limit", "600", "--test-limit", "300", "--float-epochs", "1"),
+            *("--hwa-epochs", "1", "--seeds", "2", "--times", "1,31536000"),
+            *("--out", str(tmp_path)),
+        ]
+    )
+    saved = json.loads((tmp_path / "inference_pcm_lenet5_mnist.json").read_text())
+    assert saved["float_accuracy"] == summary["float_accuracy"] > 0.5
+    for model_key in ("float_to_analog", "hwa"):
+        for comp_key in ("compensated", "uncompensated"):
+            sweep = saved["sweeps"][model_key][comp_key]
+            assert list(sweep) == ["1", "3.1536e+07"]
+            assert all(len(cell["runs"]) == 2 for cell in sweep.values())
+    # Programmed one second ago, the converted network is still close to the float one.
+    converted = saved["sweeps"]["float_to_analog"]["compensated"]["1"]["mean"]
+    assert abs(converted - saved["float_accuracy"]) < 0.15

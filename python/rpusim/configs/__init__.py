@@ -34,7 +34,16 @@ from rpusim.configs.enums import (
     BoundManagementType,
     NoiseManagementType,
     PulseType,
+    WeightClipType,
+    WeightModifierType,
     WeightNoiseType,
+    WeightRemapType,
+)
+from rpusim.configs.inference import (
+    InferenceRPUConfig,
+    WeightClipParameter,
+    WeightModifierParameter,
+    WeightRemapParameter,
 )
 from rpusim.configs.io import IOParameters, PresetIOParameters
 from rpusim.configs.mapping import MappingParameter
@@ -62,6 +71,7 @@ __all__ = [
     "FloatingPointRPUConfig",
     "IOParameters",
     "IdealDevice",
+    "InferenceRPUConfig",
     "LinearStepDevice",
     "MappingParameter",
     "MixedPrecisionCompound",
@@ -87,5 +97,11 @@ __all__ = [
     "UpdateParameters",
     "VectorUnitCell",
     "VectorUnitCellUpdatePolicy",
+    "WeightClipParameter",
+    "WeightClipType",
+    "WeightModifierParameter",
+    "WeightModifierType",
     "WeightNoiseType",
+    "WeightRemapParameter",
+    "WeightRemapType",
 ]

@@ -51,3 +51,36 @@ class PulseType(Enum):
     STOCHASTIC = "STOCHASTIC"
     MEAN_COUNT = "MEAN_COUNT"
     DETERMINISTIC_IMPLICIT = "DETERMINISTIC_IMPLICIT"
+
+
+class WeightModifierType(Enum):
+    """Noise put on the weights seen by forward and backward during hardware-aware training."""
+
+    NONE = "NONE"
+    DISCRETIZE = "DISCRETIZE"
+    MULT_NORMAL = "MULT_NORMAL"
+    ADD_NORMAL = "ADD_NORMAL"
+    DISCRETIZE_ADD_NORMAL = "DISCRETIZE_ADD_NORMAL"
+    DOREFA = "DOREFA"
+    POLY = "POLY"
+    PCM_NOISE = "PCM_NOISE"
+    PROG_NOISE = "PROG_NOISE"
+    DROP_CONNECT = "DROP_CONNECT"
+    COPY = "COPY"
+
+
+class WeightClipType(Enum):
+    """How the trained weights are clipped after each update."""
+
+    NONE = "NONE"
+    FIXED_VALUE = "FIXED_VALUE"
+    LAYER_GAUSSIAN = "LAYER_GAUSSIAN"
+    AVERAGE_CHANNEL_MAX = "AVERAGE_CHANNEL_MAX"
+
+
+class WeightRemapType(Enum):
+    """How the trained weights are rescaled to the full range after each update."""
+
+    NONE = "NONE"
+    LAYERWISE_SYMMETRIC = "LAYERWISE_SYMMETRIC"
+    CHANNELWISE_SYMMETRIC = "CHANNELWISE_SYMMETRIC"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from rpusim.configs.compounds import (
     DigitalRankUpdateCell,
@@ -21,6 +21,9 @@ from rpusim.configs.devices import (
     PulsedDevice,
 )
 from rpusim.configs.encode import to_json
+
+if TYPE_CHECKING:
+    from rpusim.configs.inference import InferenceRPUConfig
 from rpusim.configs.io import IOParameters
 from rpusim.configs.mapping import MappingParameter
 from rpusim.configs.update import UpdateParameters
@@ -187,6 +190,10 @@ class DigitalRankUpdateRPUConfig:
 
 
 RPUConfig = Union[
-    SingleRPUConfig, UnitCellRPUConfig, DigitalRankUpdateRPUConfig, FloatingPointRPUConfig
+    SingleRPUConfig,
+    UnitCellRPUConfig,
+    DigitalRankUpdateRPUConfig,
+    FloatingPointRPUConfig,
+    "InferenceRPUConfig",
 ]
 """Any tile configuration."""

@@ -1,6 +1,11 @@
 """Analog neural-network modules."""
 
-from rpusim.nn.base import AnalogLayerBase
+from rpusim.nn.base import (
+    AnalogLayerBase,
+    drift_analog_weights,
+    program_analog_weights,
+    remap_analog_weights,
+)
 from rpusim.nn.container import AnalogSequential, analog_tiles, to_backend
 from rpusim.nn.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d
 from rpusim.nn.conversion import convert_to_analog, convert_to_digital
@@ -16,5 +21,8 @@ __all__ = [
     "analog_tiles",
     "convert_to_analog",
     "convert_to_digital",
+    "drift_analog_weights",
+    "program_analog_weights",
+    "remap_analog_weights",
     "to_backend",
 ]

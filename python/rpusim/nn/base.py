@@ -8,9 +8,60 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
+from rpusim.exceptions import ConfigError
 from rpusim.tiles import AnalogTile
 
 STATE_KEY = "analog_tile_state"
+
+
+def _all_tiles(module: nn.Module) -> list[AnalogTile]:
+    tiles = []
+    for child in module.modules():
+        tile = getattr(child, "analog_tile", None)
+        if isinstance(tile, AnalogTile):
+            tiles.append(tile)
+    return tiles
+
+
+def program_analog_weights(module: nn.Module, noise_model: Any = None) -> None:
+    """Programs every analog tile inside ``module``: each must be an inference tile
+    (``InferenceRPUConfig``). ``noise_model`` replaces the configs' noise models."""
+    tiles = _all_tiles(module)
+    if not tiles:
+        raise ConfigError("program_analog_weights: the module holds no analog tiles")
+    for tile in tiles:
+        tile.program_weights(noise_model)
+
+
+def remap_analog_weights(module: nn.Module) -> None:
+    """Applies the remapping of every inference tile inside ``module`` now (``remap.type``
+    must be set)."""
+    tiles = _all_tiles(module)
+    if not tiles:
+        raise ConfigError("remap_analog_weights: the module holds no analog tiles")
+    for tile in tiles:
+        tile.remap_weights()
+
+
+def drift_analog_weights(module: nn.Module, t_inference: float = 0.0) -> None:
+    """Reads every inference tile inside ``module`` at ``t_inference`` seconds after
+    programming (programming first where not yet done)."""
+    tiles = _all_tiles(module)
+    if not tiles:
+        raise ConfigError("drift_analog_weights: the module holds no analog tiles")
+    for tile in tiles:
+        if not _is_inference(tile):
+            raise ConfigError(
+                f"drift_analog_weights: needs inference tiles (InferenceRPUConfig), found a "
+                f"tile with {type(tile.rpu_config).__name__} (pulsed devices drift through "
+                f"AnalogTile.drift_weights(delta_t))"
+            )
+    for tile in tiles:
+        tile.drift_weights(t_inference)
+
+
+def _is_inference(tile: AnalogTile) -> bool:
+    return type(tile.rpu_config).__name__ == "InferenceRPUConfig"
 
 
 class AnalogLayerBase:
@@ -62,6 +113,28 @@ class AnalogLayerBase:
         if not isinstance(tile, AnalogTile):
             raise TypeError(f"{type(self).__name__} holds no analog tile of its own")
         return tile.get_hidden_weights()
+
+    def train(self, mode: bool = True) -> Any:
+        """``nn.Module.train``; also tells the tiles (inference tiles read differently in eval
+        mode)."""
+        result = super().train(mode)  # type: ignore[misc]
+        tile = getattr(self, "analog_tile", None)
+        if isinstance(tile, AnalogTile):
+            tile.set_training(mode)
+        return result
+
+    def program_analog_weights(self, noise_model: Any = None) -> None:
+        """Programs every inference tile of this module (see ``InferenceTile.program_weights``)."""
+        program_analog_weights(self, noise_model)  # type: ignore[arg-type]
+
+    def remap_analog_weights(self) -> None:
+        """Remaps the stored weights of every inference tile of this module now."""
+        remap_analog_weights(self)  # type: ignore[arg-type]
+
+    def drift_analog_weights(self, t_inference: float = 0.0) -> None:
+        """Drifts every inference tile to ``t_inference`` seconds after programming (see
+        ``InferenceTile.drift_weights``)."""
+        drift_analog_weights(self, t_inference)  # type: ignore[arg-type]
 
     def to_backend(self, name: str) -> Any:
         """Moves every tile of this module to backend ``name``, keeping its full state."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import nn
 
+from rpusim.nn.base import drift_analog_weights, program_analog_weights, remap_analog_weights
 from rpusim.tiles import AnalogTile
 
 
@@ -47,6 +48,18 @@ class AnalogSequential(nn.Sequential):
 
     def to_backend(self, name: str) -> Any:
         return to_backend(self, name)
+
+    def program_analog_weights(self, noise_model: Any = None) -> None:
+        """Programs every inference tile (``InferenceTile.program_weights``)."""
+        program_analog_weights(self, noise_model)
+
+    def remap_analog_weights(self) -> None:
+        """Remaps the stored weights of every inference tile now."""
+        remap_analog_weights(self)
+
+    def drift_analog_weights(self, t_inference: float = 0.0) -> None:
+        """Reads every inference tile at ``t_inference`` s after programming."""
+        drift_analog_weights(self, t_inference)
 
     def get_weights(self) -> dict[str, Any]:
         """Weights and biases of every analog layer, by module name."""

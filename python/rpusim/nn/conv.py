@@ -22,6 +22,7 @@ from rpusim.functions import AnalogFunction
 from rpusim.nn.base import AnalogLayerBase
 from rpusim.optim.context import AnalogContext
 from rpusim.tile_array import make_tile
+from rpusim.tiles import config_label
 
 SizeArg = Union[int, tuple[int, ...]]
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -241,7 +242,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
             + (f"groups={self.groups}, " if self.groups > 1 else "")
-            + f"bias={self.bias is not None}, device={type(self.rpu_config.device).__name__}, "
+            + f"bias={self.bias is not None}, device={config_label(self.rpu_config)}, "
             f"backend={self.tiles_backend()!r}"
         )
 

@@ -14,6 +14,7 @@ from rpusim.functions import AnalogFunction
 from rpusim.nn.base import AnalogLayerBase
 from rpusim.optim.context import AnalogContext
 from rpusim.tile_array import make_tile
+from rpusim.tiles import config_label
 
 
 class AnalogLinear(AnalogLayerBase, nn.Module):
@@ -114,6 +115,6 @@ class AnalogLinear(AnalogLayerBase, nn.Module):
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias is not None}, device={type(self.rpu_config.device).__name__}, "
+            f"bias={self.bias is not None}, device={config_label(self.rpu_config)}, "
             f"backend={self.analog_tile.backend!r}"
         )
