@@ -92,8 +92,7 @@ def train(
             total += float(loss.detach()) * len(idx)
         seconds.append(time.perf_counter() - start)
         print(
-            f"{label} epoch {epoch}: train loss {total / len(order):.4f} "
-            f"({seconds[-1]:.1f} s)",
+            f"{label} epoch {epoch}: train loss {total / len(order):.4f} ({seconds[-1]:.1f} s)",
             flush=True,
         )
     return seconds
