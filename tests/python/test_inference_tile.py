@@ -258,6 +258,18 @@ def test_remap_and_clip_in_training() -> None:
     assert float(weight.abs().max()) <= 0.2 + 1e-6
     layer.eval()
     torch.testing.assert_close(layer(x), x @ weight.T)
+    # With output scales s ≠ 1 the step moves s⊙W by the plain SGD step; the clip then acts on
+    # the stored W (as in the reference), i.e. at ±0.2·s on the layer's weights.
+    current = layer.analog_tile.mapping_scales
+    assert current is not None and not torch.allclose(current, torch.ones(4))
+    scales = current.clone()  # remapping rescales it in place
+    layer.train()
+    grad = torch.randn(5, 4)
+    layer(x).backward(grad)
+    AnalogSGD(layer.parameters(), lr=0.1).step()
+    stepped = (weight - 0.1 * grad.T @ x) / scales[:, None]
+    expected = scales[:, None] * stepped.clamp(-0.2, 0.2)
+    torch.testing.assert_close(layer.get_weights()[0], expected)
 
 
 def pcm_layer(

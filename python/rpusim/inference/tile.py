@@ -157,13 +157,14 @@ class InferenceTile(AnalogTile):
         return super().backward(d)
 
     def update(self, x: Tensor, d: Tensor, lr: float) -> None:
-        """Exact SGD step on the stored weights: W −= lr·Σ_n (s⊙d_n) x_nᵀ, s the output scales
-        (the gradient of the loss with respect to the stored weights)."""
+        """SGD step of the layer's weights s⊙W (s the output scales): W −= lr·Σ_n (d_n/s) x_nᵀ,
+        so that s⊙W moves by exactly −lr·Σ_n d_n x_nᵀ however remapping splits it between W
+        and s (the reference's d/α)."""
         xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
         if lr == 0:
             return
         if self.mapping_scales is not None:
-            df = df * self.mapping_scales
+            df = df / self.mapping_scales
         self.stored_weights.addmm_(df.T, xf, alpha=-lr)
         self._stored_changed()
 
