@@ -76,6 +76,14 @@ def test_discretize() -> None:
         modify_weights(half, modifier(T.DISCRETIZE, res=0.5)),
         torch.tensor([[1.0, 0.5, -0.5, 0.5]]),
     )
+    # The largest float32 below a half step stays below (floor(|x| + 0.5) would round it up).
+    below = torch.tensor([[1.0, 0.49999997 * 0.5, -0.49999997 * 0.5]])
+    torch.testing.assert_close(
+        modify_weights(below, modifier(T.DISCRETIZE, res=0.5)),
+        torch.tensor([[1.0, 0.0, -0.0]]),
+        rtol=0,
+        atol=0,
+    )
     # Stochastic rounding is unbiased: 0.23 on a 0.1 grid is 0.2 with p 0.7, 0.3 with p 0.3.
     level = torch.full((200, 500), 0.23)
     level[0, 0] = 1.0

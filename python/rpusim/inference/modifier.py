@@ -31,14 +31,18 @@ def modifier_wmax(weights: Tensor, param: WeightModifierParameter) -> float:
 
 
 def _round(x: Tensor, sto_round: bool) -> Tensor:
-    """Round half away from zero (the reference's ``roundf``), stochastic with ``sto_round``."""
+    """Round half away from zero (the reference's ``roundf``), stochastic with ``sto_round``.
+    (Not floor(|x| + 0.5): in float32 that rounds 0.49999997 up to 1.)"""
     if sto_round:
         x = x + (torch.rand_like(x) - 0.5)
-    return torch.sign(x) * torch.floor(x.abs() + 0.5)
+    whole = torch.trunc(x)
+    return torch.where((x - whole).abs() >= 0.5, whole + torch.sign(x), whole)
 
 
-def _discretize(weights: Tensor, step: float, sto_round: bool) -> Tensor:
-    return step * _round(weights / step, sto_round)
+def _discretize(weights: Tensor, amax: float, res: float, sto_round: bool) -> Tensor:
+    """ω·(round((w/ω)/res)·res), in the reference's order of operations (a weight on a half
+    step then rounds to the same level)."""
+    return amax * (_round((weights / amax) / res, sto_round) * res)
 
 
 def _poly_sigma(relative: Tensor, coeffs: list[float]) -> Tensor:
@@ -92,15 +96,15 @@ def modify_weights(weights: Tensor, param: WeightModifierParameter) -> Tensor:
     amax = modifier_wmax(weights, param)
     out = weights.clone()
     if kind == WeightModifierType.DISCRETIZE and param.res > 0:
-        out = _discretize(weights, amax * param.res, param.sto_round)
+        out = _discretize(weights, amax, param.res, param.sto_round)
     elif kind == WeightModifierType.DISCRETIZE_ADD_NORMAL:
         if param.res > 0:
-            out = _discretize(weights, amax * param.res, param.sto_round)
+            out = _discretize(weights, amax, param.res, param.sto_round)
         if param.std_dev > 0:
             out = out + param.std_dev * amax * torch.randn_like(out)
     elif kind == WeightModifierType.DOREFA and param.res > 0:
         scale = abs(param.dorefa_clip / math.tanh(amax))
-        out = _discretize(torch.tanh(weights) * scale, param.res, param.sto_round)
+        out = param.res * _round(torch.tanh(weights) * scale / param.res, param.sto_round)
     elif kind == WeightModifierType.MULT_NORMAL and param.std_dev > 0:
         out = weights * (1 + param.std_dev * amax * torch.randn_like(weights))
     elif kind == WeightModifierType.ADD_NORMAL and param.std_dev > 0:
