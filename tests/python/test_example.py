@@ -68,7 +68,7 @@ def test_inference_pcm_example_runs_and_writes_results(tmp_path: Path) -> None:
     )
     saved = json.loads((tmp_path / "inference_pcm_lenet5_mnist.json").read_text())
     assert saved["float_accuracy"] == summary["float_accuracy"] > 0.5
-    for model_key in ("float_to_analog", "hwa"):
+    for model_key in ("float_to_analog", "fine_tuned_no_noise", "hwa"):
         for comp_key in ("compensated", "uncompensated"):
             sweep = saved["sweeps"][model_key][comp_key]
             assert list(sweep) == ["1", "3.1536e+07"]
