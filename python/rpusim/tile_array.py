@@ -54,6 +54,11 @@ class AnalogTileArray(AnalogTile):
             for r, (o0, o1) in enumerate(self.out_splits)
         ]
 
+    @property
+    def digital_weights(self) -> bool:
+        """Whether the tiles hold floating-point weights (inference tiles)."""
+        return bool(getattr(self.tiles[0][0], "digital_weights", False))
+
     def all_tiles(self) -> list[AnalogTile]:
         return [tile for row in self.tiles for tile in row]
 
@@ -86,6 +91,14 @@ class AnalogTileArray(AnalogTile):
         for (o0, o1), row in zip(self.out_splits, self.tiles):
             for (i0, i1), tile in zip(self.in_splits, row):
                 tile.update(xf[:, i0:i1], df[:, o0:o1], lr)
+
+    def sgd_step(self, x: Tensor, d: Tensor, lr: float, state: dict[str, Any], **sgd: Any) -> None:
+        """The inference tiles' ``sgd_step`` on their slices (momentum buffers per tile)."""
+        xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
+        for r, ((o0, o1), row) in enumerate(zip(self.out_splits, self.tiles)):
+            for c, ((i0, i1), tile) in enumerate(zip(self.in_splits, row)):
+                tile_state = state.setdefault(f"tile_{r}_{c}", {})
+                tile.sgd_step(xf[:, i0:i1], df[:, o0:o1], lr, tile_state, **sgd)  # type: ignore[attr-defined]
 
     def post_update_step(self) -> None:
         for tile in self.all_tiles():

@@ -458,3 +458,28 @@ def test_bad_input() -> None:
     with pytest.raises(StateError):
         pulsed = AnalogLinear(128, 64, bias=False)
         layer.load_state_dict(pulsed.state_dict())
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_sgd_with_momentum_and_weight_decay_matches_torch(split: bool) -> None:
+    """Inference tiles hold floating-point weights: AnalogSGD gives them torch's full SGD step,
+    also with remapping moving factors into the output scales and over split tiles."""
+    mapping = MappingParameter(max_input_size=5, max_output_size=3) if split else MappingParameter()
+    config = perfect_config(
+        remap=WeightRemapParameter(type=WeightRemapType.CHANNELWISE_SYMMETRIC), mapping=mapping
+    )
+    layer = AnalogLinear(8, 6, bias=False, rpu_config=config)
+    reference = nn.Linear(8, 6, bias=False)
+    with torch.no_grad():
+        reference.weight.copy_(layer.get_weights()[0])
+    settings = {"momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01, "nesterov": False}
+    ours = AnalogSGD(layer.parameters(), lr=0.05, **settings)
+    torchs = torch.optim.SGD(reference.parameters(), lr=0.05, **settings)
+    for _ in range(6):
+        x, target = torch.randn(4, 8), torch.randn(4, 6)
+        for model, opt in ((layer, ours), (reference, torchs)):
+            opt.zero_grad()
+            (model(x) - target).pow(2).sum().backward()
+            opt.step()
+    torch.testing.assert_close(layer.get_weights()[0], reference.weight.detach())
+    assert ours.state_dict()["state"], "the momentum buffer lives in the optimizer state"

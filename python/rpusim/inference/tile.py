@@ -49,6 +49,8 @@ class InferenceTile(AnalogTile):
     """
 
     rpu_config: InferenceRPUConfig
+    # The optimizer may apply a full SGD step (momentum, weight decay) to these weights.
+    digital_weights = True
 
     def __init__(
         self,
@@ -160,12 +162,39 @@ class InferenceTile(AnalogTile):
         """SGD step of the layer's weights s⊙W (s the output scales): W −= lr·Σ_n (d_n/s) x_nᵀ,
         so that s⊙W moves by exactly −lr·Σ_n d_n x_nᵀ however remapping splits it between W
         and s (the reference's d/α)."""
+        self.sgd_step(x, d, lr, {})
+
+    def sgd_step(
+        self,
+        x: Tensor,
+        d: Tensor,
+        lr: float,
+        state: dict[str, Any],
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        """``torch.optim.SGD``'s step (momentum, dampening, weight decay, Nesterov) on the
+        layer's weights s⊙W with the gradient Σ_n d_n x_nᵀ; ``state`` keeps the momentum buffer
+        between steps (the optimizer's state of this tile)."""
         xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
         if lr == 0:
             return
+        grad = df.T @ xf
+        if weight_decay != 0:
+            grad = grad.add(self.get_weights(), alpha=weight_decay)
+        if momentum != 0:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = grad.clone()
+            else:
+                buffer.mul_(momentum).add_(grad, alpha=1 - dampening)
+            state["momentum_buffer"] = buffer
+            grad = grad.add(buffer, alpha=momentum) if nesterov else buffer
         if self.mapping_scales is not None:
-            df = df / self.mapping_scales
-        self.stored_weights.addmm_(df.T, xf, alpha=-lr)
+            grad = grad / self.mapping_scales[:, None]
+        self.stored_weights.sub_(grad, alpha=lr)
         self._stored_changed()
 
     def post_update_step(self) -> None:

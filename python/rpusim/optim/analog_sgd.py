@@ -13,8 +13,9 @@ from rpusim.optim.context import AnalogContext
 class AnalogSGD(SGD):
     """Stochastic gradient descent over a model with analog layers.
 
-    Digital parameters (biases, non-analog layers) get the ordinary ``torch.optim.SGD`` step
-    (momentum, dampening, weight decay and Nesterov apply only to them). Each analog tile gets
+    Digital parameters (biases, non-analog layers) get the ordinary ``torch.optim.SGD`` step.
+    Momentum, dampening, weight decay and Nesterov apply to them and to the floating-point weights
+    of inference tiles (``InferenceRPUConfig``), not to pulsed devices. Each analog tile gets
     one ``update(x, d, lr)`` per step with all the (x, d) pairs its backward passes recorded since
     the last step, at the learning rate of its parameter group (lr = 0 discards the pairs), then
     its post-update step (device decay and diffusion, when configured).
@@ -65,6 +66,27 @@ class AnalogSGD(SGD):
         for group in self.param_groups:
             group["lr"] = learning_rate
 
+    def _update_tile(
+        self, ctx: AnalogContext, group: dict[str, Any], x: Any, d: Any, lr: float
+    ) -> None:
+        """Pulsed tiles get lr only; tiles with floating-point weights (inference tiles) get the
+        full SGD step of the group (momentum, dampening, weight decay, Nesterov)."""
+        tile = ctx.analog_tile
+        digital = group["momentum"] != 0 or group["weight_decay"] != 0
+        if digital and getattr(tile, "digital_weights", False):
+            tile.sgd_step(
+                x,
+                d,
+                lr,
+                self.state[ctx],
+                momentum=group["momentum"],
+                dampening=group["dampening"],
+                weight_decay=group["weight_decay"],
+                nesterov=group["nesterov"],
+            )
+        else:
+            tile.update(x, d, lr)
+
     @torch.no_grad()
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:  # type: ignore[override]
         loss = None
@@ -80,7 +102,7 @@ class AnalogSGD(SGD):
                 if p.has_pairs():
                     x, d = p.take_pairs()
                     if lr > 0:
-                        p.analog_tile.update(x, -d if group.get("maximize") else d, lr)
+                        self._update_tile(p, group, x, -d if group.get("maximize") else d, lr)
                 # Once per step, with or without pairs: decay and diffusion of the devices.
                 p.analog_tile.post_update_step()
         return loss
