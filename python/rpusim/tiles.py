@@ -114,9 +114,6 @@ class AnalogTile:
         backend: Optional[str] = None,
         seed: Optional[int] = None,
     ) -> None:
-        for name, value in (("out_size", out_size), ("in_size", in_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name}: expected a positive int, got {value!r}")
         if rpu_config is None:
             rpu_config = SingleRPUConfig()
         if type(rpu_config).__name__ == "InferenceRPUConfig":
@@ -130,6 +127,20 @@ class AnalogTile:
                 f"DigitalRankUpdateRPUConfig or FloatingPointRPUConfig, "
                 f"got {type(rpu_config).__name__}"
             )
+        self._build(out_size, in_size, rpu_config, backend, seed)
+
+    def _build(
+        self,
+        out_size: int,
+        in_size: int,
+        rpu_config: Any,
+        backend: Optional[str],
+        seed: Optional[int],
+    ) -> None:
+        """Checks the sizes and creates the Rust tile of a checked config."""
+        for name, value in (("out_size", out_size), ("in_size", in_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name}: expected a positive int, got {value!r}")
         self.rpu_config = rpu_config
         self.out_size = out_size
         self.in_size = in_size

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any, Optional
 
 from rpusim.configs.devices import FloatingPointDevice
+from rpusim.configs.encode import _encode_value
 from rpusim.configs.enums import WeightClipType, WeightModifierType, WeightRemapType
 from rpusim.configs.io import IOParameters
 from rpusim.configs.mapping import MappingParameter
@@ -18,33 +19,20 @@ from rpusim.inference.noise import BaseNoiseModel, PCMLikeNoiseModel
 
 
 def _check_fields(obj: Any, prefix: str, limits: dict[str, tuple[float, float]]) -> None:
-    """Type checks against the defaults, plus ranges ``limits[name] = (low, high)``."""
+    """Type checks against the defaults (as for the core's configs; enum names given as strings
+    become the enum), plus ranges ``limits[name] = (low, high)``."""
     defaults = type(obj)()
     for f in fields(obj):
         value, default = getattr(obj, f.name), getattr(defaults, f.name)
         name = f"{prefix}.{f.name}"
+        if isinstance(default, list):
+            continue  # checked by the owner
+        encoded = _encode_value(name, value, default)
         if isinstance(default, Enum):
-            if isinstance(value, str):
-                try:
-                    value = type(default)[value]
-                except KeyError:
-                    options = ", ".join(m.name for m in type(default))
-                    raise ConfigError(
-                        f"{name}: unknown value {value!r} (one of {options})"
-                    ) from None
-                setattr(obj, f.name, value)
-            if not isinstance(value, type(default)):
-                raise ConfigError(f"{name}: expected a {type(default).__name__}, got {value!r}")
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{name}: expected a bool, got {value!r}")
+            setattr(obj, f.name, type(default)(encoded))
         elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{name}: expected a number, got {value!r}")
-            if not math.isfinite(value):
-                raise ConfigError(f"{name}: must be finite, got {value!r}")
             low, high = limits.get(f.name, (-math.inf, math.inf))
-            if not low <= value <= high:
+            if not low <= encoded <= high:
                 raise ConfigError(f"{name}: must be in [{low}, {high}], got {value!r}")
 
 

@@ -22,13 +22,12 @@ from typing import Any, Optional
 import torch
 from torch import Tensor
 
-from rpusim import _core
 from rpusim.configs.enums import WeightClipType, WeightRemapType
 from rpusim.configs.inference import InferenceRPUConfig
 from rpusim.exceptions import ConfigError, StateError
 from rpusim.inference.modifier import clip_weights_, modify_weights, remap_weights_
 from rpusim.inference.noise import BaseNoiseModel, check_time
-from rpusim.tiles import AnalogTile, as_float32_2d, default_backend, draw_seed, update_arguments
+from rpusim.tiles import AnalogTile, as_float32_2d, update_arguments
 
 # What the Rust tile holds.
 STORED, MODIFIED, PROGRAMMED = "stored", "modified", "programmed"
@@ -60,9 +59,6 @@ class InferenceTile(AnalogTile):
         backend: Optional[str] = None,
         seed: Optional[int] = None,
     ) -> None:
-        for name, value in (("out_size", out_size), ("in_size", in_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name}: expected a positive int, got {value!r}")
         if rpu_config is None:
             rpu_config = InferenceRPUConfig()
         if not isinstance(rpu_config, InferenceRPUConfig):
@@ -70,16 +66,7 @@ class InferenceTile(AnalogTile):
                 f"rpu_config: InferenceTile needs an InferenceRPUConfig, "
                 f"got {type(rpu_config).__name__}"
             )
-        self.rpu_config = rpu_config
-        self.out_size = out_size
-        self.in_size = in_size
-        self._tile = _core.Tile(
-            out_size,
-            in_size,
-            rpu_config.to_json(),
-            draw_seed() if seed is None else seed,
-            backend or default_backend(),
-        )
+        self._build(out_size, in_size, rpu_config, backend, seed)
         self.stored_weights = torch.zeros(out_size, in_size)
         self.mapping_scales = self._initial_scales()
         self.training = True
