@@ -16,6 +16,15 @@ from rpusim.optim import AnalogSGD
 CASES: list[tuple[Any, Any, tuple[int, ...], dict[str, Any]]] = [
     (AnalogConv1d, nn.Conv1d, (2, 3, 17), {"kernel_size": 3, "stride": 2, "padding": 1}),
     (AnalogConv1d, nn.Conv1d, (2, 3, 17), {"kernel_size": 4, "dilation": 2, "padding": "same"}),
+    # An even reach: torch pads one more after than before.
+    (AnalogConv1d, nn.Conv1d, (2, 3, 9), {"kernel_size": 2, "padding": "same"}),
+    (
+        AnalogConv2d,
+        nn.Conv2d,
+        (2, 3, 7, 8),
+        {"kernel_size": (2, 3), "dilation": (3, 1), "padding": "same", "padding_mode": "circular"},
+    ),
+    (AnalogConv1d, nn.Conv1d, (2, 3, 9), {"kernel_size": 3, "padding": "valid"}),
     (AnalogConv2d, nn.Conv2d, (2, 3, 9, 8), {"kernel_size": (3, 2), "stride": (2, 1)}),
     (
         AnalogConv2d,
@@ -62,6 +71,8 @@ def _compare_with_torch(
         torch.testing.assert_close(bias, reference.bias.detach())
 
 
+# torch's own conv warns that an even 'same' padding copies the input.
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 @pytest.mark.parametrize(("analog_cls", "torch_cls", "shape", "kwargs"), CASES)
 def test_equals_torch_convolution_forward_backward_and_update(
     analog_cls: Any, torch_cls: Any, shape: tuple[int, ...], kwargs: dict[str, Any], backend: str

@@ -80,14 +80,16 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         self.stride = _tuple("stride", stride, d, 1)
         self.dilation = _tuple("dilation", dilation, d, 1)
         if padding == "valid":
-            self.padding: tuple[int, ...] = (0,) * d
+            self.padding: Union[tuple[int, ...], str] = "valid"
+            self._pads: tuple[tuple[int, int], ...] = ((0, 0),) * d
         elif padding == "same":
             if any(s != 1 for s in self.stride):
                 raise ConfigError("padding='same' needs stride 1")
-            if any(dl * (k - 1) % 2 for dl, k in zip(self.dilation, self.kernel_size)):
-                raise ConfigError("padding='same' needs an even dilation · (kernel_size - 1)")
-            self.padding = tuple(
-                dl * (k - 1) // 2 for dl, k in zip(self.dilation, self.kernel_size)
+            # torch's split: total dilation·(k−1), the smaller half before, the rest after.
+            self.padding = "same"
+            self._pads = tuple(
+                (dl * (k - 1) // 2, dl * (k - 1) - dl * (k - 1) // 2)
+                for dl, k in zip(self.dilation, self.kernel_size)
             )
         elif isinstance(padding, str):
             raise ConfigError(
@@ -95,6 +97,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
             )
         else:
             self.padding = _tuple("padding", padding, d, 0)
+            self._pads = tuple((p, p) for p in self.padding)
         self.groups = groups
         self.padding_mode = padding_mode
         self.rpu_config = rpu_config if rpu_config is not None else SingleRPUConfig()
@@ -179,12 +182,12 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
                 self.bias.copy_(bias)
 
     def _pad(self, x: Tensor) -> Tensor:
-        if not any(self.padding):
+        if not any(left or right for left, right in self._pads):
             return x
         # F.pad takes (last dim first) (left, right) pairs.
         pads: list[int] = []
-        for p in reversed(self.padding):
-            pads += [p, p]
+        for left, right in reversed(self._pads):
+            pads += [left, right]
         if self.padding_mode == "zeros":
             return F.pad(x, pads)
         return F.pad(x, pads, mode=self.padding_mode)
@@ -216,7 +219,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
                 f"input: expected [N, {self.in_channels}, {d} spatial dims] or without N, "
                 f"got {list(x.shape)}"
             )
-        padded = [s + 2 * p for s, p in zip(x.shape[2:], self.padding)]
+        padded = [s + left + right for s, (left, right) in zip(x.shape[2:], self._pads)]
         reach = [dl * (k - 1) + 1 for dl, k in zip(self.dilation, self.kernel_size)]
         if any(p < r for p, r in zip(padded, reach)):
             raise ShapeError(
