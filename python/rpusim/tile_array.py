@@ -7,6 +7,7 @@ update: every tile receives its slices of x and d. Each tile has its own seed an
 
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 import torch
@@ -195,6 +196,50 @@ def tile_class(rpu_config: Any) -> type[AnalogTile]:
     return AnalogTile
 
 
+# Layers up to this many weights are built without estimating their memory first.
+_SMALL_LAYER = 1 << 22
+
+
+def physical_memory() -> Optional[int]:
+    """The machine's physical memory in bytes (None where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _state_values(state: Any) -> int:
+    """Number of array/tensor elements in a saved state (nested dicts, lists, tuples)."""
+    if isinstance(state, Tensor):
+        return int(state.numel())
+    if hasattr(state, "size") and hasattr(state, "dtype"):  # a numpy array
+        return int(state.size)
+    if isinstance(state, dict):
+        return sum(_state_values(v) for v in state.values())
+    if isinstance(state, (list, tuple)):
+        return sum(_state_values(v) for v in state)
+    return 0
+
+
+def check_layer_size(out_size: int, in_size: int, rpu_config: Any) -> None:
+    """Refuses up front a layer whose tiles could not fit in this machine's memory (instead of
+    building tiles until the process is killed). The bytes per weight come from the saved state
+    of a 1×1 tile of the same config (weights, per-device arrays, hidden arrays, buffers)."""
+    elements = out_size * in_size
+    if elements <= _SMALL_LAYER:
+        return
+    probe = tile_class(rpu_config)(1, 1, rpu_config, "cpu", 0)
+    per_weight = 4 * max(1, _state_values(probe.__getstate__()))
+    needed = elements * per_weight
+    memory = physical_memory()
+    if memory is not None and needed > memory:
+        raise MemoryError(
+            f"a {out_size} x {in_size} analog layer needs about {needed / 1e9:.3g} GB "
+            f"({per_weight} bytes per weight for {config_label(rpu_config)}), this machine has "
+            f"{memory / 1e9:.3g} GB"
+        )
+
+
 def make_tile(
     out_size: int,
     in_size: int,
@@ -206,6 +251,7 @@ def make_tile(
     if mapping is None:  # not an RPU config: AnalogTile says what is wrong
         return AnalogTile(out_size, in_size, rpu_config, backend)
     mapping.check()
+    check_layer_size(out_size, in_size, rpu_config)
     grid = (splits(out_size, mapping.max_output_size), splits(in_size, mapping.max_input_size))
     if len(grid[0]) == 1 and len(grid[1]) == 1:
         return tile_class(rpu_config)(out_size, in_size, rpu_config, backend)

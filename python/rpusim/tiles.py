@@ -7,6 +7,7 @@ in the input's dtype and on the input's device. The GIL is released while Rust c
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Optional
 
@@ -21,7 +22,14 @@ from rpusim.configs.rpu_configs import (
     SingleRPUConfig,
     UnitCellRPUConfig,
 )
-from rpusim.exceptions import ConfigError, DTypeError, InputError, ShapeError, StateError
+from rpusim.exceptions import (
+    BackendError,
+    ConfigError,
+    DTypeError,
+    InputError,
+    ShapeError,
+    StateError,
+)
 
 RPU_CONFIGS = (
     SingleRPUConfig,
@@ -34,6 +42,37 @@ RPU_CONFIGS = (
 def default_backend() -> str:
     """The backend new tiles use: ``$RPUSIM_BACKEND`` or ``"cpu"``."""
     return os.environ.get("RPUSIM_BACKEND", "cpu")
+
+
+BACKENDS = ("cpu", "gpu")
+
+
+def check_backend(backend: Any) -> Optional[str]:
+    """``backend`` must be None (the default) or the name of a backend."""
+    if backend is None:
+        return None
+    if not isinstance(backend, str):
+        raise BackendError(
+            f"backend: expected one of {BACKENDS} or None, got {type(backend).__name__} {backend!r}"
+        )
+    if backend not in BACKENDS:
+        raise BackendError(f"backend: unknown backend {backend!r} (one of {BACKENDS}, or None)")
+    return backend
+
+
+def check_seed(seed: Any) -> int:
+    """A tile seed is an int in [0, 2**64)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
+        raise ConfigError(f"seed: expected an int in [0, 2**64), got {seed!r}")
+    return seed
+
+
+def check_finite(name: str, tensor: Tensor) -> None:
+    """Raises InputError when ``tensor`` holds NaN or ±Inf, naming ``name`` and the first index."""
+    finite = torch.isfinite(tensor)
+    if not bool(finite.all()):
+        index = int((~finite).reshape(-1).nonzero()[0])
+        raise InputError(f"{name}: contains NaN or Inf (first at flat index {index})")
 
 
 def draw_seed() -> int:
@@ -66,8 +105,13 @@ def update_arguments(
     same batch, ``lr >= 0``; returns them as float32 ``[batch, width]`` and a float."""
     if isinstance(lr, Tensor):
         lr = float(lr)
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr >= 0.0:
-        raise InputError(f"lr: must be a number >= 0, got {lr!r}")
+    if (
+        isinstance(lr, bool)
+        or not isinstance(lr, (int, float))
+        or not math.isfinite(lr)
+        or not lr >= 0.0
+    ):
+        raise InputError(f"lr: must be a finite number >= 0, got {lr!r}")
     xf, _ = as_float32_2d("x", x, in_size)
     df, _ = as_float32_2d("d", d, out_size)
     if xf.shape[0] != df.shape[0]:
@@ -90,6 +134,24 @@ def check_weights(weights: Any, out_size: int, in_size: int) -> None:
         raise ShapeError(
             f"weights: expected shape [{out_size}, {in_size}], got {list(weights.shape)}"
         )
+
+
+def check_state_tensor(name: str, value: Any, shape: Optional[tuple[int, ...]] = None) -> None:
+    """A tensor of a saved state: the expected shape, finite values (StateError otherwise)."""
+    if not isinstance(value, Tensor):
+        raise StateError(f"state: {name} must be a tensor, got {type(value).__name__}")
+    if shape is not None and tuple(value.shape) != shape:
+        raise StateError(f"state: {name} must have shape {list(shape)}, got {list(value.shape)}")
+    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        raise StateError(f"state: {name} contains NaN or Inf")
+
+
+def saved_sizes(state: dict[str, Any]) -> tuple[int, int]:
+    """``(out_size, in_size)`` of a saved tile state (StateError if missing or not ints)."""
+    sizes = (state.get("out_size"), state.get("in_size"))
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes):
+        raise StateError(f"state: out_size/in_size must be positive ints, got {sizes}")
+    return sizes  # type: ignore[return-value]
 
 
 class AnalogTile:
@@ -141,16 +203,14 @@ class AnalogTile:
         for name, value in (("out_size", out_size), ("in_size", in_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: expected a positive int, got {value!r}")
+        backend = check_backend(backend)
+        seed = draw_seed() if seed is None else check_seed(seed)
         self.rpu_config = rpu_config
         self.out_size = out_size
         self.in_size = in_size
         self.mapping_scales: Optional[Tensor] = None
         self._tile = _core.Tile(
-            out_size,
-            in_size,
-            rpu_config.to_json(),
-            draw_seed() if seed is None else seed,
-            backend or default_backend(),
+            out_size, in_size, rpu_config.to_json(), seed, backend or default_backend()
         )
 
     @property
@@ -263,6 +323,11 @@ class AnalogTile:
                 peak = flat.abs().amax().expand(self.out_size)
             scales = (peak / omega).clone()
             scales[scales == 0] = 1.0
+            if not bool(torch.isfinite(scales).all()):
+                raise ConfigError(
+                    f"mapping.weight_scaling_omega: {omega!r} makes the weight scale "
+                    f"max|W|/omega = {float(scales.max())} overflow float32"
+                )
             self.mapping_scales = scales
             flat = (flat / scales[:, None]).contiguous()
         else:
@@ -271,7 +336,10 @@ class AnalogTile:
 
     def to_backend(self, name: str) -> None:
         """Moves the tile with its full state (weights, device draws, RNG position)."""
-        self._tile.to_backend(name)
+        backend = check_backend(name)
+        if backend is None:
+            raise BackendError(f"backend: expected one of {BACKENDS}, got None")
+        self._tile.to_backend(backend)
 
     # Saved state: everything the Rust tile holds plus the Python config.
     def __getstate__(self) -> dict[str, Any]:
@@ -285,13 +353,24 @@ class AnalogTile:
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if "tile" not in state:
+        if not isinstance(state, dict) or "tile" not in state:
             raise StateError("state: a split tile array's state cannot restore a single tile")
+        # Everything is checked and rebuilt before the first attribute changes.
+        out_size, in_size = saved_sizes(state)
+        scales = state.get("mapping_scales")
+        if scales is not None:
+            check_state_tensor("mapping_scales", scales, (out_size,))
+        tile = _core.Tile.from_state(state["tile"], state.get("backend", "cpu"))
+        if (tile.out_size, tile.in_size) != (out_size, in_size):
+            raise StateError(
+                f"state: out_size/in_size {out_size}x{in_size} differ from the saved tile's "
+                f"{tile.out_size}x{tile.in_size}"
+            )
         self.rpu_config = state["rpu_config"]
-        self.out_size = state["out_size"]
-        self.in_size = state["in_size"]
-        self.mapping_scales = state.get("mapping_scales")
-        self._tile = _core.Tile.from_state(state["tile"], state.get("backend", "cpu"))
+        self.out_size = out_size
+        self.in_size = in_size
+        self.mapping_scales = scales
+        self._tile = tile
 
     def __repr__(self) -> str:
         return (

@@ -67,6 +67,7 @@ def _compound_core(obj: Any, prefix: str, core_type: str) -> dict[str, Any]:
     nested = {}
     lists = {}
     skip = ["unit_cell_devices"]
+    defaults = type(obj)()
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if f.name == "unit_cell_devices":
@@ -80,9 +81,11 @@ def _compound_core(obj: Any, prefix: str, core_type: str) -> dict[str, Any]:
                 )
             nested[f.name] = value.to_core(f"{prefix}.{f.name}")
             skip.append(f.name)
-        elif isinstance(value, (list, tuple)):
+        elif isinstance(getattr(defaults, f.name), list):
             lists[f.name] = _floats(f"{prefix}.{f.name}", value)
             skip.append(f.name)
+    if isinstance(obj, TransferCompound):
+        _check_transfer_rates(obj, prefix)
     return {
         "type": core_type,
         "unit_cell_devices": _devices(prefix, obj.unit_cell_devices),
@@ -90,6 +93,29 @@ def _compound_core(obj: Any, prefix: str, core_type: str) -> dict[str, Any]:
         **lists,
         **nested,
     }
+
+
+def _check_transfer_rates(cell: TransferCompound, prefix: str) -> None:
+    """Learning rates and periods that are negative have no meaning (a negative transfer_every
+    is the chopped family's automatic period)."""
+    for name in ("fast_lr", "transfer_lr"):
+        value = getattr(cell, name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise ConfigError(f"{prefix}.{name}: must be >= 0, got {value}")
+    if isinstance(cell.transfer_lr_vec, (list, tuple)):
+        for k, value in enumerate(cell.transfer_lr_vec):
+            if isinstance(value, (int, float)) and value < 0:
+                raise ConfigError(f"{prefix}.transfer_lr_vec[{k}]: must be >= 0, got {value}")
+    every = cell.transfer_every
+    if (
+        isinstance(every, (int, float))
+        and every < 0
+        and not isinstance(cell, ChoppedTransferCompound)
+    ):
+        raise ConfigError(
+            f"{prefix}.transfer_every: must be >= 0 (0: never), got {every}; a negative period "
+            f"(automatic) exists only for the chopped compounds"
+        )
 
 
 @dataclass
@@ -349,9 +375,9 @@ class MixedPrecisionCompound(DigitalRankUpdateCell):
             raise ConfigError(
                 f"{prefix}.device: expected a pulsed device model, got {type(device).__name__}"
             )
-        for name in ("transfer_every", "n_x_bins", "n_d_bins"):
+        for name in ("transfer_every", "n_x_bins", "n_d_bins", "transfer_lr", "granularity"):
             value = getattr(self, name)
-            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
                 raise ConfigError(f"{prefix}.{name}: must be >= 0, got {value}")
         return {
             "type": "MixedPrecisionCompound",

@@ -24,10 +24,16 @@ from torch import Tensor
 
 from rpusim.configs.enums import WeightClipType, WeightRemapType
 from rpusim.configs.inference import InferenceRPUConfig
-from rpusim.exceptions import ConfigError, StateError
+from rpusim.exceptions import ConfigError, InputError, StateError
 from rpusim.inference.modifier import clip_weights_, modify_weights, remap_weights_
 from rpusim.inference.noise import BaseNoiseModel, check_time
-from rpusim.tiles import AnalogTile, as_float32_2d, update_arguments
+from rpusim.tiles import (
+    AnalogTile,
+    as_float32_2d,
+    check_state_tensor,
+    saved_sizes,
+    update_arguments,
+)
 
 # What the Rust tile holds.
 STORED, MODIFIED, PROGRAMMED = "stored", "modified", "programmed"
@@ -171,17 +177,27 @@ class InferenceTile(AnalogTile):
         grad = df.T @ xf
         if weight_decay != 0:
             grad = grad.add(self.get_weights(), alpha=weight_decay)
+        buffer = None
         if momentum != 0:
             buffer = state.get("momentum_buffer")
-            if buffer is None:
-                buffer = grad.clone()
-            else:
-                buffer.mul_(momentum).add_(grad, alpha=1 - dampening)
-            state["momentum_buffer"] = buffer
+            buffer = (
+                grad.clone()
+                if buffer is None
+                else buffer.mul(momentum).add(grad, alpha=1 - dampening)
+            )
             grad = grad.add(buffer, alpha=momentum) if nesterov else buffer
         if self.mapping_scales is not None:
             grad = grad / self.mapping_scales[:, None]
-        self.stored_weights.sub_(grad, alpha=lr)
+        weights = self.stored_weights.sub(grad, alpha=lr)
+        # Nothing is stored before the step is known to be finite (an overflowing lr·gradient).
+        if not bool(torch.isfinite(weights).all()):
+            raise InputError(
+                f"lr: the step lr·gradient (lr = {lr}, max|gradient| = "
+                f"{float(grad.abs().max())}) makes the weights overflow float32"
+            )
+        if buffer is not None:
+            state["momentum_buffer"] = buffer
+        self.stored_weights = weights
         self._stored_changed()
 
     def post_update_step(self) -> None:
@@ -326,8 +342,24 @@ class InferenceTile(AnalogTile):
     def __setstate__(self, state: dict[str, Any]) -> None:
         if "inference" not in state:
             raise StateError("state: not the state of an inference tile")
-        super().__setstate__(state)
         saved = state["inference"]
+        shape = saved_sizes(state)
+        check_state_tensor("inference.stored_weights", saved.get("stored_weights"), shape)
+        for key in (
+            "reference_weights",
+            "programmed_weights",
+            "drifted_weights",
+            "modified_weights",
+        ):
+            if saved.get(key) is not None:
+                check_state_tensor(f"inference.{key}", saved[key], shape)
+        for key in ("drift_baseline", "alpha"):
+            if saved.get(key) is not None:
+                check_state_tensor(f"inference.{key}", saved[key])
+        for k, nu in enumerate(saved.get("drift_noise_parameters") or []):
+            if nu is not None:
+                check_state_tensor(f"inference.drift_noise_parameters[{k}]", nu, shape)
+        super().__setstate__(state)
         self.stored_weights = saved["stored_weights"].clone()
         self.training = saved["training"]
         self.reference_weights = saved["reference_weights"]

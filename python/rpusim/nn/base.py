@@ -8,8 +8,8 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-from rpusim.exceptions import ConfigError
-from rpusim.tiles import AnalogTile
+from rpusim.exceptions import ConfigError, ShapeError
+from rpusim.tiles import AnalogTile, check_finite
 
 STATE_KEY = "analog_tile_state"
 
@@ -70,6 +70,26 @@ class AnalogLayerBase:
 
     analog_tile: AnalogTile
     out_scaling_alpha: Optional[nn.Parameter]
+
+    def _checked_bias(self, bias: Any, size: int) -> Optional[Tensor]:
+        """Validates a bias given to ``set_weights`` (before anything is written): None, or a
+        finite tensor ``[size]`` for a layer with a bias."""
+        if bias is None:
+            return None
+        if getattr(self, "bias", None) is None:
+            raise ShapeError("bias: this layer was built with bias=False")
+        if not isinstance(bias, Tensor) or tuple(bias.shape) != (size,):
+            raise ShapeError(
+                f"bias: expected shape [{size}], got {list(getattr(bias, 'shape', []))}"
+            )
+        check_finite("bias", bias)
+        return bias
+
+    def _write_bias(self, bias: Optional[Tensor]) -> None:
+        layer_bias = getattr(self, "bias", None)
+        if bias is not None and layer_bias is not None:
+            with torch.no_grad():
+                layer_bias.copy_(bias)
 
     def _init_out_scaling(self, out_features: int) -> None:
         """The learnable output scale of ``mapping.learn_out_scaling`` (one per output with

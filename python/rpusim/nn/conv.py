@@ -165,21 +165,13 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         ]
         if tuple(weight.shape) not in shapes:
             raise ShapeError(f"weight: expected shape {list(shapes[0])}, got {list(weight.shape)}")
+        bias = self._checked_bias(bias, self.out_channels)
         if self.groups > 1:
             for layer, part in zip(self._groups(), weight.chunk(self.groups)):
                 layer.set_weights(part)
         else:
             self.analog_tile.set_weights(weight.reshape(self.out_channels, self.in_features))
-        if bias is not None:
-            if self.bias is None:
-                raise ShapeError("bias: this layer was built with bias=False")
-            if not isinstance(bias, Tensor) or tuple(bias.shape) != (self.out_channels,):
-                raise ShapeError(
-                    f"bias: expected shape [{self.out_channels}], "
-                    f"got {list(getattr(bias, 'shape', []))}"
-                )
-            with torch.no_grad():
-                self.bias.copy_(bias)
+        self._write_bias(bias)
 
     def _pad(self, x: Tensor) -> Tensor:
         if not any(left or right for left, right in self._pads):

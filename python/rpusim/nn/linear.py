@@ -88,17 +88,9 @@ class AnalogLinear(AnalogLayerBase, nn.Module):
 
     def set_weights(self, weight: Tensor, bias: Optional[Tensor] = None) -> None:
         """Writes the weights into the tile (clipped by the devices) and the digital bias."""
+        bias = self._checked_bias(bias, self.out_features)
         self.analog_tile.set_weights(weight)
-        if bias is not None:
-            if self.bias is None:
-                raise ShapeError("bias: this layer was built with bias=False")
-            if not isinstance(bias, Tensor) or tuple(bias.shape) != (self.out_features,):
-                raise ShapeError(
-                    f"bias: expected shape [{self.out_features}], "
-                    f"got {list(getattr(bias, 'shape', []))}"
-                )
-            with torch.no_grad():
-                self.bias.copy_(bias)
+        self._write_bias(bias)
 
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Iterable, Optional
 
 import torch
 from torch.optim import SGD
 
+from rpusim.exceptions import InputError
 from rpusim.optim.context import AnalogContext
+
+
+def check_learning_rate(name: str, lr: Any) -> None:
+    """A learning rate is a finite number >= 0 (a tensor with one value is accepted)."""
+    if isinstance(lr, torch.Tensor) and lr.numel() == 1:
+        lr = float(lr)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
+        raise InputError(f"{name}: the learning rate must be a finite number >= 0, got {lr!r}")
 
 
 class AnalogSGD(SGD):
@@ -37,6 +47,7 @@ class AnalogSGD(SGD):
         *,
         maximize: bool = False,
     ) -> None:
+        check_learning_rate("lr", lr)
         super().__init__(
             params,
             lr=lr,
@@ -63,6 +74,7 @@ class AnalogSGD(SGD):
 
     def set_learning_rate(self, learning_rate: float = 0.1) -> None:
         """Sets the learning rate of every parameter group."""
+        check_learning_rate("learning_rate", learning_rate)
         for group in self.param_groups:
             group["lr"] = learning_rate
 
@@ -93,6 +105,10 @@ class AnalogSGD(SGD):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        # Checked before anything moves: torch's SGD would step the digital parameters with a
+        # NaN lr while the analog update skipped it.
+        for k, group in enumerate(self.param_groups):
+            check_learning_rate(f"param_groups[{k}]['lr']", group["lr"])
         super().step()
         for group in self.param_groups:
             lr = group["lr"]
