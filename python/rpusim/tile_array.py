@@ -18,7 +18,14 @@ from rpusim.configs.mapping import splits
 from rpusim.configs.rpu_configs import RPUConfig
 from rpusim.exceptions import StateError
 from rpusim.inference.tile import InferenceTile
-from rpusim.tiles import AnalogTile, as_float32_2d, check_weights, config_label, update_arguments
+from rpusim.tiles import (
+    AnalogTile,
+    as_float32_2d,
+    check_weights,
+    config_label,
+    saved_sizes,
+    update_arguments,
+)
 
 
 class AnalogTileArray(AnalogTile):
@@ -164,22 +171,51 @@ class AnalogTileArray(AnalogTile):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if "tiles" not in state:
+        if not isinstance(state, dict) or "tiles" not in state:
             raise StateError("state: a single tile's state cannot restore a split tile array")
-        self.rpu_config = state["rpu_config"]
-        self.out_size = state["out_size"]
-        self.in_size = state["in_size"]
-        self.out_splits = [tuple(s) for s in state["out_splits"]]
-        self.in_splits = [tuple(s) for s in state["in_splits"]]
-        self.tiles = []
-        for row_state in state["tiles"]:
+        # Everything is rebuilt and checked before the first attribute changes.
+        out_size, in_size = saved_sizes(state)
+        try:
+            out_splits = [(int(a), int(b)) for a, b in state["out_splits"]]
+            in_splits = [(int(a), int(b)) for a, b in state["in_splits"]]
+            row_states = [list(row) for row in state["tiles"]]
+        except (KeyError, TypeError, ValueError) as err:
+            raise StateError(f"state: the tile grid is malformed ({err})") from None
+        for name, parts, size in (
+            ("out_splits", out_splits, out_size),
+            ("in_splits", in_splits, in_size),
+        ):
+            ends = [0] + [b for _, b in parts]
+            if (
+                not parts
+                or any(a != e or b <= a for (a, b), e in zip(parts, ends))
+                or ends[-1] != size
+            ):
+                raise StateError(f"state: {name} {parts} do not cover 0..{size}")
+        if len(row_states) != len(out_splits) or any(len(r) != len(in_splits) for r in row_states):
+            raise StateError(f"state: tiles must be a {len(out_splits)} x {len(in_splits)} grid")
+        tiles = []
+        for (o0, o1), row_state in zip(out_splits, row_states):
             row = []
-            for tile_state in row_state:
-                cls = tile_class(tile_state["rpu_config"])
+            for (i0, i1), tile_state in zip(in_splits, row_state):
+                if not isinstance(tile_state, dict):
+                    raise StateError("state: every tile's state must be a dict")
+                cls = tile_class(tile_state.get("rpu_config"))
                 tile = cls.__new__(cls)
                 tile.__setstate__(tile_state)
+                if (tile.out_size, tile.in_size) != (o1 - o0, i1 - i0):
+                    raise StateError(
+                        f"state: a tile of {tile.out_size}x{tile.in_size} in the place of "
+                        f"rows {o0}..{o1}, columns {i0}..{i1}"
+                    )
                 row.append(tile)
-            self.tiles.append(row)
+            tiles.append(row)
+        self.rpu_config = state["rpu_config"]
+        self.out_size = out_size
+        self.in_size = in_size
+        self.out_splits = out_splits
+        self.in_splits = in_splits
+        self.tiles = tiles
 
     def __repr__(self) -> str:
         return (

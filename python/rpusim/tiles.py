@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from rpusim import _core
+from rpusim.configs.mapping import MappingParameter
 from rpusim.configs.rpu_configs import (
     DigitalRankUpdateRPUConfig,
     FloatingPointRPUConfig,
@@ -205,6 +206,10 @@ class AnalogTile:
                 raise ConfigError(f"{name}: expected a positive int, got {value!r}")
         backend = check_backend(backend)
         seed = draw_seed() if seed is None else check_seed(seed)
+        mapping = getattr(rpu_config, "mapping", None)
+        if not isinstance(mapping, MappingParameter):
+            raise ConfigError(f"mapping: expected a MappingParameter, got {mapping!r}")
+        mapping.check()
         self.rpu_config = rpu_config
         self.out_size = out_size
         self.in_size = in_size
@@ -360,17 +365,32 @@ class AnalogTile:
         scales = state.get("mapping_scales")
         if scales is not None:
             check_state_tensor("mapping_scales", scales, (out_size,))
-        tile = _core.Tile.from_state(state["tile"], state.get("backend", "cpu"))
+        rpu_config = state.get("rpu_config")
+        if not isinstance(rpu_config, self._config_types()):
+            raise StateError(
+                f"state: rpu_config must be one of "
+                f"{', '.join(t.__name__ for t in self._config_types())}, "
+                f"got {type(rpu_config).__name__}"
+            )
+        backend = check_backend(state.get("backend", "cpu")) or "cpu"
+        if not isinstance(state["tile"], dict):
+            raise StateError(f"state: tile must be a dict, got {type(state['tile']).__name__}")
+        tile = _core.Tile.from_state(state["tile"], backend)
         if (tile.out_size, tile.in_size) != (out_size, in_size):
             raise StateError(
                 f"state: out_size/in_size {out_size}x{in_size} differ from the saved tile's "
                 f"{tile.out_size}x{tile.in_size}"
             )
-        self.rpu_config = state["rpu_config"]
+        self.rpu_config = rpu_config  # type: ignore[assignment]
         self.out_size = out_size
         self.in_size = in_size
         self.mapping_scales = scales
         self._tile = tile
+
+    @classmethod
+    def _config_types(cls) -> tuple[type, ...]:
+        """The configs this tile class takes (checked when a state is restored)."""
+        return RPU_CONFIGS
 
     def __repr__(self) -> str:
         return (

@@ -343,6 +343,30 @@ class InferenceTile(AnalogTile):
         if "inference" not in state:
             raise StateError("state: not the state of an inference tile")
         saved = state["inference"]
+        keys = (
+            "stored_weights",
+            "training",
+            "reference_weights",
+            "programmed_weights",
+            "drifted_weights",
+            "drift_noise_parameters",
+            "drift_baseline",
+            "alpha",
+            "modified_weights",
+            "modifier_stale",
+            "loaded",
+        )
+        missing = [k for k in keys if not isinstance(saved, dict) or k not in saved]
+        if missing:
+            raise StateError(f"state: inference is missing {', '.join(missing)}")
+        if saved["loaded"] not in (STORED, MODIFIED, PROGRAMMED, ""):
+            raise StateError(f"state: inference.loaded is not a known value: {saved['loaded']!r}")
+        for key in ("training", "modifier_stale"):
+            if not isinstance(saved[key], bool):
+                raise StateError(f"state: inference.{key} must be a bool, got {saved[key]!r}")
+        nus = saved["drift_noise_parameters"]
+        if nus is not None and not isinstance(nus, (list, tuple)):
+            raise StateError("state: inference.drift_noise_parameters must be a list or None")
         shape = saved_sizes(state)
         check_state_tensor("inference.stored_weights", saved.get("stored_weights"), shape)
         for key in (
@@ -371,6 +395,10 @@ class InferenceTile(AnalogTile):
         self.modified_weights = saved["modified_weights"]
         self._modifier_stale = saved["modifier_stale"]
         self._loaded = saved["loaded"]
+
+    @classmethod
+    def _config_types(cls) -> tuple[type, ...]:
+        return (InferenceRPUConfig,)
 
     def __repr__(self) -> str:
         return (

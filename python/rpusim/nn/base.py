@@ -8,8 +8,8 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-from rpusim.exceptions import ConfigError, ShapeError
-from rpusim.tiles import AnalogTile, check_finite
+from rpusim.exceptions import ConfigError, ShapeError, StateError
+from rpusim.tiles import AnalogTile, check_finite, saved_sizes
 
 STATE_KEY = "analog_tile_state"
 
@@ -179,10 +179,19 @@ class AnalogLayerBase:
         error_msgs: list[str],
     ) -> None:
         key = prefix + STATE_KEY
+        # The layer's digital tensors (bias, output scales) are stored as they come: refuse
+        # non-finite values before anything of this layer changes.
+        for name in self._parameters:  # type: ignore[attr-defined]
+            value = state_dict.get(prefix + name)
+            if isinstance(value, Tensor) and value.is_floating_point():
+                if not bool(torch.isfinite(value).all()):
+                    raise StateError(f"state: {prefix + name} contains NaN or Inf")
         if key in state_dict:
             saved = state_dict[key]
+            if not isinstance(saved, dict):
+                raise StateError(f"state: {key} must be a dict, got {type(saved).__name__}")
             tile = self.analog_tile
-            if (saved["out_size"], saved["in_size"]) != (tile.out_size, tile.in_size):
+            if saved_sizes(saved) != (tile.out_size, tile.in_size):
                 error_msgs.append(
                     f"{key}: tile of size {saved['out_size']}x{saved['in_size']} does not fit "
                     f"{tile.out_size}x{tile.in_size}"
