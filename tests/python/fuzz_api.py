@@ -355,7 +355,12 @@ class Fuzzer:
             opt.param_groups[0]["lr"] = lr
             self.note += f" lr={lr}"
             self.digital_owned_by_torch = True
-            return opt.step()
+            try:
+                return opt.step()
+            finally:
+                # torch's SGD may overflow a bias: drop the layer so later scans don't count it.
+                if any(not bool(torch.isfinite(p).all()) for p in layer.parameters() if p.numel()):
+                    self.objects.remove(layer)
         if op == 3:
             weight, _ = layer.get_weights()
             bias = bad_tensor(rng, (weight.shape[0],)) if rng.random() < 0.5 else None

@@ -12,6 +12,11 @@ from typing import Any
 
 from rpusim.exceptions import ConfigError
 
+# Magnitudes a float parameter may have (or be 0): beyond them products and quotients of
+# parameters (steps, slopes, bounds with their spreads) leave float32's range.
+SMALLEST = 1e-30
+LARGEST = 1e15
+
 
 def _encode_value(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, Enum):
@@ -38,6 +43,11 @@ def _encode_value(name: str, value: Any, default: Any) -> Any:
         value = float(value)
         if not math.isfinite(value):
             raise ConfigError(f"{name}: must be a finite number, got {value!r}")
+        if value != 0 and not SMALLEST <= abs(value) <= LARGEST:
+            raise ConfigError(
+                f"{name}: must be 0 or of magnitude {SMALLEST:g} to {LARGEST:g} (the device draws "
+                f"and updates are float32 and would overflow), got {value!r}"
+            )
         return value
     if dataclasses.is_dataclass(default):
         # A nested parameter set (e.g. a device's drift): any of the family, encoded by itself.
