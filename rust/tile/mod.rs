@@ -388,9 +388,10 @@ impl Tile {
         finite_state("weights", &state.weights, state.cols)?;
         // A per-device array may hold a non-finite value only where a fresh tile of the same
         // configuration and seed has that very value (none of today's models does).
-        let fresh = tile.backend.device_arrays();
+        let mut fresh = None;
         for (name, values) in &state.device {
             if let Err(e) = finite_state(&format!("device.{name}"), values, state.cols) {
+                let fresh = fresh.get_or_insert_with(|| tile.backend.device_arrays());
                 let same = fresh.iter().any(|(n, f)| {
                     n == name
                         && f.len() == values.len()
