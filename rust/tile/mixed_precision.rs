@@ -190,6 +190,12 @@ impl MixedCell {
     }
 
     pub fn load_hidden(&mut self, arrays: &[(String, Vec<f32>)], size: usize) -> Result<()> {
+        if self.state.row >= self.rows {
+            return Err(crate::Error::State(format!(
+                "cell_json.row: expected a row < {}, got {}",
+                self.rows, self.state.row
+            )));
+        }
         load_named(arrays, &mut [("chi", &mut self.chi)], size)
     }
 }

@@ -15,7 +15,7 @@
 use super::cell::{load_named, Context};
 use crate::backend::{array_seed, ArrayUpdate};
 use crate::config::{DeviceConfig, TransferKind, TransferParameters};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::memory::zeros;
 use crate::periphery::read_one_hot;
 use crate::pulsed::{Capture, CapturePlan, Lr, Polarity};
@@ -818,7 +818,40 @@ impl TransferCell {
         out
     }
 
+    /// Checks a loaded bookkeeping state against this compound's sizes (a state saved for
+    /// another shape or compound would index out of range later).
+    fn check_state(&self) -> Result<()> {
+        let (in_size, out_size) = self.sizes();
+        let s = &self.state;
+        let lengths = [
+            ("slices", s.slices.len(), self.arrays()),
+            ("in_chopper", s.in_chopper.len(), in_size),
+            ("out_chopper", s.out_chopper.len(), out_size),
+            ("in_switched", s.in_switched.len(), in_size),
+        ];
+        for (name, got, expected) in lengths {
+            if got != expected {
+                return Err(Error::State(format!(
+                    "cell_json.{name}: expected {expected} entries, got {got}"
+                )));
+            }
+        }
+        if let Some(k) = s.slices.iter().position(|&i| i >= in_size) {
+            return Err(Error::State(format!(
+                "cell_json.slices[{k}]: expected an index < {in_size}, got {}",
+                s.slices[k]
+            )));
+        }
+        for (name, v) in [("m_x", s.m_x), ("m_d", s.m_d)] {
+            if !v.is_finite() {
+                return Err(Error::State(format!("cell_json.{name}: {v} is not finite")));
+            }
+        }
+        Ok(())
+    }
+
     pub fn load_hidden(&mut self, arrays: &[(String, Vec<f32>)], size: usize) -> Result<()> {
+        self.check_state()?;
         let names: Vec<String> = (0..self.buffers.len())
             .map(|k| format!("buffer_{k}"))
             .collect();

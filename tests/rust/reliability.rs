@@ -283,3 +283,49 @@ fn transfer_set_weights_leaves_the_fast_array_exactly_zero_gpu() {
     }
     transfer_set_weights_on(BackendKind::Gpu);
 }
+
+#[test]
+fn compound_states_of_another_shape_are_refused() {
+    let config = TileConfig {
+        device: DeviceConfig::TransferCompound(TransferParameters {
+            unit_cell_devices: vec![DeviceConfig::default(), DeviceConfig::default()],
+            ..TransferParameters::default()
+        }),
+        ..TileConfig::default()
+    };
+    let tile = cpu_tile(config, 3, 4, 1);
+    let state = tile.state().unwrap();
+    Tile::from_state(&state, BackendKind::Cpu).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&state.cell_json).unwrap();
+    json["slices"] = serde_json::json!([0, 7]);
+    let mut bad = state.clone();
+    bad.cell_json = json.to_string();
+    let text = Tile::from_state(&bad, BackendKind::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("cell_json.slices[1]: expected an index < 4, got 7"),
+        "{text}"
+    );
+    json["slices"] = serde_json::json!([0]);
+    bad.cell_json = json.to_string();
+    let text = Tile::from_state(&bad, BackendKind::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("cell_json.slices: expected 2 entries, got 1"),
+        "{text}"
+    );
+    json["slices"] = serde_json::json!("x");
+    bad.cell_json = json.to_string();
+    let text = Tile::from_state(&bad, BackendKind::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("cell_json.slices: invalid type: string"),
+        "{text}"
+    );
+}
