@@ -28,6 +28,29 @@ pub enum Error {
     /// A compute backend is unavailable or failed.
     #[error("backend: {0}")]
     Backend(String),
+    /// Memory for `what` (`bytes` bytes) cannot be had: the allocation failed, or it exceeds the
+    /// machine's physical memory (`physical` bytes, when known).
+    #[error("{}", memory_message(what, *bytes, *physical))]
+    Memory {
+        what: String,
+        bytes: u128,
+        physical: Option<u64>,
+    },
+}
+
+fn memory_message(what: &str, bytes: u128, physical: Option<u64>) -> String {
+    let gib = |b: f64| b / f64::from(1u32 << 30);
+    let mut msg = format!(
+        "{what}: cannot allocate {bytes} bytes ({:.3} GiB)",
+        gib(bytes as f64)
+    );
+    if let Some(p) = physical {
+        msg.push_str(&format!(
+            "; this machine has {p} bytes ({:.3} GiB) of physical memory",
+            gib(p as f64)
+        ));
+    }
+    msg
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod device;
 pub mod error;
 pub mod gemm;
+pub mod memory;
 pub mod numeric;
 pub mod periphery;
 pub mod pulsed;

@@ -73,6 +73,48 @@ pub fn plan_train(p: &UpdateParameters, lr: f32, granularity: f32, x: &[f32], d:
         a *= (xm / dm_eff).sqrt();
         b *= (dm_eff / xm).sqrt();
     }
+    if !(k.is_finite() && a.is_finite() && b.is_finite() && a > 0.0 && b > 0.0) {
+        // lr·max|x|·max|d| or the balance of the scales left float32: plan in float64.
+        return plan_train_wide(p, lr, granularity, xm, dmax);
+    }
+    Train {
+        bl: bl as u32,
+        d_scale: a,
+        x_scale: b,
+        peak: bl * (a * dmax).min(1.0) * (b * xm).min(1.0),
+    }
+}
+
+/// [`plan_train`] in float64, for gradients whose scales overflow or underflow float32 (an
+/// enormous |x|·|d| saturates the train: every slot of the largest products fires). The scales
+/// come back to float32 saturated within its normal range, so the probabilities of the largest
+/// elements stay ≥ 1.
+fn plan_train_wide(p: &UpdateParameters, lr: f32, granularity: f32, xm: f32, dmax: f32) -> Train {
+    let (lr, g) = (f64::from(lr), f64::from(granularity));
+    let (xm64, dmax64) = (f64::from(xm), f64::from(dmax));
+    let desired = f64::from(p.desired_bl);
+    let mut bl = desired;
+    let mut scale = (lr / (g * bl)).sqrt();
+    if !(p.fixed_bl || p.update_bl_management) && g * desired < lr {
+        scale = 1.0;
+        bl = (lr / g).ceil().clamp(1.0, f64::from(MAX_BL));
+    }
+    let (mut a, mut b) = (scale, scale);
+    let dm = f64::from(p.um_grad_scale) * dmax64;
+    let k = lr * xm64 * dm / g;
+    if p.update_bl_management {
+        bl = k.ceil().clamp(1.0, desired);
+        a = (lr / (g * bl)).sqrt();
+        b = a;
+    }
+    if p.update_management || p.update_bl_management {
+        let dm_eff = if k > desired { dm * desired / k } else { dm };
+        a *= (xm64 / dm_eff).sqrt();
+        b *= (dm_eff / xm64).sqrt();
+    }
+    let narrow = |v: f64| (v as f32).clamp(f32::MIN_POSITIVE, f32::MAX);
+    let (a, b) = (narrow(a), narrow(b));
+    let bl = bl as f32;
     Train {
         bl: bl as u32,
         d_scale: a,

@@ -11,10 +11,11 @@ use numpy::{
     IntoPyArray, PyArray2, PyArrayMethods, PyReadonlyArray2, PyReadwriteArray2,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyMemoryError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
 
 pyo3::import_exception!(rpusim.exceptions, RpusimError);
 pyo3::import_exception!(rpusim.exceptions, ConfigError);
@@ -31,7 +32,17 @@ fn to_py(err: Error) -> PyErr {
         Error::NonFinite { .. } | Error::Value { .. } => InputError::new_err(msg),
         Error::State(_) => StateError::new_err(msg),
         Error::Backend(_) => BackendError::new_err(msg),
+        Error::Memory { .. } => PyMemoryError::new_err(msg),
     }
+}
+
+/// The text of a caught panic.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Runs `f` without the GIL; errors and panics come back as Python exceptions.
@@ -42,16 +53,10 @@ where
 {
     match py.detach(|| catch_unwind(AssertUnwindSafe(f))) {
         Ok(result) => result.map_err(to_py),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(RpusimError::new_err(format!(
-                "internal error in the rpusim core: {what}"
-            )))
-        }
+        Err(panic) => Err(RpusimError::new_err(format!(
+            "internal error in the rpusim core: {}",
+            panic_text(panic.as_ref())
+        ))),
     }
 }
 
@@ -71,10 +76,62 @@ fn check_width(arg: &'static str, shape: &[usize], width: usize) -> PyResult<()>
     Ok(())
 }
 
+/// A StateError naming the key of a saved state.
+fn state_error(key: &str, msg: impl std::fmt::Display) -> PyErr {
+    StateError::new_err(format!("state: {key}: {msg}"))
+}
+
+/// The Python type name of `obj` (for messages).
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
 /// One analog crossbar tile (`out_size` rows × `in_size` columns).
-#[pyclass(module = "rpusim._core", name = "Tile")]
+///
+/// Safe to share between Python threads: every call takes the tile's lock after releasing the
+/// GIL (a thread waiting for the lock never holds the GIL), so concurrent calls run one after
+/// the other.
+#[pyclass(module = "rpusim._core", name = "Tile", frozen)]
 struct PyTile {
-    inner: Tile,
+    inner: Mutex<Tile>,
+    rows: usize,
+    cols: usize,
+    seed: u64,
+}
+
+impl PyTile {
+    fn wrap(tile: Tile) -> Self {
+        Self {
+            rows: tile.rows(),
+            cols: tile.cols(),
+            seed: tile.seed(),
+            inner: Mutex::new(tile),
+        }
+    }
+
+    /// Runs `f` on the tile without the GIL, under the tile's lock.
+    fn with<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    where
+        F: FnOnce(&mut Tile) -> crate::Result<T> + Send,
+        T: Send,
+    {
+        let lock = &self.inner;
+        // Ok(Err(())): the lock is poisoned (a panic was caught while it was held).
+        let result = compute(py, || match lock.lock() {
+            Ok(mut tile) => f(&mut tile).map(Ok),
+            Err(_) => Ok(Err(())),
+        })?;
+        result.map_err(|()| {
+            RpusimError::new_err(
+                "tile: an earlier call on this tile failed with an internal error (a panic in \
+                 the rpusim core) and its state may be inconsistent; rebuild the tile, e.g. \
+                 from a saved state",
+            )
+        })
+    }
 }
 
 #[pymethods]
@@ -91,135 +148,131 @@ impl PyTile {
     ) -> PyResult<Self> {
         let config = TileConfig::from_json(config_json).map_err(to_py)?;
         let kind = BackendKind::parse(backend).map_err(to_py)?;
-        let inner = compute(py, || Tile::new(config, out_size, in_size, seed, kind))?;
-        Ok(Self { inner })
+        let tile = compute(py, || Tile::new(config, out_size, in_size, seed, kind))?;
+        Ok(Self::wrap(tile))
     }
 
     #[getter]
     fn out_size(&self) -> usize {
-        self.inner.rows()
+        self.rows
     }
 
     #[getter]
     fn in_size(&self) -> usize {
-        self.inner.cols()
+        self.cols
     }
 
     #[getter]
     fn seed(&self) -> u64 {
-        self.inner.seed()
+        self.seed
     }
 
     #[getter]
-    fn backend(&self) -> &'static str {
-        self.inner.backend().name()
+    fn backend(&self, py: Python<'_>) -> PyResult<&'static str> {
+        self.with(py, |t| Ok(t.backend().name()))
     }
 
     #[getter]
-    fn config_json(&self) -> String {
-        self.inner.config().to_json()
+    fn config_json(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |t| Ok(t.config().to_json()))
     }
 
     /// (forward, backward, update, post_update) calls made so far.
     #[getter]
-    fn counters(&self) -> (u64, u64, u64, u64) {
-        let c = self.inner.counters();
-        (c.forward, c.backward, c.update, c.post_update)
+    fn counters(&self, py: Python<'_>) -> PyResult<(u64, u64, u64, u64)> {
+        let c = self.with(py, |t| Ok(t.counters()))?;
+        Ok((c.forward, c.backward, c.update, c.post_update))
     }
 
     /// Writes `forward(x)` into `out`; `x` `[batch, in_size]`, `out` `[batch, out_size]`, float32.
     fn forward(
-        &mut self,
+        &self,
         py: Python<'_>,
         x: PyReadonlyArray2<'_, f32>,
         mut out: PyReadwriteArray2<'_, f32>,
     ) -> PyResult<()> {
-        check_width("x", x.shape(), self.inner.cols())?;
+        check_width("x", x.shape(), self.cols)?;
         let xs = contiguous("x", &x)?;
         let os = out
             .as_slice_mut()
             .map_err(|_| PyTypeError::new_err("out: expected a C-contiguous float32 array"))?;
-        let tile = &mut self.inner;
-        compute(py, || tile.forward(xs, os))
+        self.with(py, |t| t.forward(xs, os))
     }
 
     /// Writes `backward(d)` into `out`; `d` `[batch, out_size]`, `out` `[batch, in_size]`.
     fn backward(
-        &mut self,
+        &self,
         py: Python<'_>,
         d: PyReadonlyArray2<'_, f32>,
         mut out: PyReadwriteArray2<'_, f32>,
     ) -> PyResult<()> {
-        check_width("d", d.shape(), self.inner.rows())?;
+        check_width("d", d.shape(), self.rows)?;
         let ds = contiguous("d", &d)?;
         let os = out
             .as_slice_mut()
             .map_err(|_| PyTypeError::new_err("out: expected a C-contiguous float32 array"))?;
-        let tile = &mut self.inner;
-        compute(py, || tile.backward(ds, os))
+        self.with(py, |t| t.backward(ds, os))
     }
 
     /// `W -= lr Σ d xᵀ` through the configured (pulsed) update.
     fn update(
-        &mut self,
+        &self,
         py: Python<'_>,
         x: PyReadonlyArray2<'_, f32>,
         d: PyReadonlyArray2<'_, f32>,
         lr: f32,
     ) -> PyResult<()> {
-        check_width("x", x.shape(), self.inner.cols())?;
-        check_width("d", d.shape(), self.inner.rows())?;
+        check_width("x", x.shape(), self.cols)?;
+        check_width("d", d.shape(), self.rows)?;
         let xs = contiguous("x", &x)?;
         let ds = contiguous("d", &d)?;
-        let tile = &mut self.inner;
-        compute(py, || tile.update(xs, ds, lr))
+        self.with(py, |t| t.update(xs, ds, lr))
     }
 
     /// Decay and diffusion of one mini-batch; the optimizer calls it once per step.
-    fn post_update_step(&mut self, py: Python<'_>) -> PyResult<()> {
-        let tile = &mut self.inner;
-        compute(py, || tile.post_update_step())
+    fn post_update_step(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, |t| t.post_update_step())
     }
 
     /// One drift call: devices with drift parameters drift by `delta_t` (units of t₀).
-    fn drift_weights(&mut self, py: Python<'_>, delta_t: f32) -> PyResult<()> {
-        let tile = &mut self.inner;
-        compute(py, || tile.drift_weights(delta_t))
+    fn drift_weights(&self, py: Python<'_>, delta_t: f32) -> PyResult<()> {
+        self.with(py, |t| t.drift_weights(delta_t))
     }
 
     /// Waits until the backend has finished all queued work (GPU updates are asynchronous).
     fn synchronize(&self, py: Python<'_>) -> PyResult<()> {
-        let tile = &self.inner;
-        compute(py, || tile.synchronize())
+        self.with(py, |t| t.synchronize())
+    }
+
+    /// Raises StateError naming the first array (weights, per-device parameters, hidden
+    /// weights, buffers) that holds NaN or Inf, and the index of its first such value.
+    fn check_finite(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, |t| t.check_finite())
     }
 
     /// The weights `[out_size, in_size]` (a copy).
     fn get_weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let tile = &self.inner;
-        let w = compute(py, || tile.weights())?;
-        w.into_pyarray(py)
-            .reshape([self.inner.rows(), self.inner.cols()])
+        let w = self.with(py, |t| t.weights())?;
+        w.into_pyarray(py).reshape([self.rows, self.cols])
     }
 
     /// Writes weights `[out_size, in_size]`; each device clips them into its bounds.
-    fn set_weights(&mut self, py: Python<'_>, weights: PyReadonlyArray2<'_, f32>) -> PyResult<()> {
+    fn set_weights(&self, py: Python<'_>, weights: PyReadonlyArray2<'_, f32>) -> PyResult<()> {
         let shape = weights.shape();
-        if shape != [self.inner.rows(), self.inner.cols()] {
+        if shape != [self.rows, self.cols] {
             return Err(to_py(Error::Shape {
                 arg: "weights",
-                expected: vec![self.inner.rows(), self.inner.cols()],
+                expected: vec![self.rows, self.cols],
                 got: shape.to_vec(),
             }));
         }
         let ws = contiguous("weights", &weights)?;
-        let tile = &mut self.inner;
-        compute(py, || tile.set_weights(ws))
+        self.with(py, |t| t.set_weights(ws))
     }
 
     /// The complete state as a dict of plain values and arrays.
     fn get_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let tile = &self.inner;
-        let s = compute(py, || tile.state())?;
+        let s = self.with(py, |t| t.state())?;
         let d = PyDict::new(py);
         d.set_item("config_json", s.config.to_json())?;
         d.set_item("out_size", s.rows)?;
@@ -268,10 +321,9 @@ impl PyTile {
     /// arrays with write noise (`persistent_k`) and the compound's buffers, each
     /// `[out_size, in_size]`.
     fn hidden_weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let tile = &self.inner;
-        let hidden = compute(py, || tile.hidden_weights())?;
+        let hidden = self.with(py, |t| t.hidden_weights())?;
         let d = PyDict::new(py);
-        let shape = [self.inner.rows(), self.inner.cols()];
+        let shape = [self.rows, self.cols];
         for (name, values) in hidden {
             d.set_item(name, values.into_pyarray(py).reshape(shape)?)?;
         }
@@ -280,79 +332,115 @@ impl PyTile {
 
     /// Number of device arrays (1 for a single device).
     #[getter]
-    fn arrays(&self) -> usize {
-        self.inner.arrays()
+    fn arrays(&self, py: Python<'_>) -> PyResult<usize> {
+        self.with(py, |t| Ok(t.arrays()))
     }
 
-    /// Rebuilds a tile from `get_state()` on the given backend.
+    /// Rebuilds a tile from `get_state()` on the given backend. Raises StateError naming the key
+    /// of a missing or mistyped entry, of an array whose shape is not `[out_size, in_size]`
+    /// (per-array values: a row `[1, n]`), or of NaN/Inf values.
     #[staticmethod]
     #[pyo3(signature = (state, backend = "cpu"))]
-    fn from_state(py: Python<'_>, state: &Bound<'_, PyDict>, backend: &str) -> PyResult<Self> {
+    fn from_state(py: Python<'_>, state: &Bound<'_, PyAny>, backend: &str) -> PyResult<Self> {
+        let state = state.cast::<PyDict>().map_err(|_| {
+            StateError::new_err(format!("state: expected a dict, got {}", type_name(state)))
+        })?;
         let item = |key: &str| -> PyResult<Bound<'_, PyAny>> {
             state
                 .get_item(key)?
                 .ok_or_else(|| StateError::new_err(format!("state: missing key {key:?}")))
         };
-        let config =
-            TileConfig::from_json(&item("config_json")?.extract::<String>()?).map_err(to_py)?;
-        let rows: usize = item("out_size")?.extract()?;
-        let cols: usize = item("in_size")?.extract()?;
-        let seed: u64 = item("seed")?.extract()?;
+        fn typed<'py, T: FromPyObjectOwned<'py>>(
+            key: &str,
+            obj: &Bound<'py, PyAny>,
+            what: &str,
+        ) -> PyResult<T> {
+            obj.extract::<T>()
+                .map_err(|_| state_error(key, format!("expected {what}, got {}", type_name(obj))))
+        }
+        let config_json: String = typed("config_json", &item("config_json")?, "a str")?;
+        let config = TileConfig::from_json(&config_json).map_err(to_py)?;
+        let rows: usize = typed("out_size", &item("out_size")?, "an int >= 0")?;
+        let cols: usize = typed("in_size", &item("in_size")?, "an int >= 0")?;
+        let seed: u64 = typed("seed", &item("seed")?, "an int in [0, 2**64)")?;
         let counters = item("counters")?;
         let (forward, backward, update, post_update, set) =
             match counters.extract::<(u64, u64, u64, u64, u64)>() {
                 Ok(c) => c,
                 Err(_) => {
-                    let (f, b, u, p): (u64, u64, u64, u64) = counters.extract()?;
+                    let (f, b, u, p): (u64, u64, u64, u64) =
+                        typed("counters", &counters, "a tuple of 4 or 5 ints >= 0")?;
                     (f, b, u, p, 0)
                 }
             };
-        let read = |obj: Bound<'_, PyAny>, name: &str| -> PyResult<Vec<f32>> {
+        let full = [rows, cols];
+        // A float32 2-D array of shape [out_size, in_size] (or a row [1, n] where `row` allows
+        // it: per-array values), flattened.
+        let read = |obj: &Bound<'_, PyAny>, key: &str, row: bool| -> PyResult<Vec<f32>> {
             let a: PyReadonlyArray2<'_, f32> = obj.extract().map_err(|_| {
-                StateError::new_err(format!("state: {name} must be a float32 2-D array"))
+                state_error(
+                    key,
+                    format!("expected a float32 2-D array, got {}", describe(obj)),
+                )
             })?;
+            let shape = a.shape();
+            if shape != full && !(row && shape[0] == 1) {
+                return Err(state_error(
+                    key,
+                    format!(
+                        "expected shape [out_size, in_size] = {full:?}{}, got {shape:?}",
+                        if row { " (or a row [1, n])" } else { "" }
+                    ),
+                ));
+            }
             Ok(a.as_array().iter().copied().collect())
         };
-        let weights = read(item("weights")?, "weights")?;
+        let weights = read(&item("weights")?, "weights", false)?;
         let mut device = Vec::new();
         let dev = item("device")?;
-        let dev = dev
-            .cast::<PyDict>()
-            .map_err(|_| StateError::new_err("state: device must be a dict"))?;
+        let dev = dev.cast::<PyDict>().map_err(|_| {
+            state_error(
+                "device",
+                format!("expected a dict, got {}", type_name(&dev)),
+            )
+        })?;
         for (k, v) in dev.iter() {
-            let name: String = k.extract()?;
-            let values = read(v, &name)?;
+            let name: String = typed("device", &k, "str keys")?;
+            let values = read(&v, &format!("device[{name:?}]"), true)?;
             device.push((name, values));
         }
         let mut arrays = Vec::new();
         if let Some(list) = state.get_item("arrays")? {
-            let list = list
-                .cast::<PyList>()
-                .map_err(|_| StateError::new_err("state: arrays must be a list"))?;
-            for entry in list.iter() {
-                let (visible, persistent): (Bound<'_, PyAny>, Option<Bound<'_, PyAny>>) =
-                    entry.extract().map_err(|_| {
-                        StateError::new_err("state: arrays holds (weights, persistent) pairs")
-                    })?;
-                let persistent = match persistent {
-                    Some(p) => Some(read(p, "persistent weights")?),
-                    None => None,
+            let list = list.cast::<PyList>().map_err(|_| {
+                state_error(
+                    "arrays",
+                    format!("expected a list, got {}", type_name(&list)),
+                )
+            })?;
+            for (k, entry) in list.iter().enumerate() {
+                let key = format!("arrays[{k}]");
+                let (visible, persistent): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
+                    typed(&key, &entry, "a (weights, persistent weights or None) pair")?;
+                let persistent = if persistent.is_none() {
+                    None
+                } else {
+                    Some(read(&persistent, &format!("{key}[1]"), false)?)
                 };
-                arrays.push((read(visible, "array weights")?, persistent));
+                arrays.push((read(&visible, &format!("{key}[0]"), false)?, persistent));
             }
         }
         let cell_json = match state.get_item("cell_json")? {
-            Some(j) => j.extract::<String>()?,
+            Some(j) => typed("cell_json", &j, "a str")?,
             None => "null".to_string(),
         };
         let mut cell_arrays = Vec::new();
         if let Some(cell) = state.get_item("cell")? {
-            let cell = cell
-                .cast::<PyDict>()
-                .map_err(|_| StateError::new_err("state: cell must be a dict"))?;
+            let cell = cell.cast::<PyDict>().map_err(|_| {
+                state_error("cell", format!("expected a dict, got {}", type_name(&cell)))
+            })?;
             for (k, v) in cell.iter() {
-                let name: String = k.extract()?;
-                let values = read(v, &name)?;
+                let name: String = typed("cell", &k, "str keys")?;
+                let values = read(&v, &format!("cell[{name:?}]"), false)?;
                 cell_arrays.push((name, values));
             }
         }
@@ -375,26 +463,36 @@ impl PyTile {
             cell_arrays,
         };
         let kind = BackendKind::parse(backend).map_err(to_py)?;
-        Ok(Self {
-            inner: compute(py, || Tile::from_state(&state, kind))?,
-        })
+        let tile = compute(py, || Tile::from_state(&state, kind))?;
+        Ok(Self::wrap(tile))
     }
 
     /// Moves the tile with its full state to another backend.
     #[allow(clippy::wrong_self_convention)] // Python name, mirrors `model.to_backend(...)`
-    fn to_backend(&mut self, py: Python<'_>, backend: &str) -> PyResult<()> {
+    fn to_backend(&self, py: Python<'_>, backend: &str) -> PyResult<()> {
         let kind = BackendKind::parse(backend).map_err(to_py)?;
-        let tile = &mut self.inner;
-        compute(py, || tile.to_backend(kind))
+        self.with(py, |t| t.to_backend(kind))
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "Tile(out_size={}, in_size={}, backend={:?})",
-            self.inner.rows(),
-            self.inner.cols(),
-            self.inner.backend().name()
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let backend = self.with(py, |t| Ok(t.backend().name()))?;
+        Ok(format!(
+            "Tile(out_size={}, in_size={}, backend={backend:?})",
+            self.rows, self.cols
+        ))
+    }
+}
+
+/// What an object that should be a float32 array is (for messages).
+fn describe(obj: &Bound<'_, PyAny>) -> String {
+    let ndim = obj
+        .getattr("ndim")
+        .ok()
+        .and_then(|n| n.extract::<usize>().ok());
+    let dtype = obj.getattr("dtype").ok().map(|d| d.to_string());
+    match (ndim, dtype) {
+        (Some(n), Some(t)) => format!("a {n}-D {t} array"),
+        _ => type_name(obj),
     }
 }
 

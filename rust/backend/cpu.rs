@@ -8,6 +8,7 @@ use crate::config::{PulseType, TileConfig};
 use crate::device::DeviceArray;
 use crate::error::{Error, Result};
 use crate::gemm::MatRef;
+use crate::memory::zeros;
 use crate::periphery::{analog_mvm, MvmScratch};
 use crate::pulsed::{
     float_update_with_captures, pulsed_update, redraw_write_noise, reset_value, PulseBatch,
@@ -41,21 +42,33 @@ pub struct CpuTile {
 }
 
 impl CpuTile {
-    pub fn new(config: TileConfig, rows: usize, cols: usize, seed: u64, visible: Visible) -> Self {
-        let arrays = build_device_arrays(&config, rows, cols, seed)
-            .into_iter()
-            .map(|(device, s)| CpuArray {
-                weights: vec![0.0; rows * cols],
-                persistent: device.has_write_noise().then(|| vec![0.0; rows * cols]),
+    pub fn new(
+        config: TileConfig,
+        rows: usize,
+        cols: usize,
+        seed: u64,
+        visible: Visible,
+    ) -> Result<Self> {
+        let size = rows * cols;
+        let mut arrays = Vec::new();
+        for (device, s) in build_device_arrays(&config, rows, cols, seed)? {
+            let persistent = if device.has_write_noise() {
+                Some(zeros("persistent weights", size)?)
+            } else {
+                None
+            };
+            arrays.push(CpuArray {
+                weights: zeros("weights", size)?,
+                persistent,
                 device,
                 seed: s,
-            })
-            .collect();
+            });
+        }
         let sum = match visible {
-            Visible::Sum(_) => vec![0.0; rows * cols],
+            Visible::Sum(_) => zeros("visible weights", size)?,
             Visible::Array(_) => Vec::new(),
         };
-        Self {
+        Ok(Self {
             config,
             rows,
             cols,
@@ -67,7 +80,7 @@ impl CpuTile {
             forward_scratch: MvmScratch::default(),
             backward_scratch: MvmScratch::default(),
             pulse_scratch: PulseScratch::default(),
-        }
+        })
     }
 
     fn array(&self, k: usize) -> Result<&CpuArray> {
@@ -245,7 +258,7 @@ impl TileBackend for CpuTile {
             None => match &self.visible {
                 Visible::Array(k) => Ok(self.arrays[*k].weights.clone()),
                 Visible::Sum(g) => {
-                    let mut out = vec![0.0; self.rows * self.cols];
+                    let mut out = zeros("visible weights", self.rows * self.cols)?;
                     combine(&mut out, &self.arrays, g);
                     Ok(out)
                 }

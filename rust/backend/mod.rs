@@ -214,18 +214,18 @@ pub fn build_device_arrays(
     rows: usize,
     cols: usize,
     seed: u64,
-) -> Vec<(DeviceArray, u64)> {
-    let mut arrays: Vec<(DeviceArray, u64)> = array_devices(config, seed)
-        .into_iter()
-        .map(|(d, s)| (DeviceArray::build(&d, rows, cols, s), s))
-        .collect();
+) -> Result<Vec<(DeviceArray, u64)>> {
+    let mut arrays = Vec::new();
+    for (d, s) in array_devices(config, seed) {
+        arrays.push((DeviceArray::build(&d, rows, cols, s)?, s));
+    }
     if let DeviceConfig::OneSidedUnitCell(p) = &config.device {
         if p.copy_inverted {
             let (first, second) = arrays.split_at_mut(1);
             second[0].0.invert_from(&first[0].0);
         }
     }
-    arrays
+    Ok(arrays)
 }
 
 /// Builds a backend for a validated configuration.
@@ -238,7 +238,7 @@ pub fn build(
     visible: Visible,
 ) -> Result<Box<dyn TileBackend>> {
     Ok(match kind {
-        BackendKind::Cpu => Box::new(CpuTile::new(config.clone(), rows, cols, seed, visible)),
+        BackendKind::Cpu => Box::new(CpuTile::new(config.clone(), rows, cols, seed, visible)?),
         #[cfg(feature = "gpu")]
         BackendKind::Gpu => Box::new(gpu::GpuTile::new(
             config.clone(),

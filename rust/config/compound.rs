@@ -447,6 +447,7 @@ impl TransferParameters {
         check_range(arg, "in_chop_prob", self.in_chop_prob, 0.0, 1.0)?;
         check_range(arg, "out_chop_prob", self.out_chop_prob, 0.0, 1.0)?;
         check_range(arg, "buffer_granularity", self.buffer_granularity, 0.0, big)?;
+        super::check_divisor(arg, "buffer_granularity", self.buffer_granularity, true)?;
         check_range(arg, "auto_granularity", self.auto_granularity, 0.0, big)?;
         check_range(arg, "auto_momentum", self.auto_momentum, 0.0, 1.0)?;
         if self.transfer_every < 0.0 && self.units_in_mbatch {
@@ -522,6 +523,7 @@ impl MixedPrecisionParameters {
             },
         )?;
         check_range(arg, "granularity", self.granularity, 0.0, f32::MAX)?;
+        super::check_divisor(arg, "granularity", self.granularity, true)?;
         check_range(arg, "transfer_lr", self.transfer_lr, -f32::MAX, f32::MAX)?;
         Ok(())
     }

@@ -12,7 +12,11 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// Which device model sits at each cross-point, with its parameters.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+///
+/// Read from JSON objects tagged by `"type"`; the parameters are parsed by hand (not by serde's
+/// internally tagged enums, which lose the path of a bad field), so an error names the field:
+/// `device.unit_cell_devices[1].dw_min: invalid type: ...`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(tag = "type")]
 pub enum DeviceConfig {
     /// Exact floating-point update, no bounds (the reference's `IdealDevice`).
@@ -49,6 +53,71 @@ pub enum DeviceConfig {
     DynamicTransferCompound(TransferParameters),
     /// Mixed precision: the rank update accumulates digitally, whole steps go to the device.
     MixedPrecisionCompound(MixedPrecisionParameters),
+}
+
+impl<'de> Deserialize<'de> for DeviceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Self::from_value(value)
+            .map_err(|(path, msg)| D::Error::custom(super::mark_path(&path, &msg)))
+    }
+}
+
+impl DeviceConfig {
+    /// The device of a JSON object `{"type": name, ...parameters}`; on failure the path of the
+    /// bad field within the object (empty: the object itself) and the message.
+    fn from_value(value: serde_json::Value) -> std::result::Result<Self, (String, String)> {
+        fn params<T: serde::de::DeserializeOwned>(
+            map: serde_json::Map<String, serde_json::Value>,
+        ) -> std::result::Result<T, (String, String)> {
+            serde_path_to_error::deserialize(serde_json::Value::Object(map))
+                .map_err(|e| super::split_path(&e.path().to_string(), &e.inner().to_string()))
+        }
+        let serde_json::Value::Object(mut map) = value else {
+            return Err((
+                String::new(),
+                format!("invalid type: {value}, expected a device object with a \"type\""),
+            ));
+        };
+        let name = match map.remove("type") {
+            Some(serde_json::Value::String(name)) => name,
+            Some(other) => {
+                return Err((
+                    "type".into(),
+                    format!("invalid type: {other}, expected a device name"),
+                ))
+            }
+            None => return Err((String::new(), "missing field `type`".into())),
+        };
+        Ok(match name.as_str() {
+            "IdealDevice" => DeviceConfig::IdealDevice(params(map)?),
+            "FloatingPointDevice" => DeviceConfig::FloatingPointDevice(params(map)?),
+            "ConstantStepDevice" => DeviceConfig::ConstantStepDevice(params(map)?),
+            "LinearStepDevice" => DeviceConfig::LinearStepDevice(params(map)?),
+            "ExpStepDevice" => DeviceConfig::ExpStepDevice(params(map)?),
+            "PowStepDevice" => DeviceConfig::PowStepDevice(params(map)?),
+            "PiecewiseStepDevice" => DeviceConfig::PiecewiseStepDevice(params(map)?),
+            "SoftBoundsReferenceDevice" => DeviceConfig::SoftBoundsReferenceDevice(params(map)?),
+            "PowStepReferenceDevice" => DeviceConfig::PowStepReferenceDevice(params(map)?),
+            "VectorUnitCell" => DeviceConfig::VectorUnitCell(params(map)?),
+            "ReferenceUnitCell" => DeviceConfig::ReferenceUnitCell(params(map)?),
+            "OneSidedUnitCell" => DeviceConfig::OneSidedUnitCell(params(map)?),
+            "TransferCompound" => DeviceConfig::TransferCompound(params(map)?),
+            "BufferedTransferCompound" => DeviceConfig::BufferedTransferCompound(params(map)?),
+            "ChoppedTransferCompound" => DeviceConfig::ChoppedTransferCompound(params(map)?),
+            "DynamicTransferCompound" => DeviceConfig::DynamicTransferCompound(params(map)?),
+            "MixedPrecisionCompound" => DeviceConfig::MixedPrecisionCompound(params(map)?),
+            other => {
+                return Err((
+                    "type".into(),
+                    format!("unknown device `{other}`, expected one of IdealDevice, FloatingPointDevice, ConstantStepDevice, LinearStepDevice, ExpStepDevice, PowStepDevice, PiecewiseStepDevice, SoftBoundsReferenceDevice, PowStepReferenceDevice, VectorUnitCell, ReferenceUnitCell, OneSidedUnitCell, TransferCompound, BufferedTransferCompound, ChoppedTransferCompound, DynamicTransferCompound, MixedPrecisionCompound"),
+                ))
+            }
+        })
+    }
 }
 
 impl Default for DeviceConfig {
@@ -353,18 +422,8 @@ impl DriftParameters {
         let big = f32::MAX;
         let arg = format!("{arg}.drift");
         check_range(&arg, "nu", self.nu, -big, big)?;
-        if !(self.t_0.is_finite() && self.t_0 > 0.0) {
-            return Err(Error::config(
-                format!("{arg}.t_0"),
-                format!("must be a finite number > 0, got {}", self.t_0),
-            ));
-        }
-        if !(self.wg_ratio.is_finite() && self.wg_ratio > 0.0) {
-            return Err(Error::config(
-                format!("{arg}.wg_ratio"),
-                format!("must be a finite number > 0, got {}", self.wg_ratio),
-            ));
-        }
+        super::check_divisor(&arg, "t_0", self.t_0, false)?;
+        super::check_divisor(&arg, "wg_ratio", self.wg_ratio, false)?;
         check_range(&arg, "reset_tol", self.reset_tol, 0.0, big)?;
         check_range(&arg, "nu_dtod", self.nu_dtod, 0.0, big)?;
         check_range(&arg, "nu_std", self.nu_std, 0.0, big)?;
@@ -381,12 +440,7 @@ impl ConstantStepParameters {
     fn validate(&self, arg: &str) -> Result<()> {
         let big = f32::MAX;
         self.drift.validate(arg)?;
-        if !(self.dw_min.is_finite() && self.dw_min > 0.0) {
-            return Err(Error::config(
-                format!("{arg}.dw_min"),
-                format!("must be a finite number > 0, got {}", self.dw_min),
-            ));
-        }
+        super::check_divisor(arg, "dw_min", self.dw_min, false)?;
         check_range(arg, "dw_min_dtod", self.dw_min_dtod, 0.0, big)?;
         check_range(arg, "dw_min_std", self.dw_min_std, 0.0, big)?;
         check_range(arg, "up_down", self.up_down, -big, big)?;

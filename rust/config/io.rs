@@ -153,9 +153,11 @@ impl IoParameters {
         let big = f32::MAX;
         check_range(arg, "inp_bound", self.inp_bound, f32::MIN_POSITIVE, big)?;
         check_range(arg, "inp_res", self.inp_res, -big, big)?;
+        super::check_resolution(arg, "inp_res", self.inp_res)?;
         check_range(arg, "inp_noise", self.inp_noise, 0.0, big)?;
         check_range(arg, "out_bound", self.out_bound, -big, big)?;
         check_range(arg, "out_res", self.out_res, -big, big)?;
+        super::check_resolution(arg, "out_res", self.out_res)?;
         check_range(arg, "out_noise", self.out_noise, 0.0, big)?;
         check_range(arg, "out_scale", self.out_scale, -big, big)?;
         check_range(arg, "w_noise", self.w_noise, 0.0, big)?;

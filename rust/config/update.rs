@@ -65,6 +65,7 @@ impl UpdateParameters {
             ));
         }
         check_range(arg, "res", self.res, -1.0, f32::MAX)?;
+        super::check_resolution(arg, "res", self.res)?;
         check_range(
             arg,
             "um_grad_scale",

@@ -32,7 +32,12 @@ impl ConstantStepArray {
     /// b_max = w_max(1 + w_max_dtod ξ), b_min = w_min(1 + w_min_dtod ξ),
     /// γ = 1 + dw_min_dtod ξ (or exp(dw_min_dtod ξ)), r = up_down_dtod ξ,
     /// Δ⁺ = dw_min(γ + r + min(up_down, 0)), Δ⁻ = dw_min(γ − r − max(up_down, 0)).
-    pub fn build(p: &ConstantStepParameters, rows: usize, cols: usize, tile_seed: u64) -> Self {
+    pub fn build(
+        p: &ConstantStepParameters,
+        rows: usize,
+        cols: usize,
+        tile_seed: u64,
+    ) -> crate::Result<Self> {
         let n = rows * cols;
         let seed = if p.construction_seed != 0 {
             p.construction_seed
@@ -46,10 +51,10 @@ impl ConstantStepArray {
             group_budget: 2.0 * p.w_max.min(-p.w_min).max(0.0)
                 / (p.dw_min * (1.0 + p.dw_min_std * crate::rng::normal_max())),
             dw_min_std: p.dw_min_std,
-            step_up: vec![0.0; n],
-            step_down: vec![0.0; n],
-            w_max: vec![0.0; n],
-            w_min: vec![0.0; n],
+            step_up: crate::memory::zeros("device parameters", n)?,
+            step_down: crate::memory::zeros("device parameters", n)?,
+            w_max: crate::memory::zeros("device parameters", n)?,
+            w_min: crate::memory::zeros("device parameters", n)?,
         };
         for k in 0..n {
             let xi = stream.normals8(k as u32, (k >> 32) as u32, 0, 0, table);
@@ -91,7 +96,7 @@ impl ConstantStepArray {
             a.w_max[k] = b_max;
             a.w_min[k] = b_min;
         }
-        a
+        Ok(a)
     }
 
     pub fn clip_weights(&self, weights: &mut [f32]) {

@@ -32,7 +32,12 @@ struct Rates {
 
 impl DecayDiffusion {
     /// The decay/diffusion of a device configuration, or None when both are off.
-    pub fn build(config: &DeviceConfig, rows: usize, cols: usize, tile_seed: u64) -> Option<Self> {
+    pub fn build(
+        config: &DeviceConfig,
+        rows: usize,
+        cols: usize,
+        tile_seed: u64,
+    ) -> crate::Result<Option<Self>> {
         let r = match config {
             DeviceConfig::IdealDevice(p) | DeviceConfig::FloatingPointDevice(p) => Rates {
                 lifetime: p.lifetime,
@@ -44,7 +49,9 @@ impl DecayDiffusion {
                 construction_seed: p.construction_seed,
             },
             pulsed => {
-                let p = pulsed.pulsed()?;
+                let Some(p) = pulsed.pulsed() else {
+                    return Ok(None);
+                };
                 Rates {
                     lifetime: p.lifetime,
                     lifetime_dtod: p.lifetime_dtod,
@@ -57,7 +64,7 @@ impl DecayDiffusion {
             }
         };
         if r.lifetime <= 0.0 && r.diffusion <= 0.0 {
-            return None;
+            return Ok(None);
         }
         let n = rows * cols;
         let seed = if r.construction_seed != 0 {
@@ -73,11 +80,11 @@ impl DecayDiffusion {
             diffusion_rate: Vec::new(),
         };
         if r.lifetime > 0.0 {
-            out.decay_rate.reserve(n);
-            out.reset_bias.reserve(n);
+            out.decay_rate = crate::memory::with_capacity("device parameters", n)?;
+            out.reset_bias = crate::memory::with_capacity("device parameters", n)?;
         }
         if r.diffusion > 0.0 {
-            out.diffusion_rate.reserve(n);
+            out.diffusion_rate = crate::memory::with_capacity("device parameters", n)?;
         }
         for k in 0..n {
             // Normals 0-3 of this counter are the constant-step draws; 4-6 are ours.
@@ -94,7 +101,7 @@ impl DecayDiffusion {
                     .push((r.diffusion * (1.0 + r.diffusion_dtod * xi[6])).abs());
             }
         }
-        Some(out)
+        Ok(Some(out))
     }
 
     /// One mini-batch of decay then diffusion, clipped to the bounds when given (bounds of the

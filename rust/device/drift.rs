@@ -39,26 +39,25 @@ pub struct DriftContext<'a> {
 impl Drift {
     /// The drift of `n` devices, None when ν = 0. ν_ij uses normal 7 of the devices' first set
     /// of device-to-device normals (counter (k, k >> 32, 0, 0); 0-6 are the step's and decay's).
-    pub fn build(p: &DriftParameters, n: usize, draw_seed: u64) -> Option<Self> {
+    pub fn build(p: &DriftParameters, n: usize, draw_seed: u64) -> crate::Result<Option<Self>> {
         if !p.is_on() {
-            return None;
+            return Ok(None);
         }
         let stream = Stream::new(draw_seed, Purpose::DeviceToDevice);
         let table = normal_table();
-        let nu = (0..n)
-            .map(|k| {
-                let xi = stream.normals8(k as u32, (k >> 32) as u32, 0, 0, table)[7];
-                p.nu * (1.0 + p.nu_dtod * xi)
-            })
-            .collect();
-        Some(Self {
+        let mut nu = crate::memory::with_capacity("device parameters", n)?;
+        nu.extend((0..n).map(|k| {
+            let xi = stream.normals8(k as u32, (k >> 32) as u32, 0, 0, table)[7];
+            p.nu * (1.0 + p.nu_dtod * xi)
+        }));
+        Ok(Some(Self {
             p: p.clone(),
             nu,
-            written_at: vec![0.0; n],
-            w0: vec![0.0; n],
-            previous: vec![0.0; n],
+            written_at: crate::memory::zeros("device parameters", n)?,
+            w0: crate::memory::zeros("device parameters", n)?,
+            previous: crate::memory::zeros("device parameters", n)?,
             clock: vec![0.0, 0.0, 0.0],
-        })
+        }))
     }
 
     /// Advances the clock by `delta_t` and drifts every device whose weight did not change since

@@ -35,9 +35,14 @@ impl ExpShape {
 }
 
 impl ExpStepArray {
-    pub fn build(p: &ExpStepParameters, rows: usize, cols: usize, tile_seed: u64) -> Self {
-        Self {
-            base: ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed),
+    pub fn build(
+        p: &ExpStepParameters,
+        rows: usize,
+        cols: usize,
+        tile_seed: u64,
+    ) -> crate::Result<Self> {
+        Ok(Self {
+            base: ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed)?,
             shape: ExpShape {
                 a_up: p.A_up,
                 a_down: p.A_down,
@@ -48,7 +53,7 @@ impl ExpStepArray {
                 std_add: p.dw_min_std_add,
                 std_slope: p.dw_min_std_slope,
             },
-        }
+        })
     }
 
     /// One pulse on device `k` (see the module documentation), clipped to the bounds.

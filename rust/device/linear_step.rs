@@ -22,11 +22,16 @@ pub struct LinearStepArray {
 }
 
 impl LinearStepArray {
-    pub fn build(p: &LinearStepParameters, rows: usize, cols: usize, tile_seed: u64) -> Self {
-        let base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed);
+    pub fn build(
+        p: &LinearStepParameters,
+        rows: usize,
+        cols: usize,
+        tile_seed: u64,
+    ) -> crate::Result<Self> {
+        let base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed)?;
         let n = rows * cols;
-        let mut slope_up = Vec::with_capacity(n);
-        let mut slope_down = Vec::with_capacity(n);
+        let mut slope_up = crate::memory::with_capacity("device parameters", n)?;
+        let mut slope_down = crate::memory::with_capacity("device parameters", n)?;
         for k in 0..n {
             let xi = shape_normals(&p.pulsed, tile_seed, k);
             let (hi, lo) = if p.mean_bound_reference {
@@ -68,13 +73,13 @@ impl LinearStepArray {
                 ref_down,
             ));
         }
-        Self {
+        Ok(Self {
             base,
             slope_up,
             slope_down,
             mult_noise: p.mult_noise,
             allow_increasing: p.allow_increasing,
-        }
+        })
     }
 
     /// One pulse on device `k`: up w += (Δ⁺ + s⁺w)(1 + σξ), down w −= (Δ⁻ + s⁻w)(1 + σξ)

@@ -187,31 +187,31 @@ pub struct DeviceArray {
 
 impl DeviceArray {
     /// Draws the device-to-device parameters of a `rows × cols` array.
-    pub fn build(config: &DeviceConfig, rows: usize, cols: usize, tile_seed: u64) -> Self {
+    pub fn build(config: &DeviceConfig, rows: usize, cols: usize, tile_seed: u64) -> Result<Self> {
         let (mut reference, mut symmetry) = (Vec::new(), Vec::new());
         let model = match config {
             DeviceConfig::ConstantStepDevice(p) => {
-                DeviceModel::ConstantStep(ConstantStepArray::build(p, rows, cols, tile_seed))
+                DeviceModel::ConstantStep(ConstantStepArray::build(p, rows, cols, tile_seed)?)
             }
             DeviceConfig::LinearStepDevice(p) => {
-                DeviceModel::LinearStep(LinearStepArray::build(p, rows, cols, tile_seed))
+                DeviceModel::LinearStep(LinearStepArray::build(p, rows, cols, tile_seed)?)
             }
             DeviceConfig::ExpStepDevice(p) => {
-                DeviceModel::ExpStep(ExpStepArray::build(p, rows, cols, tile_seed))
+                DeviceModel::ExpStep(ExpStepArray::build(p, rows, cols, tile_seed)?)
             }
             DeviceConfig::PowStepDevice(p) => {
-                DeviceModel::PowStep(PowStepArray::build(p, rows, cols, tile_seed))
+                DeviceModel::PowStep(PowStepArray::build(p, rows, cols, tile_seed)?)
             }
             DeviceConfig::PiecewiseStepDevice(p) => {
-                DeviceModel::PiecewiseStep(PiecewiseStepArray::build(p, rows, cols, tile_seed))
+                DeviceModel::PiecewiseStep(PiecewiseStepArray::build(p, rows, cols, tile_seed)?)
             }
             DeviceConfig::SoftBoundsReferenceDevice(p) => {
-                let (a, r, sp) = reference::soft_bounds_reference(p, rows, cols, tile_seed);
+                let (a, r, sp) = reference::soft_bounds_reference(p, rows, cols, tile_seed)?;
                 (reference, symmetry) = (r, sp);
                 DeviceModel::LinearStep(a)
             }
             DeviceConfig::PowStepReferenceDevice(p) => {
-                let (a, r, sp) = reference::pow_step_reference(p, rows, cols, tile_seed);
+                let (a, r, sp) = reference::pow_step_reference(p, rows, cols, tile_seed)?;
                 (reference, symmetry) = (r, sp);
                 DeviceModel::PowStep(a)
             }
@@ -242,11 +242,12 @@ impl DeviceArray {
             draw_seed: if seed != 0 { seed } else { tile_seed },
             drift: None,
         };
-        array.drift = config
-            .drift()
-            .and_then(|p| Drift::build(p, rows * cols, array.draw_seed));
+        array.drift = match config.drift() {
+            Some(p) => Drift::build(p, rows * cols, array.draw_seed)?,
+            None => None,
+        };
         array.decay_diffusion =
-            DecayDiffusion::build(config, rows, cols, tile_seed).map(|mut dd| {
+            DecayDiffusion::build(config, rows, cols, tile_seed)?.map(|mut dd| {
                 // Decay relaxes the conductance to the reset target: in visible units, b − ref.
                 if !dd.reset_bias.is_empty() {
                     for (k, b) in dd.reset_bias.iter_mut().enumerate() {
@@ -255,7 +256,7 @@ impl DeviceArray {
                 }
                 dd
             });
-        array
+        Ok(array)
     }
 
     /// The reset target of device k in visible units: reset + reset_dtod·ξ, minus the device's

@@ -26,12 +26,17 @@ pub fn interpolate(nodes: &[f32], w: f32, lo: f32, hi: f32) -> f32 {
 }
 
 impl PiecewiseStepArray {
-    pub fn build(p: &PiecewiseStepParameters, rows: usize, cols: usize, tile_seed: u64) -> Self {
-        Self {
-            base: ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed),
+    pub fn build(
+        p: &PiecewiseStepParameters,
+        rows: usize,
+        cols: usize,
+        tile_seed: u64,
+    ) -> crate::Result<Self> {
+        Ok(Self {
+            base: ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed)?,
             nodes_up: p.piecewise_up.clone(),
             nodes_down: p.piecewise_down.clone(),
-        }
+        })
     }
 
     #[inline]

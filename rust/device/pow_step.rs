@@ -16,11 +16,16 @@ pub struct PowStepArray {
 }
 
 impl PowStepArray {
-    pub fn build(p: &PowStepParameters, rows: usize, cols: usize, tile_seed: u64) -> Self {
-        let base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed);
+    pub fn build(
+        p: &PowStepParameters,
+        rows: usize,
+        cols: usize,
+        tile_seed: u64,
+    ) -> crate::Result<Self> {
+        let base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed)?;
         let n = rows * cols;
-        let mut gamma_up = Vec::with_capacity(n);
-        let mut gamma_down = Vec::with_capacity(n);
+        let mut gamma_up = crate::memory::with_capacity("device parameters", n)?;
+        let mut gamma_down = crate::memory::with_capacity("device parameters", n)?;
         for k in 0..n {
             let xi = shape_normals(&p.pulsed, tile_seed, k);
             let beta = p.pow_up_down + p.pow_up_down_dtod * xi[3];
@@ -28,11 +33,11 @@ impl PowStepArray {
             gamma_up.push((p.pow_gamma * (1.0 + beta + spread)).max(0.0));
             gamma_down.push((p.pow_gamma * (1.0 - beta + spread)).max(0.0));
         }
-        Self {
+        Ok(Self {
             base,
             gamma_up,
             gamma_down,
-        }
+        })
     }
 
     #[inline]

@@ -12,13 +12,13 @@ pub fn soft_bounds_reference(
     rows: usize,
     cols: usize,
     tile_seed: u64,
-) -> (LinearStepArray, Vec<f32>, Vec<f32>) {
-    let mut base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed);
+) -> crate::Result<(LinearStepArray, Vec<f32>, Vec<f32>)> {
+    let mut base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed)?;
     let n = rows * cols;
-    let mut slope_up = Vec::with_capacity(n);
-    let mut slope_down = Vec::with_capacity(n);
-    let mut reference = Vec::with_capacity(n);
-    let mut symmetry = Vec::with_capacity(n);
+    let mut slope_up = crate::memory::with_capacity("device parameters", n)?;
+    let mut slope_down = crate::memory::with_capacity("device parameters", n)?;
+    let mut reference = crate::memory::with_capacity("device parameters", n)?;
+    let mut symmetry = crate::memory::with_capacity("device parameters", n)?;
     for k in 0..n {
         let xi = shape_normals(&p.pulsed, tile_seed, k);
         let (mut hi, mut lo) = (base.w_max[k], base.w_min[k]);
@@ -49,7 +49,7 @@ pub fn soft_bounds_reference(
         mult_noise: p.mult_noise,
         allow_increasing: false,
     };
-    (array, reference, symmetry)
+    Ok((array, reference, symmetry))
 }
 
 /// The power step with per-device exponents drawn like the steps, plus the reference.
@@ -58,15 +58,15 @@ pub fn pow_step_reference(
     rows: usize,
     cols: usize,
     tile_seed: u64,
-) -> (PowStepArray, Vec<f32>, Vec<f32>) {
-    let base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed);
+) -> crate::Result<(PowStepArray, Vec<f32>, Vec<f32>)> {
+    let base = ConstantStepArray::build(&p.pulsed, rows, cols, tile_seed)?;
     let n = rows * cols;
     let up_bias = p.pow_up_down.min(0.0);
     let down_bias = -p.pow_up_down.max(0.0);
-    let mut gamma_up = Vec::with_capacity(n);
-    let mut gamma_down = Vec::with_capacity(n);
-    let mut reference = Vec::with_capacity(n);
-    let mut symmetry = Vec::with_capacity(n);
+    let mut gamma_up = crate::memory::with_capacity("device parameters", n)?;
+    let mut gamma_down = crate::memory::with_capacity("device parameters", n)?;
+    let mut reference = crate::memory::with_capacity("device parameters", n)?;
+    let mut symmetry = crate::memory::with_capacity("device parameters", n)?;
     for k in 0..n {
         let xi = shape_normals(&p.pulsed, tile_seed, k);
         let gain = 1.0 + p.pow_gamma_dtod * xi[2];
@@ -98,7 +98,7 @@ pub fn pow_step_reference(
         gamma_up,
         gamma_down,
     };
-    (array, reference, symmetry)
+    Ok((array, reference, symmetry))
 }
 
 /// Up step minus down step of the power step at g (decreasing in g).

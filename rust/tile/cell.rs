@@ -82,10 +82,10 @@ impl Cell {
             | DeviceConfig::BufferedTransferCompound(_)
             | DeviceConfig::ChoppedTransferCompound(_)
             | DeviceConfig::DynamicTransferCompound(_) => {
-                Cell::Transfer(Box::new(TransferCell::new(&config.device, rows, cols)))
+                Cell::Transfer(Box::new(TransferCell::new(&config.device, rows, cols)?))
             }
             DeviceConfig::MixedPrecisionCompound(p) => {
-                Cell::MixedPrecision(MixedCell::new(p, rows, cols))
+                Cell::MixedPrecision(MixedCell::new(p, rows, cols)?)
             }
             _ => Cell::Single,
         })
@@ -165,7 +165,13 @@ impl Cell {
         size: usize,
     ) -> Result<()> {
         fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
-            serde_json::from_str(json).map_err(|e| Error::State(format!("compound state: {e}")))
+            crate::config::parse_json(json).map_err(|(path, e)| {
+                if path.is_empty() {
+                    Error::State(format!("cell_json: {e}"))
+                } else {
+                    Error::State(format!("cell_json.{path}: {e}"))
+                }
+            })
         }
         match self {
             Cell::Single => {}

@@ -37,14 +37,14 @@ pub struct MixedCell {
 }
 
 impl MixedCell {
-    pub fn new(p: &MixedPrecisionParameters, rows: usize, cols: usize) -> Self {
-        Self {
+    pub fn new(p: &MixedPrecisionParameters, rows: usize, cols: usize) -> Result<Self> {
+        Ok(Self {
             p: p.clone(),
             rows,
             cols,
-            chi: vec![0.0; rows * cols],
+            chi: crate::memory::zeros("chi", rows * cols)?,
             state: MixedState::default(),
-        }
+        })
     }
 
     fn epsilon(&self) -> f32 {
@@ -138,8 +138,17 @@ impl MixedCell {
         for m in 0..n {
             let r = (start + m) % rows;
             for c in &mut self.chi[r * cols..(r + 1) * cols] {
-                let steps = (*c / eps).trunc();
-                *c -= steps * eps;
+                let mut steps = (*c / eps).trunc();
+                if steps.is_finite() {
+                    *c -= steps * eps;
+                } else {
+                    // χ/ε beyond float32: the remainder in float64; the step count saturates
+                    // (the write is limited to desired_bl pulses anyway).
+                    let (c64, eps64) = (f64::from(*c), f64::from(eps));
+                    let n = (c64 / eps64).trunc();
+                    *c = (c64 - n * eps64) as f32;
+                    steps = (n as f32).clamp(-f32::MAX, f32::MAX);
+                }
                 xs.push(steps);
             }
             ds[m * rows + r] = 1.0;
@@ -181,6 +190,12 @@ impl MixedCell {
     }
 
     pub fn load_hidden(&mut self, arrays: &[(String, Vec<f32>)], size: usize) -> Result<()> {
+        if self.state.row >= self.rows {
+            return Err(crate::Error::State(format!(
+                "cell_json.row: expected a row < {}, got {}",
+                self.rows, self.state.row
+            )));
+        }
         load_named(arrays, &mut [("chi", &mut self.chi)], size)
     }
 }

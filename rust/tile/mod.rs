@@ -73,6 +73,27 @@ impl Tile {
                 msg: format!("a tile needs at least one row and one column, got {rows} x {cols}"),
             });
         }
+        let too_large = |limit: String| Error::Value {
+            arg: "out_size, in_size",
+            msg: format!("a tile of {rows} x {cols} devices is too large: {limit}"),
+        };
+        let size = rows
+            .checked_mul(cols)
+            .ok_or_else(|| too_large(format!("the count overflows {} bits", usize::BITS)))?;
+        // Refused before anything is allocated: Linux would grant the memory and kill the process
+        // when it is touched.
+        let bytes = Self::estimated_bytes(&config, size, seed)?;
+        crate::memory::check_physical(
+            &format!("a tile of {rows} x {cols} devices (out_size x in_size)"),
+            bytes,
+        )?;
+        // Device indices (resets, the GPU kernels) are 32-bit.
+        if size > u32::MAX as usize {
+            return Err(too_large(format!(
+                "at most {} devices (out_size x in_size) per array",
+                u32::MAX
+            )));
+        }
         let cell = Cell::new(&config, rows, cols)?;
         let visible = backend::Visible::of(&cell.gammas());
         let backend = backend::build(kind, &config, rows, cols, seed, visible)?;
@@ -85,6 +106,27 @@ impl Tile {
             backend,
             cell,
         })
+    }
+
+    /// The bytes of a tile's state: per array the weights, the persistent weights (write
+    /// noise) and every per-device parameter array; the visible sum of several arrays; the
+    /// compound's buffers. Counted on a 1 × 1 tile of the same configuration.
+    fn estimated_bytes(config: &TileConfig, size: usize, seed: u64) -> Result<u128> {
+        let mut per_device = 0u128;
+        for (device, s) in backend::array_devices(config, seed) {
+            let probe = crate::device::DeviceArray::build(&device, 1, 1, s)?;
+            let arrays = probe.arrays().iter().filter(|(_, a)| a.len() == 1).count();
+            per_device += 1 + u128::from(probe.has_write_noise()) + arrays as u128;
+        }
+        let cell = Cell::new(config, 1, 1)?;
+        if matches!(
+            backend::Visible::of(&cell.gammas()),
+            backend::Visible::Sum(_)
+        ) {
+            per_device += 1;
+        }
+        per_device += cell.hidden().len() as u128;
+        Ok(per_device * size as u128 * std::mem::size_of::<f32>() as u128)
     }
 
     pub fn rows(&self) -> usize {
@@ -176,6 +218,7 @@ impl Tile {
                 got: vec![d_batch, self.rows],
             });
         }
+        self.check_exact_update(x, d, lr)?;
         let step = self.counters.update as u32;
         let mut ctx = cell::Context {
             backend: self.backend.as_mut(),
@@ -187,6 +230,36 @@ impl Tile {
         };
         self.cell.update(&mut ctx, x, d, batch, lr)?;
         self.counters.update += 1;
+        Ok(())
+    }
+
+    /// An exact (floating-point) update adds lr·d_i·x_j to a float32 weight or accumulator: a
+    /// product beyond float32 would write ±Inf, so it is refused naming x, d and lr. (The pulsed
+    /// update saturates instead: its train planning runs in float64 when needed.)
+    fn check_exact_update(&self, x: &[f32], d: &[f32], lr: f32) -> Result<()> {
+        let exact = match &self.cell {
+            Cell::Single => {
+                self.config.update.pulse_type != crate::config::PulseType::StochasticCompressed
+                    || self.config.device.is_floating_point()
+            }
+            Cell::MixedPrecision(_) => true,
+            _ => false,
+        };
+        if !exact {
+            return Ok(());
+        }
+        let (xm, dm) = (crate::numeric::abs_max(x), crate::numeric::abs_max(d));
+        let product = f64::from(lr) * f64::from(xm) * f64::from(dm);
+        if product > f64::from(f32::MAX) {
+            return Err(Error::Value {
+                arg: "x, d, lr",
+                msg: format!(
+                    "the exact update lr·max|x|·max|d| = {lr:e}·{xm:e}·{dm:e} = {product:e} \
+                     exceeds the float32 range ({:e})",
+                    f32::MAX
+                ),
+            });
+        }
         Ok(())
     }
 
@@ -312,6 +385,35 @@ impl Tile {
             }
         };
         check("weights", &state.weights)?;
+        finite_state("weights", &state.weights, state.cols)?;
+        // A per-device array may hold a non-finite value only where a fresh tile of the same
+        // configuration and seed has that very value (none of today's models does).
+        let mut fresh = None;
+        for (name, values) in &state.device {
+            if let Err(e) = finite_state(&format!("device.{name}"), values, state.cols) {
+                let fresh = fresh.get_or_insert_with(|| tile.backend.device_arrays());
+                let same = fresh.iter().any(|(n, f)| {
+                    n == name
+                        && f.len() == values.len()
+                        && f.iter()
+                            .zip(values)
+                            .all(|(a, b)| b.is_finite() || a.to_bits() == b.to_bits())
+                });
+                if !same {
+                    return Err(e);
+                }
+            }
+        }
+        drop(fresh);
+        for (k, (visible, persistent)) in state.arrays.iter().enumerate() {
+            finite_state(&format!("arrays[{k}] weights"), visible, state.cols)?;
+            if let Some(p) = persistent {
+                finite_state(&format!("arrays[{k}] persistent weights"), p, state.cols)?;
+            }
+        }
+        for (name, values) in &state.cell_arrays {
+            finite_state(&format!("cell.{name}"), values, state.cols)?;
+        }
         tile.backend.load_device_arrays(&state.device)?;
         let n = tile.cell.arrays();
         if state.arrays.is_empty() {
@@ -343,6 +445,27 @@ impl Tile {
         Ok(tile)
     }
 
+    /// Health check: fails with a `State` error naming the first array (visible weights, the
+    /// weights and persistent weights of every device array, every per-device parameter array,
+    /// the compound's buffers) that holds NaN or ±Inf, and the index of the first such value.
+    pub fn check_finite(&self) -> Result<()> {
+        let cols = self.cols;
+        finite_state("weights", &self.backend.weights(None)?, cols)?;
+        for k in 0..self.cell.arrays() {
+            finite_state(&format!("array_{k}"), &self.backend.weights(Some(k))?, cols)?;
+            if let Some(p) = self.backend.persistent(k)? {
+                finite_state(&format!("persistent_{k}"), &p, cols)?;
+            }
+        }
+        for (name, values) in self.backend.device_arrays() {
+            finite_state(&format!("device.{name}"), &values, cols)?;
+        }
+        for (name, values) in self.cell.hidden() {
+            finite_state(&format!("cell.{name}"), &values, cols)?;
+        }
+        Ok(())
+    }
+
     /// Moves the tile, with its full state, to another backend.
     pub fn to_backend(&mut self, kind: BackendKind) -> Result<()> {
         if kind != self.backend.kind() {
@@ -350,4 +473,22 @@ impl Tile {
         }
         Ok(())
     }
+}
+
+/// Fails with a `State` error naming `what` and the first NaN or ±Inf of `values` (with its row
+/// and column when `values` is a `[rows, cols]` array).
+fn finite_state(what: &str, values: &[f32], cols: usize) -> Result<()> {
+    if crate::numeric::all_finite(values) {
+        return Ok(());
+    }
+    let index = values.iter().position(|v| !v.is_finite()).unwrap_or(0);
+    let at = if cols > 0 && values.len().is_multiple_of(cols) && values.len() > cols {
+        format!(" (row {}, column {})", index / cols, index % cols)
+    } else {
+        String::new()
+    };
+    Err(Error::State(format!(
+        "{what}: {} at flat index {index}{at}",
+        values[index]
+    )))
 }

@@ -15,7 +15,8 @@
 use super::cell::{load_named, Context};
 use crate::backend::{array_seed, ArrayUpdate};
 use crate::config::{DeviceConfig, TransferKind, TransferParameters};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::memory::zeros;
 use crate::periphery::read_one_hot;
 use crate::pulsed::{Capture, CapturePlan, Lr, Polarity};
 use serde::{Deserialize, Serialize};
@@ -93,7 +94,7 @@ struct Read {
 }
 
 impl TransferCell {
-    pub fn new(device: &DeviceConfig, rows: usize, cols: usize) -> Self {
+    pub fn new(device: &DeviceConfig, rows: usize, cols: usize) -> Result<Self> {
         let (p, kind) = match device {
             DeviceConfig::TransferCompound(p) => (p.clone(), TransferKind::Plain),
             DeviceConfig::BufferedTransferCompound(p) => (p.clone(), TransferKind::Buffered),
@@ -136,7 +137,24 @@ impl TransferCell {
         };
         let buffered = kind != TransferKind::Plain;
         let size = rows * cols;
-        Self {
+        let mut buffers = Vec::new();
+        if buffered {
+            for _ in 0..n - 1 {
+                buffers.push(zeros("transfer buffers", size)?);
+            }
+        }
+        let dynamic = kind == TransferKind::Dynamic;
+        let running_mean = if dynamic {
+            zeros("running_mean", size)?
+        } else {
+            Vec::new()
+        };
+        let past_mean = if dynamic {
+            zeros("past_mean", size)?
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
             kind,
             rows,
             cols,
@@ -144,21 +162,9 @@ impl TransferCell {
             transfer_lr,
             granularity: devices.iter().map(|d| d.granularity()).collect(),
             states: devices[0].num_states(),
-            buffers: if buffered {
-                vec![vec![0.0; size]; n - 1]
-            } else {
-                Vec::new()
-            },
-            running_mean: if kind == TransferKind::Dynamic {
-                vec![0.0; size]
-            } else {
-                Vec::new()
-            },
-            past_mean: if kind == TransferKind::Dynamic {
-                vec![0.0; size]
-            } else {
-                Vec::new()
-            },
+            buffers,
+            running_mean,
+            past_mean,
             state: TransferState {
                 slices: vec![0; n],
                 in_chopper: vec![false; in_size],
@@ -168,7 +174,7 @@ impl TransferCell {
             },
             gammas,
             p,
-        }
+        })
     }
 
     fn arrays(&self) -> usize {
@@ -255,7 +261,14 @@ impl TransferCell {
                 auto_scale(&mut self.state.m_d, dm, batch, self.p.auto_momentum);
                 let mut r = self.p.fast_lr * bl * self.granularity[0];
                 if self.state.m_x > 0.0 && self.state.m_d > 0.0 {
-                    r /= self.state.m_x * self.state.m_d;
+                    let m = self.state.m_x * self.state.m_d;
+                    if m.is_finite() {
+                        r /= m;
+                    } else {
+                        // Enormous inputs: the product leaves float32, the rate does not.
+                        let m = f64::from(self.state.m_x) * f64::from(self.state.m_d);
+                        r = (f64::from(r) / m) as f32;
+                    }
                 }
                 r
             } else if self.p.fast_lr > 0.0 {
@@ -774,15 +787,18 @@ impl TransferCell {
         steps
     }
 
-    /// All weights into the last array (divided by its γ), the others zero, counters reset.
+    /// All weights into the last array (divided by its γ), the others exactly zero, counters
+    /// reset. As in the reference, the other arrays are zeroed, not written: their visible and
+    /// persistent weights are 0 without write noise (a device gets write noise when a pulse
+    /// writes it); the last array is written as a device is, with its write noise on set.
     pub fn set_weights(&mut self, ctx: &mut Context<'_>, weights: &[f32]) -> Result<()> {
         let n = self.arrays();
         let last = self.gammas[n - 1];
         self.state.updates = 0;
         self.state.slices.iter_mut().for_each(|s| *s = 0);
-        let zeros = vec![0.0f32; weights.len()];
+        let zeros = zeros("weights", weights.len())?;
         for k in 0..n - 1 {
-            ctx.backend.set_weights(k, &zeros, ctx.step)?;
+            ctx.backend.restore(k, &zeros, None)?;
         }
         let scaled: Vec<f32> = weights.iter().map(|w| w / last).collect();
         ctx.backend.set_weights(n - 1, &scaled, ctx.step)
@@ -802,7 +818,40 @@ impl TransferCell {
         out
     }
 
+    /// Checks a loaded bookkeeping state against this compound's sizes (a state saved for
+    /// another shape or compound would index out of range later).
+    fn check_state(&self) -> Result<()> {
+        let (in_size, out_size) = self.sizes();
+        let s = &self.state;
+        let lengths = [
+            ("slices", s.slices.len(), self.arrays()),
+            ("in_chopper", s.in_chopper.len(), in_size),
+            ("out_chopper", s.out_chopper.len(), out_size),
+            ("in_switched", s.in_switched.len(), in_size),
+        ];
+        for (name, got, expected) in lengths {
+            if got != expected {
+                return Err(Error::State(format!(
+                    "cell_json.{name}: expected {expected} entries, got {got}"
+                )));
+            }
+        }
+        if let Some(k) = s.slices.iter().position(|&i| i >= in_size) {
+            return Err(Error::State(format!(
+                "cell_json.slices[{k}]: expected an index < {in_size}, got {}",
+                s.slices[k]
+            )));
+        }
+        for (name, v) in [("m_x", s.m_x), ("m_d", s.m_d)] {
+            if !v.is_finite() {
+                return Err(Error::State(format!("cell_json.{name}: {v} is not finite")));
+            }
+        }
+        Ok(())
+    }
+
     pub fn load_hidden(&mut self, arrays: &[(String, Vec<f32>)], size: usize) -> Result<()> {
+        self.check_state()?;
         let names: Vec<String> = (0..self.buffers.len())
             .map(|k| format!("buffer_{k}"))
             .collect();

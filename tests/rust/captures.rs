@@ -108,7 +108,8 @@ fn reads_see_the_weights_after_their_vector_and_polarity_filters_pulses() {
                     update: up.clone(),
                     ..TileConfig::default()
                 };
-                let mut tile = CpuTile::new(config.clone(), rows, cols, 3, Visible::Array(0));
+                let mut tile =
+                    CpuTile::new(config.clone(), rows, cols, 3, Visible::Array(0)).unwrap();
                 let w0: Vec<f32> = data(rows * cols, 1).iter().map(|v| v * 0.5).collect();
                 tile.set_weights(0, &w0, 0).unwrap();
                 let x = signs(batch * cols, 2);
@@ -174,7 +175,7 @@ fn per_vector_rates_scale_each_vector() {
         update: up.clone(),
         ..TileConfig::default()
     };
-    let mut tile = CpuTile::new(config, rows, cols, 3, Visible::Array(0));
+    let mut tile = CpuTile::new(config, rows, cols, 3, Visible::Array(0)).unwrap();
     let x = vec![1.0f32; batch * cols];
     let d = vec![-1.0f32; batch * rows];
     let rates = [0.01f32, 0.0, 0.01, 0.0];

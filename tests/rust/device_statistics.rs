@@ -141,7 +141,7 @@ fn weights_stay_within_device_bounds() {
 #[test]
 fn device_to_device_draws_follow_the_parameters() {
     let p = ConstantStepParameters::default();
-    let array = rpusim::device::ConstantStepArray::build(&p, 200, 200, 17);
+    let array = rpusim::device::ConstantStepArray::build(&p, 200, 200, 17).unwrap();
     let up: Vec<f64> = array.step_up.iter().map(|v| f64::from(*v)).collect();
     let wmax: Vec<f64> = array.w_max.iter().map(|v| f64::from(*v)).collect();
     let (m, sd) = mean_std(&up);
@@ -167,7 +167,7 @@ fn asymmetry_shrinks_the_down_step() {
         dw_min_dtod: 0.0,
         ..Default::default()
     };
-    let array = rpusim::device::ConstantStepArray::build(&p, 2, 2, 1);
+    let array = rpusim::device::ConstantStepArray::build(&p, 2, 2, 1).unwrap();
     assert!((array.step_up[0] - 0.001).abs() < 1e-9);
     assert!((array.step_down[0] - 0.0008).abs() < 1e-9);
 }
@@ -297,7 +297,7 @@ fn log_normal_gain_has_mean_exp_half_sigma_squared() {
         up_down_dtod: 0.0,
         ..Default::default()
     };
-    let array = rpusim::device::ConstantStepArray::build(&p, 200, 200, 9);
+    let array = rpusim::device::ConstantStepArray::build(&p, 200, 200, 9).unwrap();
     let gains: Vec<f64> = array
         .step_up
         .iter()

@@ -307,7 +307,7 @@ fn tiles_split_into_row_bands_match_the_cpu() {
             ..TileConfig::default()
         };
         let (rows, cols, batch) = (37, 48, 5);
-        let mut cpu = CpuTile::new(config.clone(), rows, cols, 8, Visible::Array(0));
+        let mut cpu = CpuTile::new(config.clone(), rows, cols, 8, Visible::Array(0)).unwrap();
         // 16 bytes per device in the widest binding: 10 rows per band.
         let limit = (cols * 16 * 10) as u64;
         let mut gpu =
@@ -625,7 +625,8 @@ fn reads_taken_during_the_update_match() {
                 cols,
                 5,
                 rpusim::backend::Visible::Array(0),
-            );
+            )
+            .unwrap();
             let mut gpu = rpusim::backend::gpu::GpuTile::new(
                 config.clone(),
                 rows,

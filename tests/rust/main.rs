@@ -13,6 +13,7 @@ mod linear_step;
 mod periphery;
 mod pow_step;
 mod pulse_orders;
+mod reliability;
 
 use rpusim::config::{ConstantStepParameters, DeviceConfig, TileConfig, UpdateParameters};
 use rpusim::{BackendKind, Tile};

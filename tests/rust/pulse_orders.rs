@@ -78,7 +78,7 @@ struct Outcome {
 fn run(config: &DeviceConfig, lr: f32, polarity: Polarity, lanes: Option<bool>) -> Outcome {
     // 37 columns: two lane groups of a 64-column block plus a partial one.
     let (rows, cols, batch) = (23, 37, 12);
-    let device = DeviceArray::build(config, rows, cols, 5);
+    let device = DeviceArray::build(config, rows, cols, 5).unwrap();
     let mut weights = data(rows * cols, 3)
         .iter()
         .map(|v| 0.3 * v)

@@ -169,7 +169,7 @@ impl GpuTile {
             limit,
             scratch: Scratch::new(limit),
         };
-        for (device, s) in build_device_arrays(&tile.config, rows, cols, seed) {
+        for (device, s) in build_device_arrays(&tile.config, rows, cols, seed)? {
             let array = tile.upload_array(device, s, &vec![0.0; rows * cols], None)?;
             tile.arrays.push(array);
         }
