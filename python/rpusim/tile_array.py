@@ -137,6 +137,10 @@ class AnalogTileArray(AnalogTile):
         rows = [torch.cat([tile.get_weights() for tile in row], dim=1) for row in self.tiles]
         return torch.cat(rows, dim=0)
 
+    def check_finite(self) -> None:
+        for tile in self.all_tiles():
+            tile.check_finite()
+
     def get_hidden_weights(self) -> dict[str, Tensor]:
         """The hidden weights of every tile, stitched into ``[out_size, in_size]`` maps."""
         parts = [[tile.get_hidden_weights() for tile in row] for row in self.tiles]

@@ -99,20 +99,35 @@ def as_float32_2d(name: str, tensor: Any, width: int) -> tuple[Tensor, tuple[int
     return flat.contiguous(), lead
 
 
-def update_arguments(
-    x: Any, d: Any, lr: Any, in_size: int, out_size: int
-) -> tuple[Tensor, Tensor, float]:
-    """Checks the arguments of an update: ``x [..., in_size]`` and ``d [..., out_size]`` with the
-    same batch, ``lr >= 0``; returns them as float32 ``[batch, width]`` and a float."""
-    if isinstance(lr, Tensor):
+# The largest learning rate an analog update takes (the core refuses more as well): beyond it
+# lr·d·x leaves float32 in accumulators and buffers for any realistic gradient.
+MAX_LEARNING_RATE = 1e15
+
+
+def check_learning_rate(name: str, lr: Any) -> float:
+    """A learning rate: a number (or one-value tensor) in [0, MAX_LEARNING_RATE]."""
+    if isinstance(lr, Tensor) and lr.numel() == 1:
         lr = float(lr)
     if (
         isinstance(lr, bool)
         or not isinstance(lr, (int, float))
         or not math.isfinite(lr)
-        or not lr >= 0.0
+        or not 0.0 <= lr <= MAX_LEARNING_RATE
     ):
-        raise InputError(f"lr: must be a finite number >= 0, got {lr!r}")
+        raise InputError(
+            f"{name}: the learning rate must be a finite number in [0, {MAX_LEARNING_RATE:g}], "
+            f"got {lr!r}"
+        )
+    return float(lr)
+
+
+def update_arguments(
+    x: Any, d: Any, lr: Any, in_size: int, out_size: int
+) -> tuple[Tensor, Tensor, float]:
+    """Checks the arguments of an update: ``x [..., in_size]`` and ``d [..., out_size]`` with the
+    same batch, ``0 <= lr <= MAX_LEARNING_RATE``; returns them as float32 ``[batch, width]``
+    and a float."""
+    lr = check_learning_rate("lr", lr)
     xf, _ = as_float32_2d("x", x, in_size)
     df, _ = as_float32_2d("d", d, out_size)
     if xf.shape[0] != df.shape[0]:
@@ -202,8 +217,8 @@ class AnalogTile:
     ) -> None:
         """Checks the sizes and creates the Rust tile of a checked config."""
         for name, value in (("out_size", out_size), ("in_size", in_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name}: expected a positive int, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**63:
+                raise ConfigError(f"{name}: expected an int in [1, 2**63), got {value!r}")
         backend = check_backend(backend)
         seed = draw_seed() if seed is None else check_seed(seed)
         mapping = getattr(rpu_config, "mapping", None)
@@ -299,6 +314,14 @@ class AnalogTile:
         if self.mapping_scales is not None:
             w = w * self.mapping_scales[:, None]
         return w
+
+    def check_finite(self) -> None:
+        """Health check: raises StateError naming the first array (weights, per-device
+        parameters, hidden and persistent weights, compound buffers, digital scales) that holds
+        NaN or Inf; returns None when everything is finite."""
+        if self.mapping_scales is not None:
+            check_state_tensor("mapping_scales", self.mapping_scales)
+        self._tile.check_finite()
 
     def get_hidden_weights(self) -> dict[str, Tensor]:
         """The hidden state, each ``[out_size, in_size]``: ``array_k`` the weights of device array

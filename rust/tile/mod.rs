@@ -15,6 +15,13 @@ use crate::backend::{self, BackendKind, TileBackend};
 use crate::config::TileConfig;
 use crate::error::{check_finite, Error, Result};
 
+/// The largest learning rate of an update: beyond it lr·d·x leaves float32 in accumulators and
+/// buffers for any realistic gradient.
+const MAX_LEARNING_RATE: f32 = 1e15;
+
+/// The largest weight change one exact (floating-point) update may make.
+const EXACT_UPDATE_LIMIT: f64 = 1e30;
+
 /// Calls made so far; each call's random numbers are indexed by its count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -203,10 +210,10 @@ impl Tile {
 
     /// `W -= lr · Σ_n d_n x_nᵀ` through the configured update; `x` `[batch, cols]`, `d` `[batch, rows]`.
     pub fn update(&mut self, x: &[f32], d: &[f32], lr: f32) -> Result<()> {
-        if !lr.is_finite() || lr < 0.0 {
+        if !(0.0..=MAX_LEARNING_RATE).contains(&lr) {
             return Err(Error::Value {
                 arg: "lr",
-                msg: format!("must be a finite number >= 0, got {lr}"),
+                msg: format!("must be a finite number in [0, {MAX_LEARNING_RATE:e}], got {lr}"),
             });
         }
         let batch = Self::check_batch("x", x, self.cols)?;
@@ -237,26 +244,41 @@ impl Tile {
     /// product beyond float32 would write ±Inf, so it is refused naming x, d and lr. (The pulsed
     /// update saturates instead: its train planning runs in float64 when needed.)
     fn check_exact_update(&self, x: &[f32], d: &[f32], lr: f32) -> Result<()> {
-        let exact = match &self.cell {
-            Cell::Single => {
-                self.config.update.pulse_type != crate::config::PulseType::StochasticCompressed
-                    || self.config.device.is_floating_point()
+        use crate::config::{DeviceConfig, PulseType};
+        let exact_pulses = self.config.update.pulse_type != PulseType::StochasticCompressed;
+        // The rate the gradient reaches the devices with (a transfer compound's fast array
+        // may take its own fixed rate).
+        let rate = match &self.config.device {
+            DeviceConfig::TransferCompound(p)
+            | DeviceConfig::BufferedTransferCompound(p)
+            | DeviceConfig::ChoppedTransferCompound(p)
+            | DeviceConfig::DynamicTransferCompound(p)
+                if p.fast_lr > 0.0 =>
+            {
+                f64::from(p.fast_lr)
             }
-            Cell::MixedPrecision(_) => true,
-            _ => false,
+            _ => f64::from(lr),
         };
-        if !exact {
+        let exact = match &self.cell {
+            Cell::Single => exact_pulses || self.config.device.is_floating_point(),
+            Cell::MixedPrecision(_) => true,
+            _ => exact_pulses,
+        };
+        if !exact || x.is_empty() {
             return Ok(());
         }
         let (xm, dm) = (crate::numeric::abs_max(x), crate::numeric::abs_max(d));
-        let product = f64::from(lr) * f64::from(xm) * f64::from(dm);
-        if product > f64::from(f32::MAX) {
+        let batch = (x.len() / self.cols.max(1)) as f64;
+        // The largest change of one weight in this update; well below float32's maximum so that
+        // the weights (which floating-point devices do not bound) cannot reach ±Inf either.
+        let change = batch * rate * f64::from(xm) * f64::from(dm);
+        if change > EXACT_UPDATE_LIMIT {
             return Err(Error::Value {
                 arg: "x, d, lr",
                 msg: format!(
-                    "the exact update lr·max|x|·max|d| = {lr:e}·{xm:e}·{dm:e} = {product:e} \
-                     exceeds the float32 range ({:e})",
-                    f32::MAX
+                    "the exact update's largest change batch·lr·max|x|·max|d| = \
+                     {batch}·{rate:e}·{xm:e}·{dm:e} = {change:e} exceeds {EXACT_UPDATE_LIMIT:e} \
+                     (float32 weights and accumulators would overflow)"
                 ),
             });
         }
@@ -491,4 +513,24 @@ fn finite_state(what: &str, values: &[f32], cols: usize) -> Result<()> {
         "{what}: {} at flat index {index}{at}",
         values[index]
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_finite_names_the_first_non_finite_array() {
+        let mut tile = Tile::new(TileConfig::floating_point(), 2, 2, 1, BackendKind::Cpu).unwrap();
+        tile.check_finite().unwrap();
+        // No public call writes Inf any more; put it into the array directly.
+        tile.backend
+            .restore(0, &[0.0, 0.5, f32::NEG_INFINITY, 1.0], None)
+            .unwrap();
+        let text = tile.check_finite().unwrap_err().to_string();
+        assert!(
+            text.contains("-inf at flat index 2 (row 1, column 0)"),
+            "{text}"
+        );
+    }
 }

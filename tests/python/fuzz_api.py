@@ -27,7 +27,9 @@ import math
 import os
 import random
 import sys
+import traceback
 from enum import Enum
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -162,10 +164,10 @@ def bad_tensor(rng: random.Random, shape: tuple[int, ...]) -> Any:
     """A tensor that is wrong in one way (or, sometimes, fine)."""
     kind = rng.randrange(14)
     base = torch.randn(*shape)
-    if kind == 0:
-        base.view(-1)[rng.randrange(base.numel())] = float("nan") if base.numel() else 0.0
-    elif kind == 1:
-        base.view(-1)[rng.randrange(base.numel())] = float("inf") if base.numel() else 0.0
+    if kind == 0 and base.numel():
+        base.view(-1)[rng.randrange(base.numel())] = float("nan")
+    elif kind == 1 and base.numel():
+        base.view(-1)[rng.randrange(base.numel())] = float("inf")
     elif kind == 2:
         base = base * 1e19
     elif kind == 3:
@@ -446,6 +448,8 @@ class Fuzzer:
                 )
         except Exception as err:  # noqa: BLE001 - every other exception is a finding
             outcome = "unclear"
+            where = traceback.extract_tb(err.__traceback__)[-1]
+            label = f"{label} at {Path(where.filename).name}:{where.lineno}"
             if len(self.examples["unclear"]) < 20:
                 self.examples["unclear"].append(
                     f"{label} [{self.note}]: {type(err).__name__}: {err}"

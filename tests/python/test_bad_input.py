@@ -25,7 +25,7 @@ from rpusim.configs import (
     UnitCellRPUConfig,
 )
 from rpusim.exceptions import BackendError, ConfigError, InputError, StateError
-from rpusim.nn import AnalogConv2d, AnalogLinear
+from rpusim.nn import AnalogConv2d, AnalogLinear, AnalogSequential
 from rpusim.optim import AnalogSGD
 
 
@@ -70,7 +70,7 @@ def test_set_weights_with_a_nan_bias_changes_nothing() -> None:
     assert torch.equal(new_weight, weight) and torch.equal(new_bias, bias)
 
 
-@pytest.mark.parametrize("lr", [float("nan"), float("inf"), -1.0])
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), -1.0, 1e16])
 def test_optimizer_learning_rates(lr: float) -> None:
     layer = AnalogLinear(3, 2)
     with pytest.raises(InputError, match="learning rate"):
@@ -88,12 +88,13 @@ def test_optimizer_learning_rates(lr: float) -> None:
     assert torch.equal(new_bias, bias) and torch.equal(new_weight, weight)
 
 
-@pytest.mark.parametrize("lr", [float("inf"), 1e38])
+@pytest.mark.parametrize("lr", [float("inf"), 1e38, 1e15])
 def test_inference_tile_never_stores_non_finite_weights(lr: float) -> None:
     layer = AnalogLinear(3, 2, rpu_config=InferenceRPUConfig())
     weight, _ = layer.get_weights()
     opt = AnalogSGD(layer.parameters(), lr=0.1)
-    (layer(torch.rand(4, 3) * 1e3) * 1e3).sum().backward()
+    # A gradient of about 1e24: with lr = 1e15 (the largest allowed) the step overflows.
+    (layer(torch.rand(4, 3) * 1e12) * 1e12).sum().backward()
     opt.param_groups[0]["lr"] = lr
     with pytest.raises(InputError, match="lr"):
         opt.step()
@@ -182,6 +183,33 @@ def test_mixed_precision_negative_values(name: str) -> None:
 
 def test_tile_update_learning_rate_must_be_finite() -> None:
     tile = AnalogTile(2, 3)
-    for lr in (math.inf, math.nan, -0.5):
+    for lr in (math.inf, math.nan, -0.5, 2e15):
         with pytest.raises(InputError, match="lr"):
             tile.update(torch.ones(1, 3), torch.ones(1, 2), lr)
+
+
+def test_check_finite_finds_nan_anywhere_a_model_stores_it() -> None:
+    from rpusim.nn import check_analog_state
+
+    config = FloatingPointRPUConfig(mapping=MappingParameter(weight_scaling_omega=1.0))
+    model = AnalogSequential(
+        AnalogLinear(3, 4, rpu_config=config),
+        torch.nn.ReLU(),
+        AnalogLinear(4, 2, rpu_config=InferenceRPUConfig()),
+    )
+    model.check_finite()
+    check_analog_state(model)
+    first, last = model[0], model[2]
+    with torch.no_grad():
+        first.bias[1] = float("nan")
+    with pytest.raises(StateError, match=r"AnalogLinear.bias"):
+        model.check_finite()
+    with torch.no_grad():
+        first.bias[1] = 0.0
+    first.analog_tile.mapping_scales[0] = float("inf")
+    with pytest.raises(StateError, match="mapping_scales"):
+        first.check_finite()
+    first.analog_tile.mapping_scales[0] = 1.0
+    last.analog_tile.stored_weights[1, 2] = float("nan")
+    with pytest.raises(StateError, match="inference.stored"):
+        check_analog_state(model)

@@ -183,18 +183,21 @@ def test_from_state_refuses_nan_and_inf_naming_array_and_index(where: str, expec
         _core.Tile.from_state(state)
 
 
-def test_check_finite_on_a_healthy_and_an_overflowed_tile() -> None:
+def test_exact_updates_that_would_overflow_are_refused_and_the_tile_stays_finite() -> None:
     fp = FloatingPointRPUConfig().to_json()
     tile = _tile(2, 2, fp)
     tile.check_finite()
-    x = np.array([[1e19, 0.0]], dtype=np.float32)
-    d = np.array([[0.0, 1e19]], dtype=np.float32)
-    for _ in range(4):  # 1e38 per update: the fourth leaves float32
-        tile.update(x, d, 1.0)
-    with pytest.raises(StateError, match=r"weights: -inf at flat index 2 \(row 1, column 0\)"):
-        tile.check_finite()
-    with pytest.raises(InputError, match=r"^x, d, lr: the exact update"):
-        tile.update(x, d, 1e10)
+    x = np.array([[1e14, 0.0]], dtype=np.float32)
+    d = np.array([[0.0, 1e14]], dtype=np.float32)
+    tile.update(x, d, 1.0)  # a change of 1e28: allowed
+    before = tile.get_weights()
+    # 1e38 per update would reach -Inf on the fourth: refused before anything is written.
+    with pytest.raises(InputError, match=r"^x, d, lr: the exact update's largest change"):
+        tile.update(x * 1e5, d * 1e5, 1.0)
+    with pytest.raises(InputError, match=r"exceeds 1e30"):
+        tile.update(np.repeat(x, 3, axis=0), np.repeat(d, 3, axis=0), 1e3)
+    assert np.array_equal(tile.get_weights(), before)
+    tile.check_finite()
 
 
 def test_one_tile_shared_by_two_threads() -> None:

@@ -167,27 +167,27 @@ fn saved_states_with_non_finite_values_are_refused_naming_the_array() {
 }
 
 #[test]
-fn check_finite_names_the_first_non_finite_array() {
-    // Exact updates of 1e38 each: representable one by one, Inf after four.
+fn exact_updates_that_would_overflow_are_refused_before_they_are_written() {
+    // A change of 1e28 is allowed; 1e38 per update (Inf after four) is refused, as is a batch
+    // whose summed change passes the limit.
     let config = TileConfig {
         device: DeviceConfig::FloatingPointDevice(IdealParameters::default()),
         ..TileConfig::floating_point()
     };
     let mut tile = cpu_tile(config, 2, 2, 1);
     tile.check_finite().unwrap();
-    let x = [1e19f32, 0.0];
-    let d = [0.0f32, 1e19];
-    for _ in 0..4 {
-        tile.update(&x, &d, 1.0).unwrap();
-    }
-    let text = tile.check_finite().unwrap_err().to_string();
-    assert!(
-        text.contains("weights: -inf at flat index 2 (row 1, column 0)"),
-        "{text}"
-    );
-    // A single product beyond float32 is refused before it is written.
-    let err = tile.update(&x, &d, 1e10).unwrap_err();
+    tile.update(&[1e14f32, 0.0], &[0.0f32, 1e14], 1.0).unwrap();
+    let before = tile.weights().unwrap();
+    let err = tile
+        .update(&[1e19f32, 0.0], &[0.0f32, 1e19], 1.0)
+        .unwrap_err();
     assert_eq!(value_arg(err), "x, d, lr");
+    let batch_x = [1e14f32, 0.0, 1e14, 0.0, 1e14, 0.0];
+    let batch_d = [0.0f32, 1e14, 0.0, 1e14, 0.0, 1e14];
+    let err = tile.update(&batch_x, &batch_d, 1e3).unwrap_err();
+    assert_eq!(value_arg(err), "x, d, lr");
+    assert_eq!(tile.weights().unwrap(), before);
+    tile.check_finite().unwrap();
 }
 
 /// Constant steps of exactly dw_min = 0.001, no noise, bounds ±1.

@@ -286,6 +286,16 @@ class InferenceTile(AnalogTile):
         self._tile.forward(flat.numpy(), out.numpy())
         return out
 
+    def check_finite(self) -> None:
+        """The Rust tile's arrays and every floating-point tensor of the inference state."""
+        super().check_finite()
+        for key, value in self.get_hidden_weights().items():
+            check_state_tensor(f"inference.{key}", value)
+        for key in ("alpha", "drift_baseline"):
+            value = getattr(self, key)
+            if value is not None:
+                check_state_tensor(f"inference.{key}", value)
+
     def get_weights(self) -> Tensor:
         """The trained weights ``[out_size, in_size]`` (a copy), times the output scales."""
         w = self.stored_weights.clone()

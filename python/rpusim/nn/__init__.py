@@ -2,6 +2,7 @@
 
 from rpusim.nn.base import (
     AnalogLayerBase,
+    check_analog_state,
     drift_analog_weights,
     program_analog_weights,
     remap_analog_weights,
@@ -19,6 +20,7 @@ __all__ = [
     "AnalogLinear",
     "AnalogSequential",
     "analog_tiles",
+    "check_analog_state",
     "convert_to_analog",
     "convert_to_digital",
     "drift_analog_weights",

@@ -60,6 +60,20 @@ def drift_analog_weights(module: nn.Module, t_inference: float = 0.0) -> None:
         tile.drift_weights(t_inference)
 
 
+def check_analog_state(module: nn.Module) -> None:
+    """Health check of every analog tile inside ``module`` (``AnalogTile.check_finite``: weights,
+    per-device arrays, hidden arrays, buffers, digital scales) and of the analog layers' digital
+    parameters; raises StateError naming the first NaN or Inf."""
+    for layer in module.modules():
+        tile = getattr(layer, "analog_tile", None)
+        if not isinstance(tile, AnalogTile):
+            continue
+        for name, param in layer.named_parameters(recurse=False):
+            if param.is_floating_point() and not bool(torch.isfinite(param).all()):
+                raise StateError(f"{type(layer).__name__}.{name}: contains NaN or Inf")
+        tile.check_finite()
+
+
 def _is_inference(tile: AnalogTile) -> bool:
     return type(tile.rpu_config).__name__ == "InferenceRPUConfig"
 
@@ -122,6 +136,10 @@ class AnalogLayerBase:
         for module in self.modules():
             if isinstance(module, AnalogLayerBase) and hasattr(module, "analog_tile"):
                 yield module
+
+    def check_finite(self) -> None:
+        """Health check of this module's tiles and analog layers (``check_analog_state``)."""
+        check_analog_state(self)  # type: ignore[arg-type]
 
     def analog_tile_count(self) -> int:
         return sum(1 for _ in self.analog_tiles())

@@ -7,7 +7,12 @@ from typing import Any
 
 from torch import nn
 
-from rpusim.nn.base import drift_analog_weights, program_analog_weights, remap_analog_weights
+from rpusim.nn.base import (
+    check_analog_state,
+    drift_analog_weights,
+    program_analog_weights,
+    remap_analog_weights,
+)
 from rpusim.tiles import AnalogTile
 
 
@@ -48,6 +53,10 @@ class AnalogSequential(nn.Sequential):
 
     def to_backend(self, name: str) -> Any:
         return to_backend(self, name)
+
+    def check_finite(self) -> None:
+        """Health check of every tile and analog layer inside (``check_analog_state``)."""
+        check_analog_state(self)
 
     def program_analog_weights(self, noise_model: Any = None) -> None:
         """Programs every inference tile (``InferenceTile.program_weights``)."""

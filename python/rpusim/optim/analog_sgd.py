@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Iterable, Optional
 
 import torch
 from torch.optim import SGD
 
-from rpusim.exceptions import InputError
 from rpusim.optim.context import AnalogContext
-
-
-def check_learning_rate(name: str, lr: Any) -> None:
-    """A learning rate is a finite number >= 0 (a tensor with one value is accepted)."""
-    if isinstance(lr, torch.Tensor) and lr.numel() == 1:
-        lr = float(lr)
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
-        raise InputError(f"{name}: the learning rate must be a finite number >= 0, got {lr!r}")
+from rpusim.tiles import check_learning_rate
 
 
 class AnalogSGD(SGD):
