@@ -306,6 +306,8 @@ class Fuzzer:
         walk(state)
         for _ in range(rng.choice([1, 1, 2])):
             owner, key = rng.choice(paths)
+            if isinstance(owner, dict) and key not in owner:
+                continue  # deleted by the previous damage
             value = owner[key]
             choice = rng.randrange(7)
             if isinstance(value, np.ndarray) and value.size and choice < 3:
