@@ -238,6 +238,8 @@ impl GpuTile {
                 )?);
             }
         }
+        // Submit the initial writes (see `upload`).
+        tile.ctx.queue.submit([]);
         Ok(tile)
     }
 
@@ -1192,6 +1194,7 @@ impl TileBackend for GpuTile {
             self.arrays[k] = self.upload_array(device, seed, &w, p.as_deref())?;
         }
         self.dirty = true;
+        self.ctx.queue.submit([]);
         Ok(())
     }
 }
