@@ -845,7 +845,7 @@ impl GpuTile {
         let bits = self.scratch.get(
             &ctx,
             "train_bits",
-            (longest * words * (rows + cols) * 4) as u64,
+            byte_size("train_bits", &[longest, words, rows + cols], 4)?,
         )?;
         let (read_table, read_values) = if plan.is_empty() {
             (self.placeholder.clone(), self.placeholder_reads.clone())
