@@ -9,6 +9,8 @@ mod drift;
 mod exp_step;
 #[cfg(feature = "gpu")]
 mod gpu_parity;
+#[cfg(feature = "gpu")]
+mod gpu_reliability;
 mod linear_step;
 mod periphery;
 mod pow_step;

@@ -135,7 +135,9 @@ impl Scratch {
         match self.buffers.get("staging") {
             Some(b) if b.size() >= bytes => b.clone(),
             _ => {
-                let b = staging_buffer(ctx, bytes + bytes / 4);
+                // With headroom, but never beyond the adapter's largest buffer.
+                let size = (bytes + bytes / 4).min(ctx.limits.max_buffer_size.max(bytes));
+                let b = staging_buffer(ctx, size.next_multiple_of(4));
                 self.buffers.insert("staging", b.clone());
                 b
             }
@@ -143,16 +145,35 @@ impl Scratch {
     }
 }
 
-/// Submits `encoder` after a copy of the first `bytes` of `source` into a mappable buffer (the
-/// given one, else a new one), waits and returns the bytes.
-pub fn read_back(
+/// The size in bytes of `dims` elements of `elem` bytes, or an error naming `what` when the
+/// product does not fit in 64 bits.
+pub fn byte_size(what: &str, dims: &[usize], elem: usize) -> Result<u64> {
+    dims.iter()
+        .try_fold(elem as u64, |acc, &d| acc.checked_mul(d as u64))
+        .ok_or_else(|| {
+            Error::Backend(format!(
+                "{what}: {dims:?} elements of {elem} bytes overflow a 64-bit size"
+            ))
+        })
+}
+
+/// Submits `encoder` after a copy of the first `len` elements of `source` into a mappable buffer
+/// (the given one, else a new one), waits and returns them.
+pub fn read_back<T: bytemuck::Pod>(
     ctx: &GpuContext,
     mut encoder: wgpu::CommandEncoder,
     source: &wgpu::Buffer,
-    bytes: u64,
+    len: usize,
     staging: Option<wgpu::Buffer>,
-) -> Result<Vec<u8>> {
-    let size = bytes.max(4).next_multiple_of(4);
+) -> Result<Vec<T>> {
+    let bytes = byte_size("read-back", &[len], std::mem::size_of::<T>())?;
+    if bytes == 0 {
+        // Nothing to copy: submit what was recorded (it may write other buffers) and wait.
+        ctx.queue.submit([encoder.finish()]);
+        ctx.finish()?;
+        return Ok(Vec::new());
+    }
+    let size = bytes.next_multiple_of(4);
     let staging = staging.unwrap_or_else(|| staging_buffer(ctx, size));
     encoder.copy_buffer_to_buffer(source, 0, &staging, 0, size);
     ctx.queue.submit([encoder.finish()]);
@@ -165,12 +186,16 @@ pub fn read_back(
         .recv()
         .map_err(|_| Error::Backend("GPU read-back was dropped".into()))?
         .map_err(|e| Error::Backend(format!("GPU read-back failed: {e}")))?;
-    let data = staging
-        .get_mapped_range(..bytes.max(4))
-        .map_err(|e| Error::Backend(format!("GPU read-back failed: {e}")))?[..bytes as usize]
-        .to_vec();
+    // Cast from the mapped range (aligned to at least 8 bytes), not from a byte vector, which
+    // may be unaligned (an empty one is). Unmapped in every case, so the buffer can be reused.
+    let data = match staging.get_mapped_range(..size) {
+        Ok(mapped) => bytemuck::try_cast_slice::<u8, T>(&mapped[..bytes as usize])
+            .map(<[T]>::to_vec)
+            .map_err(|e| Error::Backend(format!("GPU read-back: {e}"))),
+        Err(e) => Err(Error::Backend(format!("GPU read-back failed: {e}"))),
+    };
     staging.unmap();
-    Ok(data)
+    data
 }
 
 pub fn encoder(ctx: &GpuContext) -> wgpu::CommandEncoder {

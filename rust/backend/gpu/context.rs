@@ -56,6 +56,51 @@ pub fn describe() -> Result<String> {
     ))
 }
 
+/// Window-system surface extensions that wgpu enables whenever the Vulkan loader offers them. We
+/// only compute, and with them enabled Mesa's `VK_LAYER_MESA_device_select` (an implicit layer)
+/// connects to the Wayland or X display to pick a default GPU: with `WAYLAND_DISPLAY` set and
+/// `XDG_RUNTIME_DIR` unset, libwayland prints "error: XDG_RUNTIME_DIR is invalid or not set in the
+/// environment." once per adapter enumeration.
+#[cfg(all(unix, not(target_vendor = "apple"), not(target_os = "android")))]
+const WINDOW_SURFACES: [&str; 3] = [
+    "VK_KHR_xlib_surface",
+    "VK_KHR_xcb_surface",
+    "VK_KHR_wayland_surface",
+];
+
+/// A Vulkan-only instance without the window-system surface extensions (Linux and the BSDs, where
+/// Vulkan is the only backend we use); None where Vulkan cannot be loaded (the caller then makes
+/// the ordinary instance, which reports the missing adapter).
+#[cfg(all(unix, not(target_vendor = "apple"), not(target_os = "android")))]
+#[allow(unsafe_code)]
+fn compute_instance() -> Option<wgpu::Instance> {
+    use wgpu::hal;
+    let desc = hal::InstanceDescriptor {
+        name: "rpusim",
+        flags: wgpu::InstanceFlags::default(),
+        memory_budget_thresholds: wgpu::MemoryBudgetThresholds::default(),
+        backend_options: wgpu::BackendOptions::default(),
+        telemetry: None,
+        display: None,
+    };
+    let drop_surfaces: Box<hal::vulkan::CreateInstanceCallback<'_>> = Box::new(|args| {
+        args.extensions
+            .retain(|e| !WINDOW_SURFACES.iter().any(|w| e.to_bytes() == w.as_bytes()));
+    });
+    // SAFETY: the callback only removes platform surface extensions, which wgpu-hal uses in
+    // nothing but `create_surface_from_{xlib,xcb,wayland}`; those check the instance's final
+    // extension list and refuse, and we never create a surface. VK_KHR_surface (which the
+    // device's VK_KHR_swapchain depends on) stays. `from_hal` takes ownership of the instance.
+    let raw = unsafe { hal::vulkan::Instance::init_with_callback(&desc, Some(drop_surfaces)) };
+    raw.ok()
+        .map(|raw| unsafe { wgpu::Instance::from_hal::<hal::api::Vulkan>(raw) })
+}
+
+#[cfg(not(all(unix, not(target_vendor = "apple"), not(target_os = "android"))))]
+fn compute_instance() -> Option<wgpu::Instance> {
+    None
+}
+
 fn rank(t: wgpu::DeviceType) -> u32 {
     match t {
         wgpu::DeviceType::DiscreteGpu => 0,
@@ -70,9 +115,11 @@ impl GpuContext {
     fn create() -> std::result::Result<Self, String> {
         // Only the native compute APIs: without GL, wgpu cannot silently fall back to it.
         let backends = wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12;
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = backends;
-        let instance = wgpu::Instance::new(desc);
+        let instance = compute_instance().unwrap_or_else(|| {
+            let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+            desc.backends = backends;
+            wgpu::Instance::new(desc)
+        });
         let mut adapters = pollster::block_on(instance.enumerate_adapters(backends));
         let wanted = std::env::var(ADAPTER_ENV).ok().map(|s| s.to_lowercase());
         if let Some(w) = &wanted {

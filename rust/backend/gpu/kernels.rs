@@ -2,6 +2,7 @@
 //! with the shared Philox and index helpers, and with the normal table when it draws normals.
 
 use super::context::{GpuContext, Pipeline};
+use crate::error::{Error, Result};
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
@@ -151,6 +152,9 @@ pub fn grid(groups: u32) -> (u32, u32) {
 
 /// Records one dispatch of `kernel` with `params` and the storage buffers bound in order
 /// (bindings 1, 2, ...).
+///
+/// # Errors
+/// `Error::Backend` when `groups` exceeds the adapter's workgroup count per dimension.
 pub fn dispatch(
     ctx: &GpuContext,
     encoder: &mut wgpu::CommandEncoder,
@@ -158,7 +162,8 @@ pub fn dispatch(
     params: Params,
     buffers: &[&wgpu::Buffer],
     groups: (u32, u32),
-) {
+) -> Result<()> {
+    check_groups(ctx, kernel, groups)?;
     let pipe: Arc<Pipeline> = ctx.pipeline(kernel);
     let uniform = ctx
         .device
@@ -192,4 +197,28 @@ pub fn dispatch(
         pass.set_bind_group(1, normals, &[]);
     }
     pass.dispatch_workgroups(groups.0, groups.1, 1);
+    Ok(())
+}
+
+/// Checks a dispatch's workgroup counts against the adapter's limit per dimension.
+fn check_groups(ctx: &GpuContext, kernel: Kernel, groups: (u32, u32)) -> Result<()> {
+    let limit = ctx.limits.max_compute_workgroups_per_dimension;
+    if groups.0 > limit || groups.1 > limit {
+        return Err(Error::Backend(format!(
+            "kernel {} needs {} x {} workgroups, but the adapter {:?} allows {limit} per \
+             dimension; use a smaller batch or smaller tiles, or the cpu backend",
+            KERNELS[kernel as usize].name, groups.0, groups.1, ctx.info.name,
+        )));
+    }
+    Ok(())
+}
+
+/// The workgroup count `ceil(n / size)` as u32, or an error when it does not fit.
+pub fn groups_of(what: &str, n: usize, size: usize) -> Result<u32> {
+    u32::try_from(n.div_ceil(size)).map_err(|_| {
+        Error::Backend(format!(
+            "{what}: {n} threads need more than {} workgroups of {size}",
+            u32::MAX
+        ))
+    })
 }

@@ -25,9 +25,9 @@ use crate::pulsed::{
     redraw_write_noise, reset_value, PulseBatch, Pulsed, WRITE_NOISE_UPDATE,
 };
 use crate::rng::{normal_max, Purpose, Stream};
-use buffers::{encoder, read_back, storage_init, Scratch};
+use buffers::{byte_size, encoder, read_back, storage_init, Scratch};
 use context::GpuContext;
-use kernels::{dispatch, grid, Kernel, Params};
+use kernels::{dispatch, grid, groups_of, Kernel, Params};
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -87,6 +87,51 @@ pub struct GpuTile {
     scratch: Scratch,
 }
 
+/// The most rows of a `rows` x `cols` tile that one band may hold, after checking that the tile
+/// fits the adapter: every index in u32 (the kernels' index type), one row of the widest
+/// per-device binding (four planes of 4 bytes per device) within `limit`, and the workgroup
+/// counts of the kernels within the adapter's limit per dimension.
+///
+/// # Errors
+/// `Error::Backend` naming the size asked for and the limit it exceeds.
+fn band_rows_limit(ctx: &GpuContext, rows: usize, cols: usize, limit: u64) -> Result<usize> {
+    let adapter = &ctx.info.name;
+    if rows == 0 || cols == 0 {
+        return Err(Error::Backend(format!(
+            "a {rows} x {cols} tile has no devices; the gpu backend needs at least one row and \
+             one column"
+        )));
+    }
+    for (what, n) in [("rows", rows), ("columns", cols)] {
+        if u32::try_from(n).is_err() {
+            return Err(Error::Backend(format!(
+                "a tile of {n} {what} is beyond the gpu backend's 32-bit indices (at most {})",
+                u32::MAX
+            )));
+        }
+    }
+    byte_size("tile", &[rows, cols, 4], 4)?;
+    let row_bytes = cols as u64 * 16;
+    if row_bytes > limit {
+        return Err(Error::Backend(format!(
+            "one row of {cols} devices needs {row_bytes} bytes in one GPU storage binding (four \
+             planes of 4 bytes per device), but the adapter {adapter:?} allows {limit}; use \
+             fewer columns or the cpu backend"
+        )));
+    }
+    // Kernels over the devices launch ceil(cols / 64) x ceil(band rows / 4) workgroups.
+    let groups = u64::from(ctx.limits.max_compute_workgroups_per_dimension);
+    if cols.div_ceil(64) as u64 > groups {
+        return Err(Error::Backend(format!(
+            "{cols} columns need {} workgroups of 64, but the adapter {adapter:?} allows {groups} \
+             per dimension; use fewer columns or the cpu backend",
+            cols.div_ceil(64)
+        )));
+    }
+    let per_band = (limit / row_bytes).min(groups * 4).max(1);
+    Ok(usize::try_from(per_band).unwrap_or(usize::MAX))
+}
+
 /// Products with at most this many rows (vectors) use the GEMV kernel.
 const GEMV_ROWS: usize = 8;
 
@@ -140,11 +185,21 @@ impl GpuTile {
     ) -> Result<Self> {
         let ctx = context()?;
         let limit = limit.min(buffers::binding_limit(&ctx));
+        let per_band = band_rows_limit(&ctx, rows, cols, limit)?;
+        // The initial weights, allocated before the device arrays: a tile too large for the
+        // host fails here with an error instead of aborting the process.
+        let mut zeros: Vec<f32> = Vec::new();
+        zeros.try_reserve_exact(rows * cols).map_err(|_| {
+            Error::Backend(format!(
+                "a {rows} x {cols} tile needs {} bytes of host memory per array, more than is \
+                 available",
+                rows * cols * 4
+            ))
+        })?;
+        zeros.resize(rows * cols, 0.0);
         let placeholder = storage_init(&ctx, "placeholder", &[0u8; 4], limit)?;
         let placeholder_apparent = storage_init(&ctx, "placeholder", &[0u8; 4], limit)?;
         let placeholder_reads = storage_init(&ctx, "placeholder", &[0u8; 4], limit)?;
-        // The widest per-device binding holds four planes (16 bytes per device).
-        let per_band = (limit / (cols as u64 * 16)).max(1) as usize;
         let mut band_rows = Vec::new();
         let mut row0 = 0;
         while row0 < rows {
@@ -170,7 +225,7 @@ impl GpuTile {
             scratch: Scratch::new(limit),
         };
         for (device, s) in build_device_arrays(&tile.config, rows, cols, seed)? {
-            let array = tile.upload_array(device, s, &vec![0.0; rows * cols], None)?;
+            let array = tile.upload_array(device, s, &zeros, None)?;
             tile.arrays.push(array);
         }
         if let Visible::Sum(_) = tile.visible {
@@ -183,6 +238,8 @@ impl GpuTile {
                 )?);
             }
         }
+        // Submit the initial writes (see `upload`).
+        tile.ctx.queue.submit([]);
         Ok(tile)
     }
 
@@ -286,12 +343,22 @@ impl GpuTile {
             .has_write_noise()
             .then(|| Vec::with_capacity(self.rows * self.cols));
         for (band, &(_, rows)) in a.bands.iter().zip(&self.band_rows) {
-            let n = (rows * self.cols * 4) as u64;
-            let data = read_back(&self.ctx, encoder(&self.ctx), &band.weights, n, None)?;
-            w.extend_from_slice(bytemuck::cast_slice(&data));
+            let n = rows * self.cols;
+            w.extend(read_back::<f32>(
+                &self.ctx,
+                encoder(&self.ctx),
+                &band.weights,
+                n,
+                None,
+            )?);
             if let (Some(buffer), Some(p)) = (&band.persistent, p.as_mut()) {
-                let data = read_back(&self.ctx, encoder(&self.ctx), buffer, n, None)?;
-                p.extend_from_slice(bytemuck::cast_slice(&data));
+                p.extend(read_back::<f32>(
+                    &self.ctx,
+                    encoder(&self.ctx),
+                    buffer,
+                    n,
+                    None,
+                )?);
             }
         }
         Ok((w, p))
@@ -311,12 +378,15 @@ impl GpuTile {
                 self.ctx.queue.write_buffer(buffer, 0, &part(p));
             }
         }
+        // Flush the writes now: wgpu holds each write's staging copy until the next submission,
+        // so a loop of writes alone (set_weights, restore) would otherwise grow without bound.
+        self.ctx.queue.submit([]);
         Ok(())
     }
 
     /// The visible weights' band buffers (recombined first when stale).
-    fn visible_bands(&mut self) -> Vec<wgpu::Buffer> {
-        match &self.visible {
+    fn visible_bands(&mut self) -> Result<Vec<wgpu::Buffer>> {
+        Ok(match &self.visible {
             Visible::Array(k) => self.arrays[*k]
                 .bands
                 .iter()
@@ -340,7 +410,7 @@ impl GpuTile {
                                 params,
                                 &[&a.bands[b].weights, &self.sum[b]],
                                 grid(len.div_ceil(256)),
-                            );
+                            )?;
                             first = false;
                         }
                         if first {
@@ -352,7 +422,7 @@ impl GpuTile {
                 }
                 self.sum.clone()
             }
-        }
+        })
     }
 
     /// `c[m, n] = alpha · a · b (+ c)` with C's rows `ldc` apart, see `gemm.wgsl`.
@@ -366,7 +436,7 @@ impl GpuTile {
         c: Operand<'_>,
         alpha: f32,
         accumulate: bool,
-    ) {
+    ) -> Result<()> {
         let params = Params::default()
             .u(m as u32)
             .u(n as u32)
@@ -381,12 +451,19 @@ impl GpuTile {
             .u(a.offset as u32)
             .u(c.offset as u32);
         let buffers = [a.buffer, b.buffer, c.buffer];
+        let columns = groups_of("product", n, 64)?;
         if m <= GEMV_ROWS {
-            let groups = grid((n as u32).div_ceil(64));
-            dispatch(&self.ctx, enc, Kernel::Gemv, params, &buffers, groups);
+            dispatch(
+                &self.ctx,
+                enc,
+                Kernel::Gemv,
+                params,
+                &buffers,
+                grid(columns),
+            )
         } else {
-            let groups = ((n as u32).div_ceil(64), (m as u32).div_ceil(64));
-            dispatch(&self.ctx, enc, Kernel::Gemm, params, &buffers, groups);
+            let groups = (columns, groups_of("product", m, 64)?);
+            dispatch(&self.ctx, enc, Kernel::Gemm, params, &buffers, groups)
         }
     }
 
@@ -399,7 +476,7 @@ impl GpuTile {
         m: usize,
         out: &wgpu::Buffer,
         transposed: bool,
-    ) {
+    ) -> Result<()> {
         let cols = self.cols;
         for (b, (w, &(row0, rows))) in weights.iter().zip(&self.band_rows).enumerate() {
             if transposed {
@@ -412,7 +489,7 @@ impl GpuTile {
                     operand(out, row0, self.rows, 1),
                     1.0,
                     false,
-                );
+                )?;
             } else {
                 // z = Σ_bands d[:, rows of the band] · W_band.
                 self.gemm(
@@ -423,9 +500,10 @@ impl GpuTile {
                     operand(out, 0, cols, 1),
                     1.0,
                     b > 0,
-                );
+                )?;
             }
         }
+        Ok(())
     }
 
     /// The analog MVM with the periphery of `io` (rust/periphery.rs, step for step).
@@ -441,23 +519,28 @@ impl GpuTile {
         step: u32,
         bound_management: bool,
     ) -> Result<()> {
+        if batch == 0 {
+            // Nothing to compute (the cpu backend returns the empty result likewise); the tile
+            // advances its counters either way.
+            return Ok(());
+        }
         let ctx = self.ctx.clone();
-        let weights = self.visible_bands();
+        let weights = self.visible_bands()?;
         let (in_size, out_size) = if transposed {
             (self.cols, self.rows)
         } else {
             (self.rows, self.cols)
         };
         let x = self.scratch.upload(&ctx, "input", bytes(input))?;
-        let result = self
-            .scratch
-            .get(&ctx, "output", (batch * out_size * 4) as u64)?;
+        let result =
+            self.scratch
+                .get(&ctx, "output", byte_size("output", &[batch, out_size], 4)?)?;
         let mut enc = encoder(&ctx);
         if io.exact() {
-            self.analog_product(&mut enc, &weights, &x, batch, &result, transposed);
+            self.analog_product(&mut enc, &weights, &x, batch, &result, transposed)?;
             let staging = self.scratch.staging(&ctx, (out.len() * 4) as u64);
-            let data = read_back(&ctx, enc, &result, (out.len() * 4) as u64, Some(staging))?;
-            out.copy_from_slice(bytemuck::cast_slice(&data));
+            let data = read_back::<f32>(&ctx, enc, &result, out.len(), Some(staging))?;
+            out.copy_from_slice(&data);
             return Ok(());
         }
         let alpha: Vec<f32> = input
@@ -499,12 +582,18 @@ impl GpuTile {
             let inv = self
                 .scratch
                 .upload(&ctx, "inv_scales", bytes(&inv_scales))?;
-            let u = self.scratch.get(&ctx, "dac", (m * in_size * 4) as u64)?;
-            let norm2 = self.scratch.get(&ctx, "norm2", (m * 4) as u64)?;
-            let analog = self
+            let u = self
                 .scratch
-                .get(&ctx, "analog", (m * out_size * 4) as u64)?;
-            let saturated = self.scratch.get(&ctx, "saturated", (m * 4) as u64)?;
+                .get(&ctx, "dac", byte_size("dac", &[m, in_size], 4)?)?;
+            let norm2 = self
+                .scratch
+                .get(&ctx, "norm2", byte_size("norm2", &[m], 4)?)?;
+            let analog =
+                self.scratch
+                    .get(&ctx, "analog", byte_size("analog", &[m, out_size], 4)?)?;
+            let saturated =
+                self.scratch
+                    .get(&ctx, "saturated", byte_size("saturated", &[m], 4)?)?;
             let flags = u32::from(inp_step > 0.0)
                 | (u32::from(inp_step > 0.0 && io.inp_sto_round) << 1)
                 | (u32::from(io.inp_noise > 0.0) << 2);
@@ -526,9 +615,9 @@ impl GpuTile {
                 Kernel::Dac,
                 params,
                 &[&x, &pend, &inv, &u, &norm2],
-                grid(m as u32),
-            );
-            self.analog_product(&mut enc, &weights, &u, m, &analog, transposed);
+                grid(groups_of("dac", m, 1)?),
+            )?;
+            self.analog_product(&mut enc, &weights, &u, m, &analog, transposed)?;
             enc.clear_buffer(&saturated, 0, None);
             let bounded = io.out_bound > 0.0;
             let flags = u32::from(out_step > 0.0)
@@ -553,25 +642,24 @@ impl GpuTile {
                 .f(if bounded { io.out_bound } else { f32::MAX })
                 .key(keys[2])
                 .key(keys[3]);
-            let threads = (m * out_size.div_ceil(8)) as u32;
+            let threads = m * out_size.div_ceil(8);
             dispatch(
                 &ctx,
                 &mut enc,
                 Kernel::Adc,
                 params,
                 &[&analog, &pend, &norm2, &saturated, &result],
-                grid(threads.div_ceil(64)),
-            );
+                grid(groups_of("adc", threads, 64)?),
+            )?;
             if !iterative {
                 break;
             }
             // Bound management: read which vectors saturated, re-read those with half the input.
             let staging = self.scratch.staging(&ctx, (m * 4) as u64);
-            let flags = read_back(&ctx, enc, &saturated, (m * 4) as u64, Some(staging))?;
+            let flags = read_back::<u32>(&ctx, enc, &saturated, m, Some(staging))?;
             enc = encoder(&ctx);
-            let flags: &[u32] = bytemuck::cast_slice(&flags);
             let mut next = Vec::new();
-            for (&n, &sat) in pending.iter().zip(flags) {
+            for (&n, &sat) in pending.iter().zip(&flags) {
                 let n = n as usize;
                 if sat != 0 && alpha[n] > 0.0 && reduction[n] <= limit {
                     reduction[n] *= 2.0;
@@ -589,23 +677,28 @@ impl GpuTile {
             .collect();
         let factor = self.scratch.upload(&ctx, "factor", bytes(&factor))?;
         let params = Params::default().u(out_size as u32).u(batch as u32);
-        let threads = (batch * out_size) as u32;
         dispatch(
             &ctx,
             &mut enc,
             Kernel::ScaleRows,
             params,
             &[&factor, &result],
-            grid(threads.div_ceil(256)),
-        );
+            grid(groups_of("scale_rows", batch * out_size, 256)?),
+        )?;
         let staging = self.scratch.staging(&ctx, (out.len() * 4) as u64);
-        let data = read_back(&ctx, enc, &result, (out.len() * 4) as u64, Some(staging))?;
-        out.copy_from_slice(bytemuck::cast_slice(&data));
+        let data = read_back::<f32>(&ctx, enc, &result, out.len(), Some(staging))?;
+        out.copy_from_slice(&data);
         Ok(())
     }
 
     /// Decay/diffusion (flags 1, 2) and clipping to the bounds (4) of array `k`, as selected.
-    fn device_pass(&self, enc: &mut wgpu::CommandEncoder, k: usize, flags: u32, step: u32) {
+    fn device_pass(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        k: usize,
+        flags: u32,
+        step: u32,
+    ) -> Result<()> {
         let ph = &self.placeholder;
         let a = &self.arrays[k];
         for (band, &(row0, rows)) in a.bands.iter().zip(&self.band_rows) {
@@ -633,8 +726,9 @@ impl GpuTile {
                 params,
                 &[&band.weights, dr, rb, df, device, reference],
                 groups,
-            );
+            )?;
         }
+        Ok(())
     }
 
     fn pulsed_update(&mut self, u: &ArrayUpdate<'_>) -> Result<Vec<f32>> {
@@ -751,7 +845,7 @@ impl GpuTile {
         let bits = self.scratch.get(
             &ctx,
             "train_bits",
-            (longest * words * (rows + cols) * 4) as u64,
+            byte_size("train_bits", &[longest, words, rows + cols], 4)?,
         )?;
         let (read_table, read_values) = if plan.is_empty() {
             (self.placeholder.clone(), self.placeholder_reads.clone())
@@ -797,15 +891,15 @@ impl GpuTile {
                     .key(key)
                     .u(th_offset)
                     .u(bits_offset);
-                let threads = (elements * len * words) as u32;
+                let threads = elements * len * words;
                 dispatch(
                     &ctx,
                     &mut enc,
                     Kernel::PulseTrains,
                     params,
                     &[&th, &bl, &bits],
-                    grid(threads.div_ceil(64)),
-                );
+                    grid(groups_of("pulse_trains", threads, 64)?),
+                )?;
             }
             let has_reads = !plan.is_empty()
                 && plan
@@ -874,7 +968,7 @@ impl GpuTile {
                         &read_values,
                     ],
                     groups,
-                );
+                )?;
             }
             start = end;
         }
@@ -884,11 +978,11 @@ impl GpuTile {
             ctx.take_error()?;
             return Ok(Vec::new());
         }
-        let n = (plan.events.len() * width * 4) as u64;
-        let staging = self.scratch.staging(&ctx, n);
-        let data = read_back(&ctx, enc, &read_values, n, Some(staging))?;
+        let n = plan.events.len() * width;
+        let staging = self.scratch.staging(&ctx, byte_size("reads", &[n], 4)?);
+        let data = read_back::<f32>(&ctx, enc, &read_values, n, Some(staging))?;
         ctx.take_error()?;
-        Ok(bytemuck::cast_slice(&data).to_vec())
+        Ok(data)
     }
 
     /// The exact update, on the GPU when nothing else is asked of it; with reads or write
@@ -927,10 +1021,10 @@ impl GpuTile {
                 operand(&band.weights, 0, self.cols, 1),
                 -lr,
                 true,
-            );
+            )?;
         }
         if clip && a.device.bounds().is_some() {
-            self.device_pass(&mut enc, k, 4, 0);
+            self.device_pass(&mut enc, k, 4, 0)?;
         }
         self.dirty = true;
         ctx.queue.submit([enc.finish()]);
@@ -984,7 +1078,7 @@ impl TileBackend for GpuTile {
         }
         let flags = a.decay_flags | (u32::from(a.device.bounds().is_some()) << 2);
         let mut enc = encoder(&self.ctx);
-        self.device_pass(&mut enc, array, flags, step);
+        self.device_pass(&mut enc, array, flags, step)?;
         self.ctx.queue.submit([enc.finish()]);
         self.ctx.take_error()
     }
@@ -1100,6 +1194,7 @@ impl TileBackend for GpuTile {
             self.arrays[k] = self.upload_array(device, seed, &w, p.as_deref())?;
         }
         self.dirty = true;
+        self.ctx.queue.submit([]);
         Ok(())
     }
 }
@@ -1121,16 +1216,12 @@ pub fn philox_on_gpu(counters: &[[u32; 4]], key: [u32; 2]) -> Result<(Vec<[u32; 
         Kernel::PhiloxTest,
         params,
         &[&ctr, &blocks, &normals],
-        ((n as u32).div_ceil(64), 1),
-    );
+        (groups_of("philox_test", n, 64)?, 1),
+    )?;
     ctx.queue.submit([enc.finish()]);
-    let b = read_back(&ctx, encoder(&ctx), &blocks, (n * 16) as u64, None)?;
-    let z = read_back(&ctx, encoder(&ctx), &normals, (n * 32) as u64, None)?;
-    let words: &[u32] = bytemuck::cast_slice(&b);
-    Ok((
-        words.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect(),
-        bytemuck::cast_slice(&z).to_vec(),
-    ))
+    let blocks = read_back::<[u32; 4]>(&ctx, encoder(&ctx), &blocks, n, None)?;
+    let normals = read_back::<f32>(&ctx, encoder(&ctx), &normals, n * 8, None)?;
+    Ok((blocks, normals))
 }
 
 /// Compiles every kernel and reports the first error (shader validation, pipeline creation).
