@@ -7,10 +7,20 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+import torch
 
 from rpusim.examples import train_mlp
+
+
+@pytest.fixture(autouse=True)
+def _keep_torch_threads() -> Iterator[None]:
+    """The examples set torch's thread count for the process; the other tests keep theirs."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_train_mlp_reaches_ninety_percent() -> None:
@@ -103,3 +113,18 @@ def test_results_go_to_runs_unless_named(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)
     assert device_responses.main(["--steps", "5"]) == Path("runs/device_responses.png")
     assert (tmp_path / "runs" / "device_responses.png").is_file()
+
+
+def test_examples_use_one_torch_thread_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rpusim.examples.common import set_torch_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    torch.set_num_threads(2)
+    set_torch_threads(None)
+    assert torch.get_num_threads() == 1
+    set_torch_threads(2)
+    assert torch.get_num_threads() == 2
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    set_torch_threads(None)
+    assert torch.get_num_threads() == 2

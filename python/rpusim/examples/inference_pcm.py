@@ -38,7 +38,13 @@ from rpusim.configs import (
     WeightRemapParameter,
     WeightRemapType,
 )
-from rpusim.examples.common import DEFAULT_OUT, add_data_arguments, load_data
+from rpusim.examples.common import (
+    DEFAULT_OUT,
+    add_data_arguments,
+    add_thread_argument,
+    load_data,
+    set_torch_threads,
+)
 from rpusim.examples.lenet5 import build_model
 from rpusim.inference import GlobalDriftCompensation, PCMLikeNoiseModel
 from rpusim.nn import AnalogSequential, analog_tiles, convert_to_analog
@@ -200,7 +206,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--out", default=DEFAULT_OUT, help=f"folder for the JSON and PNG files ({DEFAULT_OUT})"
     )
+    add_thread_argument(parser)
     args = parser.parse_args(argv)
+    set_torch_threads(args.torch_threads)
     times = [float(t) for t in args.times.split(",")]
     if any(t < 0 for t in times):
         raise SystemExit("--times: times after programming must be >= 0")

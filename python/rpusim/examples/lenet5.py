@@ -40,7 +40,13 @@ from rpusim.configs import (
     SoftBoundsDevice,
 )
 from rpusim.datasets import default_root
-from rpusim.examples.common import DEFAULT_OUT, add_data_arguments, load_data
+from rpusim.examples.common import (
+    DEFAULT_OUT,
+    add_data_arguments,
+    add_thread_argument,
+    load_data,
+    set_torch_threads,
+)
 from rpusim.nn import AnalogConv2d, AnalogLinear, AnalogSequential
 from rpusim.optim import AnalogSGD
 
@@ -202,7 +208,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--checkpoint", default=None, help="save after every epoch; resume from it")
+    add_thread_argument(parser)
     args = parser.parse_args(argv)
+    set_torch_threads(args.torch_threads)
 
     x_train, y_train, x_test, y_test = load_data(args)
     if args.limit:
