@@ -4,10 +4,11 @@ The four files of each dataset (``train-images-idx3-ubyte.gz``, ``train-labels-i
 ``t10k-images-idx3-ubyte.gz``, ``t10k-labels-idx1-ubyte.gz``) are looked up in ``root``,
 ``root/<name>`` (``mnist``, ``fashion-mnist``) and torchvision's ``root/MNIST/raw`` layout.
 With ``download=True`` missing files are fetched from the usual public mirrors into
-``root/<name>`` and checked against the published MD5 sums.
+``root/<name>`` and checked against the published MD5 sums. ``default_root()`` is the folder the
+examples use when not told: ``$RPUSIM_DATA`` if set, else ``./data``.
 
     from rpusim.datasets import MNIST
-    train = MNIST("../shared/data", train=True)     # images [60000, 28, 28] uint8, targets int64
+    train = MNIST("data", train=True, download=True)  # images [60000, 28, 28] uint8, targets int64
     x, y = train[0]                                  # float32 [1, 28, 28] in [0, 1], int
 """
 
@@ -68,7 +69,15 @@ FOLDERS = {
     "fashion-mnist": ["", "fashion-mnist", "FashionMNIST/raw"],
 }
 
+# The environment variable naming the data folder of the examples.
+DATA_ENV = "RPUSIM_DATA"
+
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.int16, 0x0C: np.int32, 0x0D: np.float32}
+
+
+def default_root() -> Path:
+    """``$RPUSIM_DATA`` when it is set, else ``data`` (relative to the working directory)."""
+    return Path(os.environ.get(DATA_ENV) or "data")
 
 
 def read_idx(path: PathLike) -> np.ndarray:
@@ -212,4 +221,4 @@ class FashionMNIST(MNIST):
     name = "fashion-mnist"
 
 
-__all__ = ["MNIST", "FashionMNIST", "download", "load", "read_idx"]
+__all__ = ["MNIST", "FashionMNIST", "default_root", "download", "load", "read_idx"]

@@ -1,6 +1,9 @@
-"""Shared fixtures: a fixed torch seed per test and the available backends."""
+"""Shared fixtures: a fixed torch seed per test, the available backends and the MNIST folder."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -22,3 +25,18 @@ def backend(request: pytest.FixtureRequest) -> str:
         if reason is not None:
             pytest.skip(f"gpu backend unavailable: {reason}")
     return name
+
+
+# The MNIST / Fashion-MNIST idx files: $RPUSIM_DATA, else ../shared/data beside the checkout.
+DATA = Path(
+    os.environ.get("RPUSIM_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data"
+)
+
+
+@pytest.fixture
+def data_root() -> Path:
+    """The data folder, with both datasets under ``mnist/`` and ``fashion-mnist/``; skipped when
+    the MNIST files are not there."""
+    if not (DATA / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file():
+        pytest.skip(f"no MNIST files under {DATA} (set RPUSIM_DATA)")
+    return DATA

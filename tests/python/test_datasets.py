@@ -1,4 +1,5 @@
-"""MNIST / Fashion-MNIST from the original idx .gz files (../shared/data beside the checkout)."""
+"""MNIST / Fashion-MNIST from the original idx .gz files (the ``data_root`` fixture:
+$RPUSIM_DATA, else ../shared/data beside the checkout)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rpusim.datasets import MNIST, FashionMNIST, download, read_idx
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-@pytest.fixture
-def data_root() -> Path:
-    if not (SHARED / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file():
-        pytest.skip(f"no MNIST files under {SHARED}")
-    return SHARED
+from rpusim.datasets import MNIST, FashionMNIST, default_root, download, read_idx
 
 
 def test_mnist_has_the_published_counts(data_root: Path) -> None:
@@ -81,3 +73,10 @@ def test_download_checks_md5(data_root: Path, tmp_path: Path) -> None:
     wrong = (data_root / "fashion-mnist").as_uri() + "/"
     with pytest.raises(RuntimeError, match="MD5"):
         download(tmp_path / "other", "mnist", mirrors=[wrong])
+
+
+def test_default_root_is_rpusim_data_else_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RPUSIM_DATA", "/some/where")
+    assert default_root() == Path("/some/where")
+    monkeypatch.delenv("RPUSIM_DATA")
+    assert default_root() == Path("data")

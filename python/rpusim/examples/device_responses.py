@@ -1,7 +1,7 @@
 """Plot the pulse response of every device model and preset (n up pulses, then n down, from 0)
 into one PNG, as the reference simulator's device plots.
 
-    python -m rpusim.examples.device_responses [--steps 1000] [--out results/device_responses.png]
+    python -m rpusim.examples.device_responses [--steps 1000] [--out runs/device_responses.png]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ DEVICES = {
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--out", default="results/device_responses.png")
+    parser.add_argument("--out", default="runs/device_responses.png")
     args = parser.parse_args(argv)
     plt = _pyplot()
     cols = 4

@@ -4,8 +4,12 @@ then program it into PCM and measure the test accuracy at t = 1 s, 1 h, 1 day an
 programming, with and without global drift compensation, over several noise seeds (mean ± std).
 Writes a JSON file and a PNG of accuracy vs time.
 
-    python -m rpusim.examples.inference_pcm --data-dir DIR [--float-epochs 3] [--hwa-epochs 1]
-        [--seeds 5] [--times 1,3600,86400,31536000] [--limit N] [--test-limit N] [--out results]
+    python -m rpusim.examples.inference_pcm [--data-dir DIR] [--download] [--float-epochs 3]
+        [--hwa-epochs 1] [--seeds 5] [--times 1,3600,86400,31536000] [--limit N] [--test-limit N]
+        [--out DIR]
+
+Data and output folders as in ``rpusim.examples.lenet5`` (``--data-dir``, else ``$RPUSIM_DATA``,
+else ``./data``; results in ``--out``, default ``runs/``).
 
 The analog config is the reference's default ``InferenceRPUConfig`` (7-bit DAC, 9-bit ADC,
 output noise 0.06, ``PCMLikeNoiseModel`` at g_max 25 µS) with channel-wise remapping of the
@@ -34,8 +38,14 @@ from rpusim.configs import (
     WeightRemapParameter,
     WeightRemapType,
 )
-from rpusim.datasets import MNIST, FashionMNIST
-from rpusim.examples.lenet5 import build_model, default_data_dir
+from rpusim.examples.common import (
+    DEFAULT_OUT,
+    add_data_arguments,
+    add_thread_argument,
+    load_data,
+    set_torch_threads,
+)
+from rpusim.examples.lenet5 import build_model
 from rpusim.inference import GlobalDriftCompensation, PCMLikeNoiseModel
 from rpusim.nn import AnalogSequential, analog_tiles, convert_to_analog
 from rpusim.optim import AnalogSGD
@@ -181,9 +191,7 @@ def save_plot(summary: dict[str, Any], path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=default_data_dir())
-    parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
-    parser.add_argument("--download", action="store_true", help="fetch missing data files")
+    add_data_arguments(parser)
     parser.add_argument("--float-epochs", type=int, default=3)
     parser.add_argument("--float-lr", type=float, default=0.05)
     parser.add_argument("--hwa-epochs", type=int, default=1, help="0: no fine-tuning")
@@ -195,15 +203,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--times", default="1,3600,86400,31536000", help="seconds, comma-separated")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N train images")
     parser.add_argument("--test-limit", type=int, default=0, help="only the first N test images")
-    parser.add_argument("--out", default="results")
+    parser.add_argument(
+        "--out", default=DEFAULT_OUT, help=f"folder for the JSON and PNG files ({DEFAULT_OUT})"
+    )
+    add_thread_argument(parser)
     args = parser.parse_args(argv)
+    set_torch_threads(args.torch_threads)
     times = [float(t) for t in args.times.split(",")]
     if any(t < 0 for t in times):
         raise SystemExit("--times: times after programming must be >= 0")
 
-    dataset_cls = MNIST if args.dataset == "mnist" else FashionMNIST
-    x_train, y_train = dataset_cls(args.data_dir, True, args.download).tensors()
-    x_test, y_test = dataset_cls(args.data_dir, False, args.download).tensors()
+    x_train, y_train, x_test, y_test = load_data(args)
     if args.limit:
         x_train, y_train = x_train[: args.limit], y_train[: args.limit]
     if args.test_limit:

@@ -2,9 +2,12 @@
 convolutions and linear layers, and report train loss, test loss, test error and accuracy per
 epoch (plus a JSON file and a PNG of the curves).
 
-    python -m rpusim.examples.lenet5 --device constant-step --epochs 15 --data-dir DIR
+    python -m rpusim.examples.lenet5 --device constant-step --epochs 15 [--data-dir DIR]
         [--dataset mnist|fashion-mnist] [--download] [--backend cpu|gpu] [--limit N]
-        [--checkpoint FILE]
+        [--out DIR] [--checkpoint FILE]
+
+The data folder is ``--data-dir``, else ``$RPUSIM_DATA``, else ``./data``; ``--download`` fetches
+missing files into it. Results go to ``--out`` (default ``runs/``).
 
 With ``--checkpoint FILE`` the full training state (weights, hidden arrays, device parameters,
 RNG positions, data order, history) is saved after every epoch and a rerun resumes from it: a run
@@ -36,7 +39,14 @@ from rpusim.configs import (
     SingleRPUConfig,
     SoftBoundsDevice,
 )
-from rpusim.datasets import MNIST, FashionMNIST
+from rpusim.datasets import default_root
+from rpusim.examples.common import (
+    DEFAULT_OUT,
+    add_data_arguments,
+    add_thread_argument,
+    load_data,
+    set_torch_threads,
+)
 from rpusim.nn import AnalogConv2d, AnalogLinear, AnalogSequential
 from rpusim.optim import AnalogSGD
 
@@ -66,8 +76,8 @@ DEVICES = (*CONFIGS, "float")
 
 
 def default_data_dir() -> str:
-    shared = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-    return str(shared) if shared.is_dir() else "data"
+    """``$RPUSIM_DATA``, else ``data``: where ``--data-dir`` points when not given."""
+    return str(default_root())
 
 
 def make_config(device: str) -> Any:
@@ -190,19 +200,19 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--data-dir", default=default_data_dir())
-    parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
-    parser.add_argument("--download", action="store_true", help="fetch missing data files")
+    add_data_arguments(parser)
     parser.add_argument("--backend", default=None, choices=["cpu", "gpu"])
     parser.add_argument("--limit", type=int, default=0, help="use only the first N train images")
-    parser.add_argument("--out", default="results", help="folder for the JSON and PNG files")
+    parser.add_argument(
+        "--out", default=DEFAULT_OUT, help=f"folder for the JSON and PNG files ({DEFAULT_OUT})"
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--checkpoint", default=None, help="save after every epoch; resume from it")
+    add_thread_argument(parser)
     args = parser.parse_args(argv)
+    set_torch_threads(args.torch_threads)
 
-    dataset_cls = MNIST if args.dataset == "mnist" else FashionMNIST
-    x_train, y_train = dataset_cls(args.data_dir, True, args.download).tensors()
-    x_test, y_test = dataset_cls(args.data_dir, False, args.download).tensors()
+    x_train, y_train, x_test, y_test = load_data(args)
     if args.limit:
         x_train, y_train = x_train[: args.limit], y_train[: args.limit]
 

@@ -19,6 +19,7 @@ from rpusim.configs import (
     IdealDevice,
     SingleRPUConfig,
 )
+from rpusim.examples.common import add_thread_argument, set_torch_threads
 from rpusim.nn import AnalogLinear, AnalogSequential
 from rpusim.optim import AnalogSGD
 
@@ -65,7 +66,9 @@ def main(argv: list[str] | None = None) -> float:
         "--device", default="constant-step", choices=["constant-step", "ideal", "float"]
     )
     parser.add_argument("--seed", type=int, default=1)
+    add_thread_argument(parser)
     args = parser.parse_args(argv)
+    set_torch_threads(args.torch_threads)
 
     torch.manual_seed(args.seed)
     x_train, y_train, x_test, y_test = load_digits_split()

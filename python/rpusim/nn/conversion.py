@@ -136,7 +136,9 @@ def analog_root_class(cls: type) -> type:
     if cls not in _ROOT_CLASSES:
 
         def __reduce_ex__(self: Any, protocol: Any) -> Any:  # noqa: N807
-            return (_restore_analog_root, (cls, self.__getstate__()))
+            # Module.__getstate__ is torch >= 2.2, object.__getstate__ Python >= 3.11.
+            getstate = getattr(self, "__getstate__", None)
+            return (_restore_analog_root, (cls, getstate() if getstate else self.__dict__.copy()))
 
         _ROOT_CLASSES[cls] = type(
             f"Analog{cls.__name__}", (AnalogLayerBase, cls), {"__reduce_ex__": __reduce_ex__}
