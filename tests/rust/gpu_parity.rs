@@ -1,21 +1,10 @@
 //! The gpu backend against the cpu backend: the same Philox bits, the same pulse counts, the same
 //! weights and outputs to float rounding. Skipped (with the reason printed) without an adapter.
 
-use crate::{constant_step, data};
-use rpusim::backend::gpu_unavailable_reason;
+use crate::{constant_step, data, gpu_available};
 use rpusim::config::{ConstantStepParameters, DeviceConfig, IoParameters};
 use rpusim::rng::{normal_table, philox4x32_10};
 use rpusim::{BackendKind, Tile, TileConfig};
-
-fn gpu_available() -> bool {
-    match gpu_unavailable_reason() {
-        None => true,
-        Some(reason) => {
-            eprintln!("skipped: no gpu backend ({reason})");
-            false
-        }
-    }
-}
 
 fn pair(config: &TileConfig, rows: usize, cols: usize, seed: u64) -> (Tile, Tile) {
     let cpu = Tile::new(config.clone(), rows, cols, seed, BackendKind::Cpu).unwrap();

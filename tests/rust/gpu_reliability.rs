@@ -2,20 +2,10 @@
 //! `Error::Backend` values naming the size and the limit, never a panic or an abort. Skipped (with
 //! the reason printed) without an adapter.
 
-use crate::constant_step;
+use crate::{constant_step, gpu_available};
 use rpusim::backend::gpu::GpuTile;
-use rpusim::backend::{gpu_unavailable_reason, Visible};
+use rpusim::backend::Visible;
 use rpusim::{BackendKind, Error, Tile, TileConfig};
-
-fn gpu_available() -> bool {
-    match gpu_unavailable_reason() {
-        None => true,
-        Some(reason) => {
-            eprintln!("skipped: no gpu backend ({reason})");
-            false
-        }
-    }
-}
 
 fn backend_message(result: rpusim::Result<GpuTile>) -> String {
     match result {

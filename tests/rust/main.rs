@@ -74,6 +74,18 @@ pub fn one_pulse(tile: &mut Tile, w0: &[f32], up: bool) -> Vec<f64> {
     w.iter().zip(w0).map(|(a, b)| f64::from(a - b)).collect()
 }
 
+/// Whether the gpu backend runs here; prints why a gpu test is skipped when it does not.
+#[cfg(feature = "gpu")]
+pub fn gpu_available() -> bool {
+    match rpusim::backend::gpu_unavailable_reason() {
+        None => true,
+        Some(reason) => {
+            eprintln!("skipped: no gpu backend ({reason})");
+            false
+        }
+    }
+}
+
 /// Sample mean and standard deviation.
 pub fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;

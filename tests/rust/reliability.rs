@@ -222,8 +222,7 @@ fn enormous_gradients_saturate_the_pulse_train_cpu() {
 #[cfg(feature = "gpu")]
 #[test]
 fn enormous_gradients_saturate_the_pulse_train_gpu() {
-    if let Some(reason) = rpusim::backend::gpu_unavailable_reason() {
-        eprintln!("skipped: gpu backend unavailable: {reason}");
+    if !crate::gpu_available() {
         return;
     }
     huge_gradient_on(BackendKind::Gpu);
@@ -277,8 +276,7 @@ fn transfer_set_weights_leaves_the_fast_array_exactly_zero_cpu() {
 #[cfg(feature = "gpu")]
 #[test]
 fn transfer_set_weights_leaves_the_fast_array_exactly_zero_gpu() {
-    if let Some(reason) = rpusim::backend::gpu_unavailable_reason() {
-        eprintln!("skipped: gpu backend unavailable: {reason}");
+    if !crate::gpu_available() {
         return;
     }
     transfer_set_weights_on(BackendKind::Gpu);
