@@ -17,24 +17,26 @@ from rpusim.tiles import as_float32_2d
 
 
 class AnalogFunction(Function):
-    """``y = tile.forward(x)``; ``dx = tile.backward(dy)``; (x, dy) recorded for the update."""
+    """``y = tile.forward(x)``; ``dx = tile.backward(dy)`` with no gradient through outputs the
+    forward ADC saturated (the reference's rule); (x, dy) recorded for the update (all of dy:
+    the reference masks only the backward pass)."""
 
     @staticmethod
-    def forward(analog_ctx: AnalogContext, x: Tensor) -> Tensor:  # type: ignore[override]
-        return analog_ctx.analog_tile.forward(x)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        analog_ctx, x = inputs
+    def forward(ctx: Any, analog_ctx: AnalogContext, x: Tensor) -> Tensor:  # type: ignore[override]
+        out, saturated = analog_ctx.analog_tile.forward_saturated(x)
         ctx.analog_ctx = analog_ctx
+        ctx.saturated = saturated
         ctx.save_for_backward(x)
+        return out
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[None, Optional[Tensor]]:  # type: ignore[override]
         (x,) = ctx.saved_tensors
         analog_ctx: AnalogContext = ctx.analog_ctx
         tile = analog_ctx.analog_tile
-        grad_input = tile.backward(grad_output) if ctx.needs_input_grad[1] else None
+        grad_input = None
+        if ctx.needs_input_grad[1]:
+            grad_input = tile.backward(grad_output, ctx.saturated)
         x_flat, _ = as_float32_2d("x", x, tile.in_size)
         d_flat, _ = as_float32_2d("grad_output", grad_output, tile.out_size)
         analog_ctx.record(x_flat, d_flat)

@@ -78,20 +78,30 @@ class AnalogTileArray(AnalogTile):
     def backend(self) -> str:
         return self.tiles[0][0].backend
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_saturated(self, x: Tensor) -> tuple[Tensor, Any]:
+        """The summed outputs and, per tile, its own saturation mask (each tile's ADC clips
+        its partial sum)."""
         flat, lead = as_float32_2d("x", x, self.in_size)
         out = torch.empty(flat.shape[0], self.out_size, dtype=torch.float32)
+        masks: list[list[Optional[Tensor]]] = []
         for (o0, o1), row in zip(self.out_splits, self.tiles):
-            parts = [tile.forward(flat[:, i0:i1]) for (i0, i1), tile in zip(self.in_splits, row)]
+            results = [
+                tile.forward_saturated(flat[:, i0:i1])
+                for (i0, i1), tile in zip(self.in_splits, row)
+            ]
+            parts = [part for part, _ in results]
+            masks.append([mask for _, mask in results])
             out[:, o0:o1] = torch.stack(parts).sum(0) if len(parts) > 1 else parts[0]
-        return out.reshape(*lead, self.out_size).to(device=x.device, dtype=x.dtype)
+        saturated = masks if any(m is not None for row in masks for m in row) else None
+        return out.reshape(*lead, self.out_size).to(device=x.device, dtype=x.dtype), saturated
 
-    def backward(self, d: Tensor) -> Tensor:
+    def backward(self, d: Tensor, saturated: Any = None) -> Tensor:
         flat, lead = as_float32_2d("d", d, self.out_size)
         out = torch.zeros(flat.shape[0], self.in_size, dtype=torch.float32)
-        for (o0, o1), row in zip(self.out_splits, self.tiles):
-            for (i0, i1), tile in zip(self.in_splits, row):
-                out[:, i0:i1] += tile.backward(flat[:, o0:o1])
+        for r, ((o0, o1), row) in enumerate(zip(self.out_splits, self.tiles)):
+            for c, ((i0, i1), tile) in enumerate(zip(self.in_splits, row)):
+                mask = None if saturated is None else saturated[r][c]
+                out[:, i0:i1] += tile.backward(flat[:, o0:o1], mask)
         return out.reshape(*lead, self.in_size).to(device=d.device, dtype=d.dtype)
 
     def update(self, x: Tensor, d: Tensor, lr: float) -> None:

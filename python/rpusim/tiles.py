@@ -244,16 +244,41 @@ class AnalogTile:
     def forward(self, x: Tensor) -> Tensor:
         """``y = periphery(W x)`` for ``x`` of shape ``[..., in_size]`` (times the mapping
         scales, with weight scaling)."""
+        return self.forward_saturated(x)[0]
+
+    def saturation_bound(self) -> Optional[float]:
+        """The output magnitude at which the forward ADC counts as saturated: the reference's
+        0.999·out_scale·out_bound, compared with the tile output before the digital scales
+        (with noise management NONE this is exactly the clipping); None when the forward does
+        not clip (``out_bound ≤ 0`` or ``is_perfect``)."""
+        io = getattr(self.rpu_config, "forward", None)
+        if io is None or io.is_perfect or io.out_bound <= 0:
+            return None
+        return 0.999 * io.out_scale * io.out_bound
+
+    def forward_saturated(self, x: Tensor) -> tuple[Tensor, Any]:
+        """``forward(x)`` and the saturation mask ``[N, out_size]`` of its outputs (None when the
+        forward does not clip), for :meth:`backward`: the reference's analog layers pass no
+        gradient back through a saturated output."""
         flat, lead = as_float32_2d("x", x, self.in_size)
         out = torch.empty(flat.shape[0], self.out_size, dtype=torch.float32)
         self._tile.forward(flat.numpy(), out.numpy())
+        saturated = self._saturated(out)
         if self.mapping_scales is not None:
             out *= self.mapping_scales
-        return out.reshape(*lead, self.out_size).to(device=x.device, dtype=x.dtype)
+        return out.reshape(*lead, self.out_size).to(device=x.device, dtype=x.dtype), saturated
 
-    def backward(self, d: Tensor) -> Tensor:
-        """``z = periphery(Wᵀ d)`` for ``d`` of shape ``[..., out_size]``."""
+    def _saturated(self, raw: Tensor) -> Optional[Tensor]:
+        bound = self.saturation_bound()
+        return None if bound is None else raw.abs() >= bound
+
+    def backward(self, d: Tensor, saturated: Any = None) -> Tensor:
+        """``z = periphery(Wᵀ d)`` for ``d`` of shape ``[..., out_size]``; entries of ``d``
+        whose forward output was saturated (``saturated`` from :meth:`forward_saturated`) are
+        zeroed first."""
         flat, lead = as_float32_2d("d", d, self.out_size)
+        if saturated is not None:
+            flat = flat.masked_fill(saturated, 0.0)
         if self.mapping_scales is not None:
             flat = (flat * self.mapping_scales).contiguous()
         out = torch.empty(flat.shape[0], self.in_size, dtype=torch.float32)

@@ -136,20 +136,21 @@ class InferenceTile(AnalogTile):
             self._loaded = ""  # rewrite before the next read
 
     # The tile interface.
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_saturated(self, x: Tensor) -> tuple[Tensor, Any]:
         self._load()
         flat, lead = as_float32_2d("x", x, self.in_size)
         out = torch.empty(flat.shape[0], self.out_size, dtype=torch.float32)
         self._tile.forward(flat.numpy(), out.numpy())
+        saturated = self._saturated(out)
         if self.mapping_scales is not None:
             out *= self.mapping_scales
         if not self.training and self._loaded == PROGRAMMED and self.alpha is not None:
             out *= self.alpha
-        return out.reshape(*lead, self.out_size).to(device=x.device, dtype=x.dtype)
+        return out.reshape(*lead, self.out_size).to(device=x.device, dtype=x.dtype), saturated
 
-    def backward(self, d: Tensor) -> Tensor:
+    def backward(self, d: Tensor, saturated: Any = None) -> Tensor:
         self._load()
-        return super().backward(d)
+        return super().backward(d, saturated)
 
     def update(self, x: Tensor, d: Tensor, lr: float) -> None:
         """SGD step of the layer's weights s⊙W (s the output scales): W −= lr·Σ_n (d_n/s) x_nᵀ,
