@@ -286,13 +286,19 @@ class AnalogTile:
         return out.reshape(*lead, self.in_size).to(device=d.device, dtype=d.dtype)
 
     def update(self, x: Tensor, d: Tensor, lr: float) -> None:
-        """Applies ``W -= lr · Σ_n d_n x_nᵀ`` with the configured (pulsed) update (``d`` is the
-        gradient of the tile's output, mapping scales included)."""
+        """Applies ``W -= lr · Σ_n d_n x_nᵀ`` to the layer's weights α⊙W with the configured
+        (pulsed) update, ``d`` the gradient of the tile's output: as in the reference the tile
+        gets d/α at lr, or with ``weight_scaling_lr_compensation`` d·mean(α)/α at lr/mean(α)
+        (the same product; it moves the split between pulse probabilities and lr)."""
         xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
         scales = self.mapping_scales
-        if scales is not None and self.rpu_config.mapping.weight_scaling_lr_compensation:
-            df = (df * scales).contiguous()
-            lr = lr / float(scales.mean())
+        if scales is not None:
+            if self.rpu_config.mapping.weight_scaling_lr_compensation:
+                mean = float(scales.mean())
+                df = (df * (mean / scales)).contiguous()
+                lr = lr / mean
+            else:
+                df = (df / scales).contiguous()
         self._tile.update(xf.numpy(), df.numpy(), lr)
 
     def post_update_step(self) -> None:
