@@ -151,11 +151,11 @@ class InferenceTile(AnalogTile):
         self._load()
         return super().backward(d)
 
-    def update(self, x: Tensor, d: Tensor, lr: float) -> None:
+    def update(self, x: Tensor, d: Tensor, lr: Optional[float] = None) -> None:
         """SGD step of the layer's weights s⊙W (s the output scales): W −= lr·Σ_n (d_n/s) x_nᵀ,
         so that s⊙W moves by exactly −lr·Σ_n d_n x_nᵀ however remapping splits it between W
-        and s (the reference's d/α)."""
-        self.sgd_step(x, d, lr, {})
+        and s (the reference's d/α). Without ``lr`` the tile's own learning rate."""
+        self.sgd_step(x, d, self.get_learning_rate() if lr is None else lr, {})
 
     def sgd_step(
         self,
