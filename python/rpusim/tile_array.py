@@ -140,8 +140,11 @@ class AnalogTileArray(AnalogTile):
         for tile in self.all_tiles():
             tile.synchronize()
 
-    def get_weights(self) -> Tensor:
-        rows = [torch.cat([tile.get_weights() for tile in row], dim=1) for row in self.tiles]
+    def get_weights(self, apply_weight_scaling: bool = True) -> Tensor:
+        rows = [
+            torch.cat([tile.get_weights(apply_weight_scaling) for tile in row], dim=1)
+            for row in self.tiles
+        ]
         return torch.cat(rows, dim=0)
 
     def check_finite(self) -> None:
@@ -179,11 +182,16 @@ class AnalogTileArray(AnalogTile):
     def array_count(self) -> int:
         return self.tiles[0][0].array_count
 
-    def set_weights(self, weights: Tensor) -> None:
+    def set_weights(
+        self,
+        weights: Tensor,
+        apply_weight_scaling: bool = True,
+        weight_scaling_omega: Optional[float] = None,
+    ) -> None:
         check_weights(weights, self.out_size, self.in_size)
         for (o0, o1), row in zip(self.out_splits, self.tiles):
             for (i0, i1), tile in zip(self.in_splits, row):
-                tile.set_weights(weights[o0:o1, i0:i1])
+                tile.set_weights(weights[o0:o1, i0:i1], apply_weight_scaling, weight_scaling_omega)
 
     def to_backend(self, name: str) -> None:
         for tile in self.all_tiles():

@@ -162,6 +162,18 @@ def check_runtime(rpu_config: Any) -> None:
         )
 
 
+def check_omega(omega: Any) -> float:
+    """A weight-scaling ω given to ``set_weights``: a finite number >= 0."""
+    if (
+        isinstance(omega, bool)
+        or not isinstance(omega, (int, float))
+        or not math.isfinite(omega)
+        or omega < 0
+    ):
+        raise ConfigError(f"weight_scaling_omega: expected a finite number >= 0, got {omega!r}")
+    return float(omega)
+
+
 def config_label(rpu_config: Any) -> str:
     """The device model's class name of a config (the config's own for inference configs)."""
     return type(getattr(rpu_config, "device", rpu_config)).__name__
@@ -391,11 +403,12 @@ class AnalogTile:
             out = op(tensor)
         return out.numpy() if is_numpy else out
 
-    def get_weights(self) -> Tensor:
+    def get_weights(self, apply_weight_scaling: bool = True) -> Tensor:
         """The weights ``[out_size, in_size]`` (a copy): the visible weight Σ_k γ_k W_k of a unit
-        cell or compound, times the mapping scales."""
+        cell or compound, times the mapping scales (without them when ``apply_weight_scaling``
+        is False: what the devices hold)."""
         w = torch.from_numpy(self._tile.get_weights())
-        if self.mapping_scales is not None:
+        if apply_weight_scaling and self.mapping_scales is not None:
             w = w * self.mapping_scales[:, None]
         return w
 
@@ -420,14 +433,25 @@ class AnalogTile:
         """Number of device arrays (1 for a single device)."""
         return int(self._tile.arrays)
 
-    def set_weights(self, weights: Tensor) -> None:
+    def set_weights(
+        self,
+        weights: Tensor,
+        apply_weight_scaling: bool = True,
+        weight_scaling_omega: Optional[float] = None,
+    ) -> None:
         """Writes weights ``[out_size, in_size]``; each device clips them into its bounds. With
-        ``mapping.weight_scaling_omega`` = ω > 0 the tile gets W/α, α = max|W|/ω (per row when
-        columnwise), and α becomes the digital output scale."""
+        ``mapping.weight_scaling_omega`` = ω > 0 (or ``weight_scaling_omega`` given here) the
+        tile gets W/α, α = max|W|/ω (per row when columnwise), and α becomes the digital output
+        scale. ``apply_weight_scaling=False`` writes W as given and keeps the current scales."""
         check_weights(weights, self.out_size, self.in_size)
         flat, _ = as_float32_2d("weights", weights, self.in_size)
+        if not apply_weight_scaling:
+            self._tile.set_weights(flat.numpy())
+            return
         mapping = getattr(self.rpu_config, "mapping", None)
         omega = float(mapping.weight_scaling_omega) if mapping is not None else 0.0
+        if weight_scaling_omega is not None:
+            omega = check_omega(weight_scaling_omega)
         if mapping is not None and omega > 0:
             if mapping.weight_scaling_columnwise:
                 peak = flat.abs().amax(dim=1)

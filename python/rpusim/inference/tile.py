@@ -296,10 +296,11 @@ class InferenceTile(AnalogTile):
             if value is not None:
                 check_state_tensor(f"inference.{key}", value)
 
-    def get_weights(self) -> Tensor:
-        """The trained weights ``[out_size, in_size]`` (a copy), times the output scales."""
+    def get_weights(self, apply_weight_scaling: bool = True) -> Tensor:
+        """The trained weights ``[out_size, in_size]`` (a copy), times the output scales (unless
+        ``apply_weight_scaling`` is False)."""
         w = self.stored_weights.clone()
-        if self.mapping_scales is not None:
+        if apply_weight_scaling and self.mapping_scales is not None:
             w = w * self.mapping_scales[:, None]
         return w
 
@@ -321,10 +322,15 @@ class InferenceTile(AnalogTile):
                 hidden[f"nu_{k}"] = nu.clone()
         return hidden
 
-    def set_weights(self, weights: Tensor) -> None:
+    def set_weights(
+        self,
+        weights: Tensor,
+        apply_weight_scaling: bool = True,
+        weight_scaling_omega: Optional[float] = None,
+    ) -> None:
         """Sets the trained weights (with ``mapping.weight_scaling_omega`` the output scales as
         for :class:`AnalogTile`); any programming is discarded."""
-        super().set_weights(weights)
+        super().set_weights(weights, apply_weight_scaling, weight_scaling_omega)
         self.stored_weights = torch.from_numpy(self._tile.get_weights()).clone()
         if self.mapping_scales is None:
             self.mapping_scales = self._initial_scales()

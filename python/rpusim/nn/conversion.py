@@ -12,7 +12,7 @@ from torch import nn
 from rpusim.configs.rpu_configs import RPUConfig
 from rpusim.exceptions import ConfigError
 from rpusim.nn.base import AnalogLayerBase
-from rpusim.nn.container import AnalogSequential
+from rpusim.nn.container import AnalogSequential, analog_wrapper_class
 from rpusim.nn.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d, _AnalogConvNd
 from rpusim.nn.linear import AnalogLinear
 
@@ -122,35 +122,15 @@ def convert_to_analog(
         return converted
 
     root = convert(module_name, module)
-    if ensure_analog_root and not isinstance(root, (AnalogLayerBase, AnalogSequential)):
-        root.__class__ = analog_root_class(type(root))
+    if ensure_analog_root and not isinstance(root, AnalogLayerBase):
+        # In place (the same object, as inplace=True promises): an AnalogWrapper<cls>.
+        root.__class__ = analog_wrapper_class(type(root))
     return root
 
 
-_ROOT_CLASSES: dict[type, type] = {}
-
-
 def analog_root_class(cls: type) -> type:
-    """``cls`` with the analog helpers mixed in (one class per ``cls``). Instances pickle as the
-    original class plus a re-mix on load, so the generated class never needs to be importable."""
-    if cls not in _ROOT_CLASSES:
-
-        def __reduce_ex__(self: Any, protocol: Any) -> Any:  # noqa: N807
-            # Module.__getstate__ is torch >= 2.2, object.__getstate__ Python >= 3.11.
-            getstate = getattr(self, "__getstate__", None)
-            return (_restore_analog_root, (cls, getstate() if getstate else self.__dict__.copy()))
-
-        _ROOT_CLASSES[cls] = type(
-            f"Analog{cls.__name__}", (AnalogLayerBase, cls), {"__reduce_ex__": __reduce_ex__}
-        )
-    return _ROOT_CLASSES[cls]
-
-
-def _restore_analog_root(cls: type[nn.Module], state: dict[str, Any]) -> nn.Module:
-    module = cls.__new__(cls)
-    module.__setstate__(state)
-    module.__class__ = analog_root_class(cls)
-    return module
+    """``cls`` with the analog container helpers mixed in (``AnalogWrapper<cls>``)."""
+    return analog_wrapper_class(cls)
 
 
 def convert_to_digital(module: nn.Module, inplace: bool = False) -> nn.Module:
