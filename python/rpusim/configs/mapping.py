@@ -67,10 +67,14 @@ class MappingParameter:
 
 
 def splits(size: int, limit: int) -> list[tuple[int, int]]:
-    """``[start, stop)`` ranges of at most ``limit`` (0: one range) that cover ``range(size)``,
-    as even as possible."""
+    """``[start, stop)`` ranges of at most ``limit`` (0: one range) that cover ``range(size)``:
+    ⌈size/limit⌉ ranges whose sizes differ by at most one, the larger first (the reference's
+    tile arrays split the same way)."""
     if limit <= 0 or size <= limit:
         return [(0, size)]
     count = -(-size // limit)
-    bounds = [size * k // count for k in range(count + 1)]
+    base, extra = divmod(size, count)
+    bounds = [0]
+    for k in range(count):
+        bounds.append(bounds[-1] + base + (k < extra))
     return list(zip(bounds[:-1], bounds[1:]))

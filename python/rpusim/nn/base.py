@@ -85,16 +85,19 @@ def named_analog_tiles(module: nn.Module) -> Iterator[tuple[str, AnalogTile]]:
     """``(name, tile)`` of the physical tiles inside ``module`` (see
     ``AnalogLayerBase.named_analog_tiles``)."""
     for name, layer in named_analog_layers(module):
-        prefix = f"{name}.analog_module" if name else "analog_module"
+        # The reference's mapped convolutions hold their tile array directly ("array.i.o").
+        own = getattr(layer, "TILE_MODULE_NAME", "analog_module")
+        prefix = ".".join(part for part in (name, own) if part)
         tile = layer.__dict__["analog_tile"]
         grid = getattr(tile, "tiles", None)
         if grid is None:
             yield prefix, tile
             continue
         # The reference's arrays are indexed [input split][output split].
+        array = f"{prefix}.array" if prefix else "array"
         for i in range(len(grid[0])):
             for o in range(len(grid)):
-                yield f"{prefix}.array.{i}.{o}", grid[o][i]
+                yield f"{array}.{i}.{o}", grid[o][i]
 
 
 def set_load_rpu_config_state(

@@ -14,7 +14,9 @@ from rpusim.exceptions import ConfigError
 from rpusim.nn.base import AnalogLayerBase
 from rpusim.nn.container import AnalogSequential, analog_wrapper_class
 from rpusim.nn.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d, _AnalogConvNd
+from rpusim.nn.conv_mapped import AnalogConv1dMapped, AnalogConv2dMapped, AnalogConv3dMapped
 from rpusim.nn.linear import AnalogLinear
+from rpusim.nn.linear_mapped import AnalogLinearMapped
 
 # Digital class → analog class; the reference's default conversion map.
 DEFAULT_CONVERSION_MAP: dict[type[nn.Module], type[nn.Module]] = {
@@ -25,11 +27,24 @@ DEFAULT_CONVERSION_MAP: dict[type[nn.Module], type[nn.Module]] = {
     nn.Sequential: AnalogSequential,
 }
 
+# The reference's map to the mapped layers (tiles split as its *Mapped layers split them).
+DEFAULT_MAPPED_CONVERSION_MAP: dict[type[nn.Module], type[nn.Module]] = {
+    nn.Linear: AnalogLinearMapped,
+    nn.Conv1d: AnalogConv1dMapped,
+    nn.Conv2d: AnalogConv2dMapped,
+    nn.Conv3d: AnalogConv3dMapped,
+    nn.Sequential: AnalogSequential,
+}
+
 DIGITAL_CLASSES: dict[type[nn.Module], type[nn.Module]] = {
     AnalogLinear: nn.Linear,
     AnalogConv1d: nn.Conv1d,
     AnalogConv2d: nn.Conv2d,
     AnalogConv3d: nn.Conv3d,
+    AnalogLinearMapped: nn.Linear,
+    AnalogConv1dMapped: nn.Conv1d,
+    AnalogConv2dMapped: nn.Conv2d,
+    AnalogConv3dMapped: nn.Conv3d,
 }
 
 
