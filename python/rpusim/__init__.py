@@ -9,6 +9,9 @@ from rpusim._core import gpu_unavailable_reason as _gpu_unavailable_reason
 from rpusim.nn.container import to_backend
 from rpusim.tiles import AnalogTile
 
+# The reference's module paths (rpusim.simulator.*, rpusim.inference.noise.pcm, ...), branch api.
+from rpusim.inference import reference_paths as _reference_paths  # noqa: E402, F401
+
 
 def backends() -> dict[str, str]:
     """The available compute backends, name → description, e.g.

@@ -1,0 +1,8 @@
+"""``aihwkit.simulator.parameters.base`` (re-exported from ``rpusim.configs``)."""
+
+from rpusim.configs import *  # noqa: F403
+from rpusim.configs.runtime import RuntimeParameter
+from rpusim.configs.base import RPUConfigBase
+from rpusim._missing import missing_getattr
+
+__getattr__ = missing_getattr(__name__)

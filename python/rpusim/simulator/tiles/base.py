@@ -1,0 +1,16 @@
+"""``aihwkit.simulator.tiles.base``: the tile base classes (re-exported)."""
+
+from rpusim.functions import AnalogFunction
+from rpusim.inference.tile import InferenceTile
+from rpusim.optim.context import AnalogContext
+from rpusim.tile_array import AnalogTileArray
+from rpusim.tiles import AnalogTile
+
+# The reference's base class of every tile module and its tile array.
+TileModule = AnalogTile
+TileModuleArray = AnalogTileArray
+from rpusim.configs import MappingParameter, RPUDataType
+from rpusim.configs.runtime import RuntimeParameter
+from rpusim._missing import missing_getattr
+
+__getattr__ = missing_getattr(__name__)

@@ -1,0 +1,15 @@
+"""``aihwkit.simulator.tiles.module``: the tile module base class (re-exported)."""
+
+from rpusim.functions import AnalogFunction
+from rpusim.inference.tile import InferenceTile
+from rpusim.optim.context import AnalogContext
+from rpusim.tile_array import AnalogTileArray
+from rpusim.tiles import AnalogTile
+
+# The reference's base class of every tile module and its tile array.
+TileModule = AnalogTile
+TileModuleArray = AnalogTileArray
+from rpusim.configs.base import RPUConfigBase
+from rpusim._missing import missing_getattr
+
+__getattr__ = missing_getattr(__name__)
