@@ -134,7 +134,7 @@ class AnalogWrapper(AnalogContainerBase):
             raise TypeError(f"module: expected a torch.nn.Module, got {type(module).__name__}")
         base = type(module)
         if isinstance(module, AnalogWrapper):
-            base = type(module).__mro__[2]
+            base = type(module).__bases__[1]
         return super().__new__(analog_wrapper_class(base))
 
     def __init__(self, module: nn.Module) -> None:
@@ -149,7 +149,7 @@ class AnalogWrapper(AnalogContainerBase):
     @classmethod
     def to_digital(cls, module: AnalogWrapper, *args: Any, **kwargs: Any) -> nn.Module:
         """The wrapped module as an instance of its own class again (state shared)."""
-        digital_cls = type(module).__mro__[2]
+        digital_cls = type(module).__bases__[1]
         plain = digital_cls.__new__(digital_cls)
         plain.__dict__ = module.__dict__
         return plain  # type: ignore[no-any-return]
