@@ -6,11 +6,9 @@ from rpusim import configs, exceptions, inference, nn, optim
 from rpusim._core import __version__
 from rpusim._core import backends as _backends
 from rpusim._core import gpu_unavailable_reason as _gpu_unavailable_reason
+from rpusim.inference import reference_paths as _reference_paths  # noqa: F401 - the reference's paths
 from rpusim.nn.container import to_backend
 from rpusim.tiles import AnalogTile
-
-# The reference's module paths (rpusim.simulator.*, rpusim.inference.noise.pcm, ...), branch api.
-from rpusim.inference import reference_paths as _reference_paths  # noqa: E402, F401
 
 
 def backends() -> dict[str, str]:

@@ -5,16 +5,21 @@ them with a message naming the feature (``MissingFeatureError``) instead of a ba
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import importlib
+from typing import Any, Callable, Optional
 
 from rpusim.exceptions import MissingFeatureError
 
-_TORCH_INFERENCE = "the torch-based inference tile with learned input ranges and pre/post processing"
+_TORCH_INFERENCE = (
+    "the torch-based inference tile with learned input ranges and pre/post processing"
+)
 _IR_DROP = "time-dependent IR-drop simulation"
 _RNN = "analog recurrent layers"
 _QUANT = "quantized periphery / digital low-precision simulation"
 _BINDINGS = "the reference's C++ parameter bindings (rpusim's core reads the config as JSON)"
-_TILE_CLASSES = "the reference's tile class hierarchy (rpusim has AnalogTile, InferenceTile, AnalogTileArray)"
+_TILE_CLASSES = (
+    "the reference's tile class hierarchy (rpusim has AnalogTile, InferenceTile, AnalogTileArray)"
+)
 _EXCEPTIONS = "the reference's exception classes (rpusim.exceptions has its own: ConfigError, ...)"
 
 FEATURES: dict[str, str] = {
@@ -89,8 +94,12 @@ FEATURES: dict[str, str] = {
         ],
         _TILE_CLASSES,
     ),
-    "FloatingPointTile": "a separate floating-point tile class (use AnalogTile with FloatingPointRPUConfig)",
-    "TorchTransferTile": "the torch-based transfer tile (use AnalogTile with a TransferCompound config)",
+    "FloatingPointTile": (
+        "a separate floating-point tile class (use AnalogTile with FloatingPointRPUConfig)"
+    ),
+    "TorchTransferTile": (
+        "the torch-based transfer tile (use AnalogTile with a TransferCompound config)"
+    ),
     "MappableRPU": "the reference's MappableRPU config base class",
     **dict.fromkeys(
         [
@@ -129,11 +138,17 @@ FEATURES: dict[str, str] = {
 }
 
 
-def missing_getattr(module_name: str) -> Callable[[str], Any]:
+def missing_getattr(
+    module_name: str, lazy: Optional[dict[str, str]] = None
+) -> Callable[[str], Any]:
     """A module ``__getattr__`` that raises MissingFeatureError for the reference's names
-    listed in ``FEATURES`` and AttributeError for anything else."""
+    listed in ``FEATURES`` and AttributeError for anything else. ``lazy`` maps names to
+    ``"module:attribute"`` imported on first use (names that would import in a cycle)."""
 
     def __getattr__(name: str) -> Any:  # noqa: N807
+        if lazy and name in lazy:
+            source, attribute = lazy[name].split(":")
+            return getattr(importlib.import_module(source), attribute)
         feature = FEATURES.get(name)
         if feature is None:
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")

@@ -84,5 +84,5 @@ def hidden_parameters(tile_state: dict[str, Any]) -> dict[str, Tensor]:
     else:
         result.update(_device_parameters(device, shape))
     for name, value in dict(tile_state.get("cell", {})).items():
-        result[CELL_RENAMES.get(name, name)] = torch.as_tensor(value).reshape(shape).clone()
+        result[str(CELL_RENAMES.get(name, name))] = torch.as_tensor(value).reshape(shape).clone()
     return result

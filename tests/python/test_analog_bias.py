@@ -9,7 +9,6 @@ import pickle
 import pytest
 import torch
 
-from helpers import clean_constant_step
 from rpusim.configs import (
     FloatingPointRPUConfig,
     IdealDevice,
@@ -20,6 +19,9 @@ from rpusim.configs import (
 from rpusim.exceptions import ConfigError
 from rpusim.nn import AnalogConv1d, AnalogConv2d, AnalogLinear, convert_to_analog
 from rpusim.optim import AnalogSGD
+
+from helpers import clean_constant_step
+
 
 def _analog_bias() -> MappingParameter:
     return MappingParameter(digital_bias=False)
@@ -106,7 +108,9 @@ def test_analog_bias_state_restores_exactly() -> None:
     opt = AnalogSGD(layer.parameters(), lr=0.1)
     layer(torch.randn(4, 5)).sum().backward()
     opt.step()
-    clone = AnalogLinear(5, 3, rpu_config=SingleRPUConfig(mapping=MappingParameter(digital_bias=False)))
+    clone = AnalogLinear(
+        5, 3, rpu_config=SingleRPUConfig(mapping=MappingParameter(digital_bias=False))
+    )
     clone.load_state_dict(layer.state_dict())
     x = torch.randn(3, 5)
     assert all(torch.equal(a, b) for a, b in zip(layer.get_weights(), clone.get_weights()))

@@ -81,7 +81,9 @@ def test_build_config_arguments() -> None:
     assert build_config("ttv4", SoftBoundsDevice).device.fast_lr == 0.1  # the agad alias
     cell = build_config("sgd", ConstantStepDevice, n_devices=3, construction_seed=2)
     assert len(cell.device.unit_cell_devices) == 3 and cell.device.construction_seed == 2
-    assert build_config("sgd", ConstantStepDevice, construction_seed=4).device.construction_seed == 4
+    assert (
+        build_config("sgd", ConstantStepDevice, construction_seed=4).device.construction_seed == 4
+    )
     mapped = build_config("sgd", ConstantStepDevice, mapping=MappingParameter(max_input_size=64))
     assert mapped.mapping.max_input_size == 64
     io = IOParameters(out_noise=0.01)
@@ -106,7 +108,9 @@ def test_rpu_data_type_and_runtime() -> None:
     with pytest.raises(ConfigError, match="data_type"):
         AnalogLinear(3, 2, rpu_config=SingleRPUConfig(runtime=RuntimeParameter(data_type="half")))  # type: ignore[arg-type]
     # The runtime does not change what is simulated: equal configs compare equal.
-    assert SingleRPUConfig(runtime=RuntimeParameter(data_type=RPUDataType.HALF)) == SingleRPUConfig()
+    assert (
+        SingleRPUConfig(runtime=RuntimeParameter(data_type=RPUDataType.HALF)) == SingleRPUConfig()
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])

@@ -13,7 +13,6 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import clean_constant_step
 from rpusim.configs import (
     ChoppedTransferCompound,
     ConstantStepDevice,
@@ -33,6 +32,8 @@ from rpusim.linalg import AnalogMatrix
 from rpusim.nn import AnalogConv2d, AnalogLinear, AnalogSequential, AnalogWrapper, convert_to_analog
 from rpusim.optim import AnalogContext, AnalogSGD
 from rpusim.tiles import AnalogTile
+
+from helpers import clean_constant_step
 
 PERFECT = SingleRPUConfig(device=IdealDevice(), forward=IOParameters(is_perfect=True))
 
@@ -254,7 +255,9 @@ def test_hidden_parameters_have_the_reference_keys_and_the_device_draws() -> Non
     params = big.get_hidden_parameters()
     assert float(params["dwmin_up"].mean()) == pytest.approx(0.001, rel=0.05)
     assert float(params["max_bound"].mean()) == pytest.approx(0.6, rel=0.05)
-    assert list(AnalogTile(2, 2, SingleRPUConfig(device=PowStepDevice())).get_hidden_parameters()) == [
+    assert list(
+        AnalogTile(2, 2, SingleRPUConfig(device=PowStepDevice())).get_hidden_parameters()
+    ) == [
         *BASE_KEYS,
         "gamma_up",
         "gamma_down",

@@ -101,6 +101,4 @@ class RPUDataType(Enum):
         """The torch dtype of this data type (float32, float64, float16)."""
         import torch
 
-        return {"float": torch.float32, "double": torch.float64, "half": torch.float16}[
-            self.value
-        ]
+        return {"float": torch.float32, "double": torch.float64, "half": torch.float16}[self.value]

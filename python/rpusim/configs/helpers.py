@@ -13,11 +13,11 @@ from rpusim.configs.compounds import (
     MixedPrecisionCompound,
     TransferCompound,
     VectorUnitCell,
+    VectorUnitCellUpdatePolicy,
 )
 from rpusim.configs.devices import PulsedDevice
 from rpusim.configs.enums import BoundManagementType, NoiseManagementType
 from rpusim.configs.io import IOParameters
-from rpusim.configs.compounds import VectorUnitCellUpdatePolicy
 from rpusim.configs.rpu_configs import (
     DigitalRankUpdateRPUConfig,
     SingleRPUConfig,
@@ -48,7 +48,7 @@ def _factory(value: Any, kind: type, name: str) -> Callable[..., Any]:
     if isinstance(value, kind):
 
         def copy_of(**changes: Any) -> Any:
-            return dataclasses.replace(copy.deepcopy(value), **changes)
+            return dataclasses.replace(copy.deepcopy(value), **changes)  # type: ignore[type-var]
 
         return copy_of
     if callable(value):

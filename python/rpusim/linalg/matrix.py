@@ -44,7 +44,9 @@ class AnalogMatrix:
         **to_kwargs: Any,
     ) -> None:
         if realistic:
-            raise ConfigError("realistic=True: programming the matrix with write noise is not supported")
+            raise ConfigError(
+                "realistic=True: programming the matrix with write noise is not supported"
+            )
         device = to_kwargs.pop("device", None)
         if to_kwargs:
             raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(to_kwargs))}")

@@ -46,3 +46,8 @@ __all__ += [
     "AnalogLinearMapped",
     "AnalogWrapper",
 ]
+
+# The reference's names rpusim does not provide raise MissingFeatureError (branch api).
+from rpusim._missing import missing_getattr as _missing_getattr  # noqa: E402
+
+__getattr__ = _missing_getattr(__name__)

@@ -107,9 +107,9 @@ def set_load_rpu_config_state(
     saved configs (see ``AnalogLayerBase.load_state_dict``); None leaves a flag as it is."""
     for _, layer in named_analog_layers(module):
         if load_rpu_config is not None:
-            layer.load_rpu_config = bool(load_rpu_config)
+            layer.__dict__["load_rpu_config"] = bool(load_rpu_config)
         if strict_rpu_config_check is not None:
-            layer.strict_rpu_config_check = bool(strict_rpu_config_check)
+            layer.__dict__["strict_rpu_config_check"] = bool(strict_rpu_config_check)
 
 
 def keep_current_config(saved: dict[str, Any], current: Any, strict: bool) -> dict[str, Any]:
@@ -210,7 +210,9 @@ class AnalogLayerBase:
                     apply_weight_scaling=options.get("apply_weight_scaling", True)
                 )[1]
             assert bias is not None
-            weight = torch.cat([weight.reshape(weight.shape[0], -1), bias.reshape(-1, 1).to(weight.dtype)], 1)
+            weight = torch.cat(
+                [weight.reshape(weight.shape[0], -1), bias.reshape(-1, 1).to(weight.dtype)], 1
+            )
         self.analog_tile.set_weights(weight, **options)
 
     def _write_bias(self, bias: Optional[Tensor]) -> None:
@@ -256,7 +258,7 @@ class AnalogLayerBase:
         assert isinstance(self, nn.Module)
         for name, module in self.named_modules():
             if isinstance(module, AnalogLayerBase):
-                yield name, module
+                yield name, module  # type: ignore[misc]
 
     def analog_modules(self) -> Iterator[nn.Module]:
         """The analog layers and the analog containers."""
@@ -397,7 +399,7 @@ class AnalogLayerBase:
                 if not getattr(self, "load_rpu_config", True):
                     saved = keep_current_config(
                         saved,
-                        self.rpu_config,  # type: ignore[attr-defined]
+                        self.__dict__.get("rpu_config", tile.rpu_config),
                         getattr(self, "strict_rpu_config_check", True),
                     )
                 backend = tile.backend

@@ -46,7 +46,7 @@ class AnalogContainerBase(AnalogLayerBase):
         keys; a split layer is one entry with its whole weight). ``kwargs`` go to each layer's
         ``get_weights``."""
         return OrderedDict(
-            (_tile_key(name), layer.get_weights(**kwargs))
+            (_tile_key(name), layer.get_weights(**kwargs))  # type: ignore[operator]
             for name, layer in named_analog_layers(self)  # type: ignore[arg-type]
         )
 
@@ -60,7 +60,7 @@ class AnalogContainerBase(AnalogLayerBase):
         if missing:
             raise ConfigError(f"set_weights: no weights given for {missing[0]}")
         for name, layer in layers:
-            layer.set_weights(*weights_dic[_tile_key(name)], **kwargs)
+            layer.set_weights(*weights_dic[_tile_key(name)], **kwargs)  # type: ignore[operator]
 
     def to_backend(self, name: str) -> Any:
         return to_backend(self, name)  # type: ignore[arg-type]
@@ -149,7 +149,7 @@ class AnalogWrapper(AnalogContainerBase):
     @classmethod
     def to_digital(cls, module: AnalogWrapper, *args: Any, **kwargs: Any) -> nn.Module:
         """The wrapped module as an instance of its own class again (state shared)."""
-        digital_cls = type(module).__bases__[1]
+        digital_cls: Any = type(module).__bases__[1]
         plain = digital_cls.__new__(digital_cls)
         plain.__dict__ = module.__dict__
         return plain  # type: ignore[no-any-return]

@@ -38,7 +38,9 @@ class _AnalogConvNdMapped(_AnalogConvNd):
         backend: Optional[str] = None,
     ) -> None:
         if groups != 1:
-            raise ConfigError(f"groups: the mapped convolutions support groups=1 only, got {groups}")
+            raise ConfigError(
+                f"groups: the mapped convolutions support groups=1 only, got {groups}"
+            )
         if padding_mode != "zeros":
             raise ConfigError(
                 f"padding_mode: the mapped convolutions support 'zeros' only, got "

@@ -12,13 +12,22 @@ from torch import nn
 from rpusim.configs.rpu_configs import RPUConfig
 from rpusim.exceptions import ConfigError
 from rpusim.nn.base import AnalogLayerBase
-from rpusim.nn.container import AnalogSequential, analog_wrapper_class
+from rpusim.nn.container import AnalogSequential, AnalogWrapper, analog_wrapper_class
 from rpusim.nn.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d, _AnalogConvNd
 from rpusim.nn.conv_mapped import AnalogConv1dMapped, AnalogConv2dMapped, AnalogConv3dMapped
 from rpusim.nn.linear import AnalogLinear
 from rpusim.nn.linear_mapped import AnalogLinearMapped
 
 # Digital class → analog class; the reference's default conversion map.
+__all__ = [
+    "AnalogWrapper",
+    "DEFAULT_CONVERSION_MAP",
+    "DEFAULT_MAPPED_CONVERSION_MAP",
+    "convert_to_analog",
+    "convert_to_digital",
+    "specific_rpu_config_id",
+]
+
 DEFAULT_CONVERSION_MAP: dict[type[nn.Module], type[nn.Module]] = {
     nn.Linear: AnalogLinear,
     nn.Conv1d: AnalogConv1d,
@@ -81,6 +90,11 @@ def _analog_copy(
     layer.set_weights(module.weight.detach(), bias)
     layer.train(module.training)
     return layer
+
+
+def specific_rpu_config_id(module_name: str, module: nn.Module, rpu_config: RPUConfig) -> RPUConfig:
+    """The reference's default ``specific_rpu_config_fun``: every layer gets ``rpu_config``."""
+    return rpu_config
 
 
 def convert_to_analog(

@@ -1,5 +1,4 @@
-"""The reference's ``aihwkit.simulator`` module path (configs, presets, tiles, parameters, noise models); thin re-exports of rpusim's own modules."""
-
+"""The reference's ``aihwkit.simulator`` paths: thin re-exports of rpusim's modules."""
 
 from rpusim._missing import missing_getattr
 

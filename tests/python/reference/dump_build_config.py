@@ -1,9 +1,15 @@
-import json, sys, dataclasses, enum
+import dataclasses
+import enum
+import json
+import sys
+
 mod = sys.argv[1]
 if mod == "aihwkit":
-    from aihwkit.simulator.configs import build_config, SoftBoundsDevice
+    from aihwkit.simulator.configs import SoftBoundsDevice, build_config
 else:
-    from rpusim.configs import build_config, SoftBoundsDevice
+    from rpusim.configs import SoftBoundsDevice, build_config
+
+
 def flat(o, prefix=""):
     out = {}
     if dataclasses.is_dataclass(o):
@@ -17,6 +23,8 @@ def flat(o, prefix=""):
     elif isinstance(o, (int, float, str, bool)) or o is None:
         out[prefix[:-1]] = o
     return out
+
+
 res = {}
 for a in ["sgd", "tiki-taka", "ttv2", "c-ttv2", "agad", "mp"]:
     c = build_config(a, SoftBoundsDevice, construction_seed=3)

@@ -1,7 +1,9 @@
-"""``aihwkit.nn.modules.container`` (re-exported from ``rpusim.nn``)."""
+"""``aihwkit.nn.modules.container``."""
 
-from rpusim.nn.base import AnalogLayerBase
-from rpusim.nn.container import AnalogContainerBase, AnalogSequential, AnalogWrapper
 from rpusim._missing import missing_getattr
+from rpusim.nn.base import AnalogLayerBase as AnalogLayerBase
+from rpusim.nn.container import AnalogContainerBase as AnalogContainerBase
+from rpusim.nn.container import AnalogSequential as AnalogSequential
+from rpusim.nn.container import AnalogWrapper as AnalogWrapper
 
 __getattr__ = missing_getattr(__name__)

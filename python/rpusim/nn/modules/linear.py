@@ -1,8 +1,8 @@
-"""``aihwkit.nn.modules.linear`` (re-exported from ``rpusim.nn``)."""
+"""``aihwkit.nn.modules.linear``."""
 
-from rpusim.configs.base import RPUConfigBase
-from rpusim.nn.base import AnalogLayerBase
-from rpusim.nn.linear import AnalogLinear
 from rpusim._missing import missing_getattr
+from rpusim.configs.base import RPUConfigBase as RPUConfigBase
+from rpusim.nn.base import AnalogLayerBase as AnalogLayerBase
+from rpusim.nn.linear import AnalogLinear as AnalogLinear
 
 __getattr__ = missing_getattr(__name__)

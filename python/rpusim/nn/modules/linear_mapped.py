@@ -1,9 +1,12 @@
-"""``aihwkit.nn.modules.linear_mapped`` (re-exported from ``rpusim.nn``)."""
+"""``aihwkit.nn.modules.linear_mapped``."""
 
-from rpusim.configs.base import RPUConfigBase
-from rpusim.nn.linear import AnalogLinear
-from rpusim.nn.linear_mapped import AnalogLinearMapped
-from rpusim.tile_array import AnalogTileArray as TileModuleArray
 from rpusim._missing import missing_getattr
+from rpusim.configs.base import RPUConfigBase as RPUConfigBase
+from rpusim.nn.linear import AnalogLinear as AnalogLinear
+from rpusim.nn.linear_mapped import AnalogLinearMapped as AnalogLinearMapped
+from rpusim.tile_array import AnalogTileArray as AnalogTileArray
+
+# The reference's names for these classes.
+TileModuleArray = AnalogTileArray
 
 __getattr__ = missing_getattr(__name__)

@@ -1,14 +1,14 @@
-"""``aihwkit.simulator.tiles.periphery``: the tile periphery (re-exported)."""
+"""``aihwkit.simulator.tiles.periphery``: the tile periphery."""
 
-from rpusim.functions import AnalogFunction
-from rpusim.inference.tile import InferenceTile
-from rpusim.optim.context import AnalogContext
-from rpusim.tile_array import AnalogTileArray
-from rpusim.tiles import AnalogTile
+from rpusim._missing import missing_getattr
+from rpusim.functions import AnalogFunction as AnalogFunction
+from rpusim.inference.tile import InferenceTile as InferenceTile
+from rpusim.optim.context import AnalogContext as AnalogContext
+from rpusim.tile_array import AnalogTileArray as AnalogTileArray
+from rpusim.tiles import AnalogTile as AnalogTile
 
-# The reference's base class of every tile module and its tile array.
+# The reference's names for these classes.
 TileModule = AnalogTile
 TileModuleArray = AnalogTileArray
-from rpusim._missing import missing_getattr
 
 __getattr__ = missing_getattr(__name__)
