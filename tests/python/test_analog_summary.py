@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import clean_constant_step
 from rpusim.configs import (
     ConstantStepDevice,
     SingleRPUConfig,
@@ -18,6 +17,8 @@ from rpusim.configs import (
 from rpusim.nn import AnalogConv2dMapped
 from rpusim.nn.conversion import convert_to_analog
 from rpusim.utils.analog_info import AnalogInfo, analog_summary
+
+from helpers import clean_constant_step
 
 
 def _lenet() -> nn.Module:
