@@ -6,6 +6,7 @@ from rpusim import configs, exceptions, inference, nn, optim
 from rpusim._core import __version__
 from rpusim._core import backends as _backends
 from rpusim._core import gpu_unavailable_reason as _gpu_unavailable_reason
+from rpusim.inference import reference_paths as _reference_paths  # noqa: F401 - the reference's paths
 from rpusim.nn.container import to_backend
 from rpusim.tiles import AnalogTile
 

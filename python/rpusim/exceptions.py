@@ -27,3 +27,9 @@ class StateError(RpusimError, ValueError):
 
 class BackendError(RpusimError, RuntimeError):
     """A compute backend is unknown or unavailable."""
+
+
+class MissingFeatureError(ConfigError, ImportError):
+    """A name of the reference simulator that rpusim does not provide, imported from one of
+    rpusim's reference-compatible module paths (also an ImportError, so ``from ... import``
+    fails as for any missing name, with a message naming the feature)."""

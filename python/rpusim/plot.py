@@ -12,7 +12,8 @@ from typing import Any, Optional, Sequence, cast
 
 import torch
 
-from rpusim.configs import SingleRPUConfig, UpdateParameters
+from rpusim.configs import SingleRPUConfig, UnitCellRPUConfig, UpdateParameters
+from rpusim.configs.compounds import UnitCell
 from rpusim.configs.devices import PulsedDevice
 from rpusim.exceptions import ConfigError
 from rpusim.tiles import AnalogTile
@@ -30,32 +31,48 @@ def _pyplot() -> Any:
 
 
 def pulse_response(
-    device: PulsedDevice, n_steps: int = 1000, n_traces: int = 3, seed: int = 0
+    device: Any, n_steps: int = 1000, n_traces: int = 3, seed: int = 0
 ) -> torch.Tensor:
-    """Weights of ``n_traces`` devices (each its own device-to-device draw) after each of
-    ``n_steps`` up pulses followed by ``n_steps`` down pulses, from w = 0: ``[2·n_steps + 1,
-    n_traces]``. One update call delivers exactly one pulse: x = 1, d = ∓1, lr = dw_min gives a
-    train of length 1 with firing probability 1."""
-    if not isinstance(device, PulsedDevice):
-        raise ConfigError(f"device: expected a pulsed device, got {type(device).__name__}")
+    """Weights of ``n_traces`` devices or unit cells (each its own device-to-device draw) after
+    each of ``n_steps`` up pulses followed by ``n_steps`` down pulses, from w = 0: ``[2·n_steps +
+    1, n_traces]``. One update call delivers exactly one pulse to each device: x = 1, d = ∓1,
+    lr = 1 with a train of length 1 fires with probability 1 (a unit cell pulses its devices as
+    its update policy says)."""
     for name, value in (("n_steps", n_steps), ("n_traces", n_traces)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name}: expected a positive int, got {value!r}")
-    update = UpdateParameters(desired_bl=1, update_management=False, update_bl_management=False)
-    config = SingleRPUConfig(device=cast(Any, device), update=update)
-    tile = AnalogTile(n_traces, 1, config, seed=seed)
+    tile = response_tile(device, n_traces, seed)
     x = torch.ones(1, 1)
     trace = [tile.get_weights()[:, 0]]
     for direction in (-1.0, 1.0):  # d < 0 moves the weight up (W -= lr · d · x)
         d = torch.full((1, n_traces), direction)
         for _ in range(n_steps):
-            tile.update(x, d, device.dw_min)
+            tile.update(x, d, 1.0)
             trace.append(tile.get_weights()[:, 0])
     return torch.stack(trace)
 
 
+def response_tile(
+    device: Any, n_traces: int, seed: Optional[int] = 0, forward: Any = None
+) -> AnalogTile:
+    """A ``n_traces × 1`` tile of ``device`` (a pulsed device or a unit cell) whose every
+    ``update(x=1, d=∓1, lr=1)`` is exactly one pulse per device (train length 1, firing
+    probability 1, no update management); ``forward`` the periphery of noisy reads."""
+    update = UpdateParameters(desired_bl=1, update_management=False, update_bl_management=False)
+    extra: dict[str, Any] = {} if forward is None else {"forward": forward}
+    if isinstance(device, PulsedDevice):
+        config: Any = SingleRPUConfig(device=cast(Any, device), update=update, **extra)
+    elif isinstance(device, UnitCell):
+        config = UnitCellRPUConfig(device=device, update=update, **extra)
+    else:
+        raise ConfigError(
+            f"device: expected a pulsed device or a unit cell, got {type(device).__name__}"
+        )
+    return AnalogTile(n_traces, 1, config, seed=seed)
+
+
 def plot_device(
-    device: PulsedDevice,
+    device: Any,
     n_steps: int = 1000,
     n_traces: int = 3,
     seed: int = 0,

@@ -21,6 +21,7 @@ from rpusim.inference.tile import InferenceTile
 from rpusim.tiles import (
     AnalogTile,
     as_float32_2d,
+    check_runtime,
     check_weights,
     config_label,
     saved_sizes,
@@ -40,14 +41,18 @@ class AnalogTileArray(AnalogTile):
         rpu_config: RPUConfig,
         backend: Optional[str] = None,
         seed: Optional[int] = None,
+        out_splits: Optional[list[tuple[int, int]]] = None,
+        in_splits: Optional[list[tuple[int, int]]] = None,
     ) -> None:
         mapping = rpu_config.mapping
         mapping.check()
+        check_runtime(rpu_config)
         self.rpu_config = rpu_config
         self.out_size = out_size
         self.in_size = in_size
-        self.out_splits = splits(out_size, mapping.max_output_size)
-        self.in_splits = splits(in_size, mapping.max_input_size)
+        # Given splits (the *Mapped layers' layouts) or the mapping's even ones.
+        self.out_splits = out_splits or splits(out_size, mapping.max_output_size)
+        self.in_splits = in_splits or splits(in_size, mapping.max_input_size)
         self.tiles = [
             [
                 tile_class(rpu_config)(
@@ -104,7 +109,9 @@ class AnalogTileArray(AnalogTile):
                 out[:, i0:i1] += tile.backward(flat[:, o0:o1], mask)
         return out.reshape(*lead, self.in_size).to(device=d.device, dtype=d.dtype)
 
-    def update(self, x: Tensor, d: Tensor, lr: float) -> None:
+    def update(self, x: Tensor, d: Tensor, lr: Optional[float] = None) -> None:
+        if lr is None:
+            lr = self.get_learning_rate()
         xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
         for (o0, o1), row in zip(self.out_splits, self.tiles):
             for (i0, i1), tile in zip(self.in_splits, row):
@@ -143,13 +150,34 @@ class AnalogTileArray(AnalogTile):
         for tile in self.all_tiles():
             tile.synchronize()
 
-    def get_weights(self) -> Tensor:
-        rows = [torch.cat([tile.get_weights() for tile in row], dim=1) for row in self.tiles]
+    def get_weights(self, apply_weight_scaling: bool = True) -> Tensor:
+        rows = [
+            torch.cat([tile.get_weights(apply_weight_scaling) for tile in row], dim=1)
+            for row in self.tiles
+        ]
         return torch.cat(rows, dim=0)
 
     def check_finite(self) -> None:
         for tile in self.all_tiles():
             tile.check_finite()
+
+    def get_learning_rate(self) -> float:
+        return self.tiles[0][0].get_learning_rate()
+
+    def set_learning_rate(self, learning_rate: Optional[float]) -> None:
+        for tile in self.all_tiles():
+            tile.set_learning_rate(learning_rate)
+
+    def get_hidden_parameters(self) -> dict[str, Tensor]:
+        """The hidden parameters of every tile, stitched into ``[out_size, in_size]`` maps."""
+        return self._stitch([[tile.get_hidden_parameters() for tile in row] for row in self.tiles])
+
+    def _stitch(self, parts: list[list[dict[str, Tensor]]]) -> dict[str, Tensor]:
+        keys = parts[0][0].keys()
+        return {
+            key: torch.cat([torch.cat([h[key] for h in row], dim=1) for row in parts], dim=0)
+            for key in keys
+        }
 
     def get_hidden_weights(self) -> dict[str, Tensor]:
         """The hidden weights of every tile, stitched into ``[out_size, in_size]`` maps."""
@@ -164,11 +192,16 @@ class AnalogTileArray(AnalogTile):
     def array_count(self) -> int:
         return self.tiles[0][0].array_count
 
-    def set_weights(self, weights: Tensor) -> None:
+    def set_weights(
+        self,
+        weights: Tensor,
+        apply_weight_scaling: bool = True,
+        weight_scaling_omega: Optional[float] = None,
+    ) -> None:
         check_weights(weights, self.out_size, self.in_size)
         for (o0, o1), row in zip(self.out_splits, self.tiles):
             for (i0, i1), tile in zip(self.in_splits, row):
-                tile.set_weights(weights[o0:o1, i0:i1])
+                tile.set_weights(weights[o0:o1, i0:i1], apply_weight_scaling, weight_scaling_omega)
 
     def to_backend(self, name: str) -> None:
         for tile in self.all_tiles():

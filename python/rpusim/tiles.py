@@ -137,6 +137,43 @@ def update_arguments(
     return xf, df, float(lr)
 
 
+# The reference tile's learning rate before any set_learning_rate.
+DEFAULT_TILE_LEARNING_RATE = 0.1
+
+
+def check_runtime(rpu_config: Any) -> None:
+    """``rpu_config.runtime.data_type``: tiles compute in float32. FLOAT runs as is; HALF
+    (the reference's half-precision build) runs in float32 with outputs in the input's dtype,
+    more precise than the reference; DOUBLE is refused (its point, more precision than float32,
+    is not available)."""
+    runtime = getattr(rpu_config, "runtime", None)
+    if runtime is None:
+        return
+    data_type = getattr(runtime, "data_type", None)
+    name = getattr(data_type, "name", None)
+    if name == "DOUBLE":
+        raise ConfigError(
+            "runtime.data_type: RPUDataType.DOUBLE is not supported (rpusim tiles compute in "
+            "float32; use RPUDataType.FLOAT)"
+        )
+    if name not in ("FLOAT", "HALF"):
+        raise ConfigError(
+            f"runtime.data_type: expected an RPUDataType (FLOAT or HALF), got {data_type!r}"
+        )
+
+
+def check_omega(omega: Any) -> float:
+    """A weight-scaling ω given to ``set_weights``: a finite number >= 0."""
+    if (
+        isinstance(omega, bool)
+        or not isinstance(omega, (int, float))
+        or not math.isfinite(omega)
+        or omega < 0
+    ):
+        raise ConfigError(f"weight_scaling_omega: expected a finite number >= 0, got {omega!r}")
+    return float(omega)
+
+
 def config_label(rpu_config: Any) -> str:
     """The device model's class name of a config (the config's own for inference configs)."""
     return type(getattr(rpu_config, "device", rpu_config)).__name__
@@ -225,6 +262,7 @@ class AnalogTile:
         if not isinstance(mapping, MappingParameter):
             raise ConfigError(f"mapping: expected a MappingParameter, got {mapping!r}")
         mapping.check()
+        check_runtime(rpu_config)
         self.rpu_config = rpu_config
         self.out_size = out_size
         self.in_size = in_size
@@ -285,11 +323,15 @@ class AnalogTile:
         self._tile.backward(flat.numpy(), out.numpy())
         return out.reshape(*lead, self.in_size).to(device=d.device, dtype=d.dtype)
 
-    def update(self, x: Tensor, d: Tensor, lr: float) -> None:
+    def update(self, x: Tensor, d: Tensor, lr: Optional[float] = None) -> None:
         """Applies ``W -= lr · Σ_n d_n x_nᵀ`` to the layer's weights α⊙W with the configured
         (pulsed) update, ``d`` the gradient of the tile's output: as in the reference the tile
         gets d/α at lr, or with ``weight_scaling_lr_compensation`` d·mean(α)/α at lr/mean(α)
-        (the same product; it moves the split between pulse probabilities and lr)."""
+        (the same product; it moves the split between pulse probabilities and lr). Without
+        ``lr`` the tile's own learning rate (``set_learning_rate``, as the reference's
+        ``tile.update(x, d)``)."""
+        if lr is None:
+            lr = self.get_learning_rate()
         xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
         scales = self.mapping_scales
         if scales is not None:
@@ -338,11 +380,67 @@ class AnalogTile:
         every read of results waits by itself). For timing."""
         self._tile.synchronize()
 
-    def get_weights(self) -> Tensor:
+    # The reference's tile-level API (aihwkit ``SimulatorTileWrapper``/``TileWithPeriphery``).
+    def get_learning_rate(self) -> float:
+        """The learning rate ``update(x, d)`` uses without an explicit ``lr`` (the reference's
+        default 0.1; ``AnalogSGD`` passes its group's lr explicitly)."""
+        return float(self.__dict__.get("_learning_rate", DEFAULT_TILE_LEARNING_RATE))
+
+    def set_learning_rate(self, learning_rate: Optional[float]) -> None:
+        """Sets the tile's learning rate (None keeps the current one, as the reference)."""
+        if learning_rate is None:
+            return
+        self._learning_rate = check_learning_rate("learning_rate", learning_rate)
+
+    def get_analog_ctx(self) -> Any:
+        """The ``AnalogContext`` parameter that stands for this tile in an optimizer (the layer's
+        ``analog_ctx``; created on first use for a tile outside a layer)."""
+        ctx = self.__dict__.get("_analog_ctx")
+        if ctx is None:
+            from rpusim.optim.context import AnalogContext
+
+            ctx = AnalogContext(self)
+        return ctx
+
+    def get_hidden_parameters(self) -> dict[str, Tensor]:
+        """The per-device parameters and hidden arrays, each ``[out_size, in_size]``, under the
+        reference's names (``rpusim.hidden_parameters``): ``max_bound``/``min_bound`` (w_max,
+        w_min), ``dwmin_up``/``dwmin_down`` (step sizes), ``decay_scales`` (1 − 1/lifetime),
+        ``diffusion_rates``, ``reset_bias``, ``drift_nu``, the shape parameters of the device
+        (``slope_up``/``slope_down``, ``gamma_up``/``gamma_down``) and, for unit cells and
+        compounds, each of those per device array with suffix ``_k`` plus ``hidden_weights_k``.
+        A copy: changing it changes nothing."""
+        from rpusim.hidden_parameters import hidden_parameters
+
+        return hidden_parameters(self.__getstate__()["tile"])
+
+    def get_hidden_parameter_names(self) -> list[str]:
+        """The keys of :meth:`get_hidden_parameters`, in order."""
+        return list(self.get_hidden_parameters())
+
+    def __matmul__(self, x: Any) -> Any:
+        """``tile @ x``: the analog forward pass of ``x [..., in_size]`` (a tensor or numpy array;
+        numpy in, numpy out), as the reference's ``AnalogMatrix``."""
+        return self._as_matrix_op(self.forward, x)
+
+    def __rmatmul__(self, d: Any) -> Any:
+        """``d @ tile``: the analog backward (transposed) pass of ``d [..., out_size]``."""
+        return self._as_matrix_op(self.backward, d)
+
+    @staticmethod
+    def _as_matrix_op(op: Any, value: Any) -> Any:
+        is_numpy = type(value).__module__ == "numpy"
+        tensor = torch.from_numpy(value) if is_numpy else value
+        with torch.no_grad():
+            out = op(tensor)
+        return out.numpy() if is_numpy else out
+
+    def get_weights(self, apply_weight_scaling: bool = True) -> Tensor:
         """The weights ``[out_size, in_size]`` (a copy): the visible weight Σ_k γ_k W_k of a unit
-        cell or compound, times the mapping scales."""
+        cell or compound, times the mapping scales (without them when ``apply_weight_scaling``
+        is False: what the devices hold)."""
         w = torch.from_numpy(self._tile.get_weights())
-        if self.mapping_scales is not None:
+        if apply_weight_scaling and self.mapping_scales is not None:
             w = w * self.mapping_scales[:, None]
         return w
 
@@ -367,14 +465,25 @@ class AnalogTile:
         """Number of device arrays (1 for a single device)."""
         return int(self._tile.arrays)
 
-    def set_weights(self, weights: Tensor) -> None:
+    def set_weights(
+        self,
+        weights: Tensor,
+        apply_weight_scaling: bool = True,
+        weight_scaling_omega: Optional[float] = None,
+    ) -> None:
         """Writes weights ``[out_size, in_size]``; each device clips them into its bounds. With
-        ``mapping.weight_scaling_omega`` = ω > 0 the tile gets W/α, α = max|W|/ω (per row when
-        columnwise), and α becomes the digital output scale."""
+        ``mapping.weight_scaling_omega`` = ω > 0 (or ``weight_scaling_omega`` given here) the
+        tile gets W/α, α = max|W|/ω (per row when columnwise), and α becomes the digital output
+        scale. ``apply_weight_scaling=False`` writes W as given and keeps the current scales."""
         check_weights(weights, self.out_size, self.in_size)
         flat, _ = as_float32_2d("weights", weights, self.in_size)
+        if not apply_weight_scaling:
+            self._tile.set_weights(flat.numpy())
+            return
         mapping = getattr(self.rpu_config, "mapping", None)
         omega = float(mapping.weight_scaling_omega) if mapping is not None else 0.0
+        if weight_scaling_omega is not None:
+            omega = check_omega(weight_scaling_omega)
         if mapping is not None and omega > 0:
             if mapping.weight_scaling_columnwise:
                 peak = flat.abs().amax(dim=1)
@@ -409,6 +518,7 @@ class AnalogTile:
             "backend": self.backend,
             "tile": dict(self._tile.get_state()),
             "mapping_scales": self.mapping_scales,
+            "learning_rate": self.get_learning_rate(),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -427,6 +537,12 @@ class AnalogTile:
                 f"got {type(rpu_config).__name__}"
             )
         backend = check_backend(state.get("backend", "cpu")) or "cpu"
+        try:
+            learning_rate = check_learning_rate(
+                "learning_rate", state.get("learning_rate", DEFAULT_TILE_LEARNING_RATE)
+            )
+        except InputError as err:
+            raise StateError(f"state: {err}") from None
         if not isinstance(state["tile"], dict):
             raise StateError(f"state: tile must be a dict, got {type(state['tile']).__name__}")
         tile = _core.Tile.from_state(state["tile"], backend)
@@ -440,6 +556,7 @@ class AnalogTile:
         self.in_size = in_size
         self.mapping_scales = scales
         self._tile = tile
+        self._learning_rate = learning_rate
 
     @classmethod
     def _config_types(cls) -> tuple[type, ...]:

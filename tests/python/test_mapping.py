@@ -98,7 +98,7 @@ def test_unsupported_and_bad_mapping_values() -> None:
     for mapping, match in (
         (MappingParameter(weight_scaling_omega=-0.6), "weight_scaling_omega"),
         (MappingParameter(learn_out_scaling=1), "learn_out_scaling"),  # type: ignore[arg-type]
-        (MappingParameter(digital_bias=False), "digital_bias"),
+        (MappingParameter(digital_bias=0), "digital_bias"),  # type: ignore[arg-type]
         (MappingParameter(max_input_size=-1), "max_input_size"),
     ):
         with pytest.raises(ConfigError, match=match):

@@ -160,7 +160,8 @@ def test_optimizer_step_applies_decay_once_per_step() -> None:
 def test_sequential_helpers() -> None:
     model = _model()
     assert model.analog_tile_count() == 2
-    assert set(model.get_weights()) == {"0", "2"}
+    # The reference's keys: the name of each layer's tile module.
+    assert set(model.get_weights()) == {"0.analog_module", "2.analog_module"}
 
 
 def test_module_conversions_keep_the_analog_context() -> None:

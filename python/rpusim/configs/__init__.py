@@ -105,3 +105,10 @@ __all__ = [
     "WeightRemapParameter",
     "WeightRemapType",
 ]
+
+# The reference's build_config, data type and runtime settings (branch api).
+from rpusim.configs.enums import RPUDataType  # noqa: E402
+from rpusim.configs.helpers import build_config  # noqa: E402
+from rpusim.configs.runtime import RuntimeParameter  # noqa: E402
+
+__all__ += ["RPUDataType", "RuntimeParameter", "build_config"]

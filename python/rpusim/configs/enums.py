@@ -1,6 +1,7 @@
 """Enumerations of the configuration (names as in the reference simulator)."""
 
 from enum import Enum
+from typing import Any
 
 
 class NoiseManagementType(Enum):
@@ -84,3 +85,20 @@ class WeightRemapType(Enum):
     NONE = "NONE"
     LAYERWISE_SYMMETRIC = "LAYERWISE_SYMMETRIC"
     CHANNELWISE_SYMMETRIC = "CHANNELWISE_SYMMETRIC"
+
+
+class RPUDataType(Enum):
+    """The reference's simulation data type (``rpu_config.runtime.data_type``). rpusim tiles
+    compute in float32 whatever is chosen: FLOAT is exact, HALF runs in float32 (inputs of any
+    floating dtype, float16 and bfloat16 included, come back in their own dtype), DOUBLE is
+    refused with a ConfigError when a tile is built (float64 precision is not available)."""
+
+    FLOAT = "float"
+    DOUBLE = "double"
+    HALF = "half"
+
+    def as_torch(self) -> Any:
+        """The torch dtype of this data type (float32, float64, float16)."""
+        import torch
+
+        return {"float": torch.float32, "double": torch.float64, "half": torch.float16}[self.value]

@@ -13,6 +13,7 @@ from rpusim.configs.encode import _encode_value
 from rpusim.configs.enums import WeightClipType, WeightModifierType, WeightRemapType
 from rpusim.configs.io import IOParameters
 from rpusim.configs.mapping import MappingParameter
+from rpusim.configs.runtime import RuntimeParameter
 from rpusim.exceptions import ConfigError
 from rpusim.inference.compensation import BaseDriftCompensation, GlobalDriftCompensation
 from rpusim.inference.noise import BaseNoiseModel, PCMLikeNoiseModel
@@ -213,6 +214,8 @@ class InferenceRPUConfig:
     """Hardware-aware training noise."""
     mapping: MappingParameter = field(default_factory=MappingParameter)
     """How layers are split over tiles."""
+    runtime: RuntimeParameter = field(default_factory=RuntimeParameter, compare=False)
+    """Simulation settings (data type); see ``RuntimeParameter``."""
 
     def check(self) -> None:
         """Raises ConfigError for any invalid value."""

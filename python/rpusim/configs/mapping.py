@@ -16,7 +16,9 @@ class MappingParameter:
     limit (one tile)."""
 
     digital_bias: bool = True
-    """The bias is a digital parameter (an analog bias column is not supported)."""
+    """The bias is a digital parameter (a torch parameter trained by the digital optimizer).
+    False: the bias is an extra column of the tile driven by a constant input 1 (read through
+    the periphery, trained by pulses, subject to the devices' bounds and noise)."""
     weight_scaling_omega: float = 0.0
     """If > 0: ``set_weights`` writes W/α into each tile, α = max|W|/ω (per output row with
     ``weight_scaling_columnwise``), and keeps α as a digital scale of the tile's outputs: the
@@ -43,8 +45,6 @@ class MappingParameter:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{prefix}.{name}: expected an int >= 0, got {value!r}")
-        if self.digital_bias is not True:
-            raise ConfigError(f"{prefix}.digital_bias: an analog bias column is not supported")
         omega = self.weight_scaling_omega
         if (
             isinstance(omega, bool)
@@ -56,6 +56,7 @@ class MappingParameter:
                 f"{prefix}.weight_scaling_omega: expected a finite number >= 0, got {omega!r}"
             )
         for name in (
+            "digital_bias",
             "weight_scaling_columnwise",
             "weight_scaling_lr_compensation",
             "learn_out_scaling",
@@ -66,10 +67,14 @@ class MappingParameter:
 
 
 def splits(size: int, limit: int) -> list[tuple[int, int]]:
-    """``[start, stop)`` ranges of at most ``limit`` (0: one range) that cover ``range(size)``,
-    as even as possible."""
+    """``[start, stop)`` ranges of at most ``limit`` (0: one range) that cover ``range(size)``:
+    ⌈size/limit⌉ ranges whose sizes differ by at most one, the larger first (the reference's
+    tile arrays split the same way)."""
     if limit <= 0 or size <= limit:
         return [(0, size)]
     count = -(-size // limit)
-    bounds = [size * k // count for k in range(count + 1)]
+    base, extra = divmod(size, count)
+    bounds = [0]
+    for k in range(count):
+        bounds.append(bounds[-1] + base + (k < extra))
     return list(zip(bounds[:-1], bounds[1:]))

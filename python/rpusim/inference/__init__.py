@@ -36,3 +36,14 @@ __all__ = [
     "SinglePairConductanceConverter",
     "StateIndependentNoiseModel",
 ]
+
+# The reference's names rpusim does not provide raise MissingFeatureError (branch api).
+from rpusim._missing import missing_getattr as _missing_getattr  # noqa: E402
+
+__getattr__ = _missing_getattr(
+    __name__,
+    {
+        "drift_analog_weights": "rpusim.nn.base:drift_analog_weights",
+        "program_analog_weights": "rpusim.nn.base:program_analog_weights",
+    },
+)

@@ -152,11 +152,11 @@ class InferenceTile(AnalogTile):
         self._load()
         return super().backward(d, saturated)
 
-    def update(self, x: Tensor, d: Tensor, lr: float) -> None:
+    def update(self, x: Tensor, d: Tensor, lr: Optional[float] = None) -> None:
         """SGD step of the layer's weights s⊙W (s the output scales): W −= lr·Σ_n (d_n/s) x_nᵀ,
         so that s⊙W moves by exactly −lr·Σ_n d_n x_nᵀ however remapping splits it between W
-        and s (the reference's d/α)."""
-        self.sgd_step(x, d, lr, {})
+        and s (the reference's d/α). Without ``lr`` the tile's own learning rate."""
+        self.sgd_step(x, d, self.get_learning_rate() if lr is None else lr, {})
 
     def sgd_step(
         self,
@@ -297,10 +297,11 @@ class InferenceTile(AnalogTile):
             if value is not None:
                 check_state_tensor(f"inference.{key}", value)
 
-    def get_weights(self) -> Tensor:
-        """The trained weights ``[out_size, in_size]`` (a copy), times the output scales."""
+    def get_weights(self, apply_weight_scaling: bool = True) -> Tensor:
+        """The trained weights ``[out_size, in_size]`` (a copy), times the output scales (unless
+        ``apply_weight_scaling`` is False)."""
         w = self.stored_weights.clone()
-        if self.mapping_scales is not None:
+        if apply_weight_scaling and self.mapping_scales is not None:
             w = w * self.mapping_scales[:, None]
         return w
 
@@ -322,10 +323,15 @@ class InferenceTile(AnalogTile):
                 hidden[f"nu_{k}"] = nu.clone()
         return hidden
 
-    def set_weights(self, weights: Tensor) -> None:
+    def set_weights(
+        self,
+        weights: Tensor,
+        apply_weight_scaling: bool = True,
+        weight_scaling_omega: Optional[float] = None,
+    ) -> None:
         """Sets the trained weights (with ``mapping.weight_scaling_omega`` the output scales as
         for :class:`AnalogTile`); any programming is discarded."""
-        super().set_weights(weights)
+        super().set_weights(weights, apply_weight_scaling, weight_scaling_omega)
         self.stored_weights = torch.from_numpy(self._tile.get_weights()).clone()
         if self.mapping_scales is None:
             self.mapping_scales = self._initial_scales()

@@ -28,3 +28,26 @@ __all__ = [
     "remap_analog_weights",
     "to_backend",
 ]
+
+# The reference's mapped layers, containers and module paths (branch api).
+from rpusim.nn.container import AnalogContainerBase, AnalogWrapper  # noqa: E402
+from rpusim.nn.conv_mapped import (  # noqa: E402
+    AnalogConv1dMapped,
+    AnalogConv2dMapped,
+    AnalogConv3dMapped,
+)
+from rpusim.nn.linear_mapped import AnalogLinearMapped  # noqa: E402
+
+__all__ += [
+    "AnalogContainerBase",
+    "AnalogConv1dMapped",
+    "AnalogConv2dMapped",
+    "AnalogConv3dMapped",
+    "AnalogLinearMapped",
+    "AnalogWrapper",
+]
+
+# The reference's names rpusim does not provide raise MissingFeatureError (branch api).
+from rpusim._missing import missing_getattr as _missing_getattr  # noqa: E402
+
+__getattr__ = _missing_getattr(__name__)

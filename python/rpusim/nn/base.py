@@ -74,6 +74,75 @@ def check_analog_state(module: nn.Module) -> None:
         tile.check_finite()
 
 
+def named_analog_layers(module: nn.Module) -> Iterator[tuple[str, nn.Module]]:
+    """``(name, layer)`` of the modules inside ``module`` that hold a tile of their own."""
+    for name, child in module.named_modules():
+        if isinstance(child.__dict__.get("analog_tile"), AnalogTile):
+            yield name, child
+
+
+def named_analog_tiles(module: nn.Module) -> Iterator[tuple[str, AnalogTile]]:
+    """``(name, tile)`` of the physical tiles inside ``module`` (see
+    ``AnalogLayerBase.named_analog_tiles``)."""
+    for name, layer in named_analog_layers(module):
+        # The reference's mapped convolutions hold their tile array directly ("array.i.o").
+        own = getattr(layer, "TILE_MODULE_NAME", "analog_module")
+        prefix = ".".join(part for part in (name, own) if part)
+        tile = layer.__dict__["analog_tile"]
+        grid = getattr(tile, "tiles", None)
+        if grid is None:
+            yield prefix, tile
+            continue
+        # The reference's arrays are indexed [input split][output split].
+        array = f"{prefix}.array" if prefix else "array"
+        for i in range(len(grid[0])):
+            for o in range(len(grid)):
+                yield f"{array}.{i}.{o}", grid[o][i]
+
+
+def set_load_rpu_config_state(
+    module: nn.Module, load_rpu_config: Optional[bool], strict_rpu_config_check: Optional[bool]
+) -> None:
+    """Sets, on every analog layer inside ``module``, whether ``load_state_dict`` restores the
+    saved configs (see ``AnalogLayerBase.load_state_dict``); None leaves a flag as it is."""
+    for _, layer in named_analog_layers(module):
+        if load_rpu_config is not None:
+            layer.__dict__["load_rpu_config"] = bool(load_rpu_config)
+        if strict_rpu_config_check is not None:
+            layer.__dict__["strict_rpu_config_check"] = bool(strict_rpu_config_check)
+
+
+def keep_current_config(saved: dict[str, Any], current: Any, strict: bool) -> dict[str, Any]:
+    """A copy of the saved tile state ``saved`` that restores under the config ``current``
+    (the reference's ``load_rpu_config=False``): the same class (unless not ``strict``) and the
+    same tile layout, then the current config in place of the saved one in every tile state."""
+    old = saved.get("rpu_config")
+    if strict and type(old) is not type(current):
+        raise StateError(
+            f"load_rpu_config=False: cannot replace the saved {type(old).__name__} with "
+            f"{type(current).__name__} (strict_rpu_config_check=False allows it)"
+        )
+    old_mapping = getattr(old, "mapping", None)
+    new_mapping = getattr(current, "mapping", None)
+    for name in ("max_input_size", "max_output_size", "digital_bias"):
+        if getattr(old_mapping, name, None) != getattr(new_mapping, name, None):
+            raise StateError(
+                f"load_rpu_config=False: mapping.{name} differs from the saved config's "
+                f"(it changes how the layer is laid out on tiles)"
+            )
+    return _with_config(saved, current)
+
+
+def _with_config(state: dict[str, Any], config: Any) -> dict[str, Any]:
+    state = dict(state)
+    state["rpu_config"] = config
+    if "tiles" in state:
+        state["tiles"] = [[_with_config(t, config) for t in row] for row in state["tiles"]]
+    elif isinstance(state.get("tile"), dict):
+        state["tile"] = {**state["tile"], "config_json": config.to_json()}
+    return state
+
+
 def _is_inference(tile: AnalogTile) -> bool:
     return type(tile.rpu_config).__name__ == "InferenceRPUConfig"
 
@@ -90,14 +159,61 @@ class AnalogLayerBase:
         finite tensor ``[size]`` for a layer with a bias."""
         if bias is None:
             return None
-        if getattr(self, "bias", None) is None:
-            raise ShapeError("bias: this layer was built with bias=False")
+        if getattr(self, "bias", None) is None and not getattr(self, "analog_bias", False):
+            # The reference ignores a bias given to a layer without one.
+            return None
         if not isinstance(bias, Tensor) or tuple(bias.shape) != (size,):
             raise ShapeError(
                 f"bias: expected shape [{size}], got {list(getattr(bias, 'shape', []))}"
             )
         check_finite("bias", bias)
         return bias
+
+    @staticmethod
+    def _weight_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The reference's keyword arguments of ``get_weights``/``set_weights`` as the tile's:
+        ``apply_weight_scaling`` (and ``weight_scaling_omega`` for set); ``realistic=True``
+        (weights read or written through noisy forward passes) is not built."""
+        options = dict(kwargs)
+        if options.pop("realistic", False):
+            raise ConfigError(
+                "realistic=True: realistic weight reads/writes (through forward passes or "
+                "programming) are not supported; use program_analog_weights() for inference tiles"
+            )
+        unknown = set(options) - {"apply_weight_scaling", "weight_scaling_omega"}
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+        return options
+
+    def _init_analog_bias(self, bias: bool, rpu_config: Any) -> bool:
+        """Whether the bias is an extra tile column (``mapping.digital_bias=False``)."""
+        mapping = getattr(rpu_config, "mapping", None)
+        self.analog_bias = bool(bias) and mapping is not None and mapping.digital_bias is False
+        return self.analog_bias
+
+    def _read_tile(self, **kwargs: Any) -> tuple[Tensor, Optional[Tensor]]:
+        """``(weight [out, in], analog bias column or None)`` of this layer's tile."""
+        options = self._weight_options(kwargs)
+        options.pop("weight_scaling_omega", None)
+        w = self.analog_tile.get_weights(**options)
+        if getattr(self, "analog_bias", False):
+            return w[:, :-1].contiguous(), w[:, -1].clone()
+        return w, None
+
+    def _write_tile(self, weight: Tensor, bias: Optional[Tensor], **kwargs: Any) -> None:
+        """Writes ``weight [out, in]`` (and, with an analog bias, ``bias`` as the last column;
+        None keeps the column's current value) into the tile."""
+        options = self._weight_options(kwargs)
+        if getattr(self, "analog_bias", False):
+            if bias is None:
+                bias = self._read_tile(
+                    apply_weight_scaling=options.get("apply_weight_scaling", True)
+                )[1]
+            assert bias is not None
+            weight = torch.cat(
+                [weight.reshape(weight.shape[0], -1), bias.reshape(-1, 1).to(weight.dtype)], 1
+            )
+        self.analog_tile.set_weights(weight, **options)
 
     def _write_bias(self, bias: Optional[Tensor]) -> None:
         layer_bias = getattr(self, "bias", None)
@@ -122,27 +238,92 @@ class AnalogLayerBase:
             return out
         return out * self.out_scaling_alpha.to(out.dtype)
 
-    def analog_tiles(self) -> Iterator[AnalogTile]:
-        """The tiles of this module and its children."""
-        assert isinstance(self, nn.Module)
-        for module in self.modules():
-            tile = getattr(module, "analog_tile", None)
-            if isinstance(tile, AnalogTile):
-                yield tile
+    IS_CONTAINER = False
+    """Whether this module only holds other analog modules (``AnalogSequential``, wrapped
+    roots) rather than a tile of its own (the reference's flag)."""
+
+    # Walking the model, with the reference's names (aihwkit ``AnalogLayerBase``).
+    def named_analog_layers(self) -> Iterator[tuple[str, nn.Module]]:
+        """``(name, layer)`` of every analog layer (a module with a tile of its own) among this
+        module and its children."""
+        return named_analog_layers(self)  # type: ignore[arg-type]
 
     def analog_layers(self) -> Iterator[nn.Module]:
         """The analog layers among this module and its children."""
+        for _, layer in self.named_analog_layers():
+            yield layer
+
+    def named_analog_modules(self) -> Iterator[tuple[str, nn.Module]]:
+        """``(name, module)`` of the analog layers and the analog containers."""
         assert isinstance(self, nn.Module)
-        for module in self.modules():
-            if isinstance(module, AnalogLayerBase) and hasattr(module, "analog_tile"):
-                yield module
+        for name, module in self.named_modules():
+            if isinstance(module, AnalogLayerBase):
+                yield name, module  # type: ignore[misc]
+
+    def analog_modules(self) -> Iterator[nn.Module]:
+        """The analog layers and the analog containers."""
+        for _, module in self.named_analog_modules():
+            yield module
+
+    def named_analog_tiles(self) -> Iterator[tuple[str, AnalogTile]]:
+        """``(name, tile)`` of every physical tile, named as the reference's tile modules:
+        ``"<layer>.analog_module"``, or ``"<layer>.analog_module.array.<i>.<o>"`` for the
+        tile of input split i and output split o of a layer split over several tiles."""
+        return named_analog_tiles(self)  # type: ignore[arg-type]
+
+    def analog_tiles(self) -> Iterator[AnalogTile]:
+        """The physical tiles of this module and its children (each tile of a split layer)."""
+        for _, tile in self.named_analog_tiles():
+            yield tile
+
+    def analog_tile_count(self) -> int:
+        """Number of physical tiles."""
+        return sum(1 for _ in self.analog_tiles())
+
+    def apply_to_analog_layers(self, fn: Any) -> Any:
+        """Calls ``fn(layer)`` for every analog layer; returns this module."""
+        for layer in list(self.analog_layers()):
+            fn(layer)
+        return self
+
+    def apply_to_analog_tiles(self, fn: Any) -> Any:
+        """Calls ``fn(tile)`` for every physical tile; returns this module."""
+        for tile in list(self.analog_tiles()):
+            fn(tile)
+        return self
+
+    @property
+    def analog_module(self) -> AnalogTile:
+        """This layer's tile (the reference's name for it; an ``AnalogTileArray`` when the
+        mapping splits the layer)."""
+        tile = self.__dict__.get("analog_tile")
+        if not isinstance(tile, AnalogTile):
+            raise AttributeError(f"{type(self).__name__} holds no analog tile of its own")
+        return tile
+
+    def get_analog_ctx(self) -> Any:
+        """The ``AnalogContext`` parameter of this layer's tile."""
+        return self.analog_module.get_analog_ctx()
+
+    def load_state_dict(
+        self,
+        state_dict: Any,
+        strict: bool = True,
+        load_rpu_config: Optional[bool] = None,
+        strict_rpu_config_check: Optional[bool] = None,
+    ) -> Any:
+        """``torch.nn.Module.load_state_dict`` with the reference's choice of config:
+        ``load_rpu_config=True`` (the default) restores each tile with the config saved with it;
+        ``False`` keeps the layers' current configs and restores the saved weights and device
+        draws under them (the current config must be of the same class unless
+        ``strict_rpu_config_check=False``, and map the layer the same way). Both flags stay set
+        on the layers for later loads, as in the reference; None keeps the current setting."""
+        set_load_rpu_config_state(self, load_rpu_config, strict_rpu_config_check)  # type: ignore[arg-type]
+        return super().load_state_dict(state_dict, strict)  # type: ignore[misc]
 
     def check_finite(self) -> None:
         """Health check of this module's tiles and analog layers (``check_analog_state``)."""
         check_analog_state(self)  # type: ignore[arg-type]
-
-    def analog_tile_count(self) -> int:
-        return sum(1 for _ in self.analog_tiles())
 
     def get_hidden_weights(self) -> dict[str, Any]:
         """The hidden weights of this layer's tile (``AnalogTile.get_hidden_weights``): every
@@ -215,9 +396,16 @@ class AnalogLayerBase:
                     f"{tile.out_size}x{tile.in_size}"
                 )
             else:
+                if not getattr(self, "load_rpu_config", True):
+                    saved = keep_current_config(
+                        saved,
+                        self.__dict__.get("rpu_config", tile.rpu_config),
+                        getattr(self, "strict_rpu_config_check", True),
+                    )
                 backend = tile.backend
                 tile.__setstate__(saved)
                 tile.to_backend(backend)
+                self.rpu_config = tile.rpu_config  # type: ignore[attr-defined]
         elif strict and hasattr(self, "analog_tile"):
             missing_keys.append(key)
         super()._load_from_state_dict(  # type: ignore[misc]

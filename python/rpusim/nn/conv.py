@@ -10,7 +10,7 @@ the pulsed update, as in the reference simulator), and the outputs are folded ba
 from __future__ import annotations
 
 import math
-from typing import Optional, Union, cast
+from typing import Any, Optional, Union, cast
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +22,7 @@ from rpusim.functions import AnalogFunction
 from rpusim.nn.base import AnalogLayerBase
 from rpusim.optim.context import AnalogContext
 from rpusim.tile_array import make_tile
-from rpusim.tiles import config_label
+from rpusim.tiles import AnalogTile, config_label
 
 SizeArg = Union[int, tuple[int, ...]]
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -103,8 +103,16 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         self.rpu_config = rpu_config if rpu_config is not None else SingleRPUConfig()
         # Per group: in_channels / groups inputs per patch (torch's grouped weight shape).
         self.in_features = in_channels // groups * math.prod(self.kernel_size)
+        analog_bias = self._init_analog_bias(bias, self.rpu_config)
+        if analog_bias and groups > 1:
+            raise ConfigError(
+                "mapping.digital_bias=False: an analog bias column is not supported with "
+                f"groups > 1 (got groups={groups})"
+            )
         if groups == 1:
-            self.analog_tile = make_tile(out_channels, self.in_features, self.rpu_config, backend)
+            self.analog_tile = self._make_tile(
+                out_channels, self.in_features + analog_bias, backend
+            )
             self.analog_ctx = AnalogContext(self.analog_tile)
             self._init_out_scaling(self.analog_tile.out_size)
         else:
@@ -126,37 +134,45 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
                 for _ in range(groups)
             )
             self.register_parameter("out_scaling_alpha", None)
-        if bias:
+        if bias and not analog_bias:
             self.bias: Optional[nn.Parameter] = nn.Parameter(torch.empty(out_channels))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _make_tile(self, out_size: int, in_size: int, backend: Optional[str]) -> AnalogTile:
+        """The layer's tile (or tile array, as the mapping splits it)."""
+        return make_tile(out_size, in_size, self.rpu_config, backend)
 
     def reset_parameters(self) -> None:
         """torch.nn.ConvNd's initialisation, written into the tile."""
         weight = torch.empty(self.out_channels, self.in_channels // self.groups, *self.kernel_size)
         nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
         bias = None
-        if self.bias is not None:
+        if self.bias is not None or self.analog_bias:
             bound = 1 / math.sqrt(self.in_features)
             bias = torch.empty(self.out_channels).uniform_(-bound, bound)
         self.set_weights(weight, bias)
 
-    def get_weights(self) -> tuple[Tensor, Optional[Tensor]]:
+    def get_weights(self, **kwargs: Any) -> tuple[Tensor, Optional[Tensor]]:
         """``(weight [out_channels, in_channels / groups, *kernel_size], bias or None)``,
-        copies."""
+        copies. ``apply_weight_scaling=False``: without the digital output scales."""
         if self.groups > 1:
-            weight = torch.cat([layer.get_weights()[0] for layer in self._groups()])
+            weight = torch.cat([layer.get_weights(**kwargs)[0] for layer in self._groups()])
+            analog_bias = None
         else:
-            weight = self.analog_tile.get_weights().reshape(
-                self.out_channels, self.in_channels, *self.kernel_size
-            )
+            flat, analog_bias = self._read_tile(**kwargs)
+            weight = flat.reshape(self.out_channels, self.in_channels, *self.kernel_size)
+        if self.analog_bias:
+            return weight, analog_bias
         bias = self.bias.detach().clone() if self.bias is not None else None
         return weight, bias
 
-    def set_weights(self, weight: Tensor, bias: Optional[Tensor] = None) -> None:
+    def set_weights(self, weight: Tensor, bias: Optional[Tensor] = None, **kwargs: Any) -> None:
         """Writes the kernel (``[out, in, *kernel_size]`` or ``[out, in · Π kernel_size]``) into
-        the tile (clipped by the devices) and the digital bias."""
+        the tile (clipped by the devices) and the bias (digital, or the tile's bias column with
+        ``mapping.digital_bias=False``; ignored without a bias). Keywords as
+        ``AnalogLinear.set_weights``."""
         if not isinstance(weight, Tensor):
             raise TypeError(f"weight: expected a torch.Tensor, got {type(weight).__name__}")
         shapes = [
@@ -168,9 +184,9 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         bias = self._checked_bias(bias, self.out_channels)
         if self.groups > 1:
             for layer, part in zip(self._groups(), weight.chunk(self.groups)):
-                layer.set_weights(part)
+                layer.set_weights(part, **kwargs)
         else:
-            self.analog_tile.set_weights(weight.reshape(self.out_channels, self.in_features))
+            self._write_tile(weight.reshape(self.out_channels, self.in_features), bias, **kwargs)
         self._write_bias(bias)
 
     def _pad(self, x: Tensor) -> Tensor:
@@ -225,6 +241,8 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
                 out = out + self.bias.to(out.dtype).reshape(-1, *([1] * d))
             return out if batched else out.squeeze(0)
         patches, spatial = self.unfold(x)
+        if self.analog_bias:  # the bias column is driven by a constant input 1
+            patches = torch.cat([patches, torch.ones_like(patches[:, :1])], 1)
         out = self._scale_output(AnalogFunction.apply(self.analog_ctx, patches))
         if self.bias is not None:
             out = out + self.bias.to(out.dtype)
@@ -237,7 +255,9 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
             + (f"groups={self.groups}, " if self.groups > 1 else "")
-            + f"bias={self.bias is not None}, device={config_label(self.rpu_config)}, "
+            + f"bias={self.bias is not None or self.analog_bias}, "
+            + ("analog_bias=True, " if self.analog_bias else "")
+            + f"device={config_label(self.rpu_config)}, "
             f"backend={self.tiles_backend()!r}"
         )
 

@@ -12,11 +12,22 @@ from torch import nn
 from rpusim.configs.rpu_configs import RPUConfig
 from rpusim.exceptions import ConfigError
 from rpusim.nn.base import AnalogLayerBase
-from rpusim.nn.container import AnalogSequential
+from rpusim.nn.container import AnalogSequential, AnalogWrapper, analog_wrapper_class
 from rpusim.nn.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d, _AnalogConvNd
+from rpusim.nn.conv_mapped import AnalogConv1dMapped, AnalogConv2dMapped, AnalogConv3dMapped
 from rpusim.nn.linear import AnalogLinear
+from rpusim.nn.linear_mapped import AnalogLinearMapped
 
 # Digital class → analog class; the reference's default conversion map.
+__all__ = [
+    "AnalogWrapper",
+    "DEFAULT_CONVERSION_MAP",
+    "DEFAULT_MAPPED_CONVERSION_MAP",
+    "convert_to_analog",
+    "convert_to_digital",
+    "specific_rpu_config_id",
+]
+
 DEFAULT_CONVERSION_MAP: dict[type[nn.Module], type[nn.Module]] = {
     nn.Linear: AnalogLinear,
     nn.Conv1d: AnalogConv1d,
@@ -25,11 +36,24 @@ DEFAULT_CONVERSION_MAP: dict[type[nn.Module], type[nn.Module]] = {
     nn.Sequential: AnalogSequential,
 }
 
+# The reference's map to the mapped layers (tiles split as its *Mapped layers split them).
+DEFAULT_MAPPED_CONVERSION_MAP: dict[type[nn.Module], type[nn.Module]] = {
+    nn.Linear: AnalogLinearMapped,
+    nn.Conv1d: AnalogConv1dMapped,
+    nn.Conv2d: AnalogConv2dMapped,
+    nn.Conv3d: AnalogConv3dMapped,
+    nn.Sequential: AnalogSequential,
+}
+
 DIGITAL_CLASSES: dict[type[nn.Module], type[nn.Module]] = {
     AnalogLinear: nn.Linear,
     AnalogConv1d: nn.Conv1d,
     AnalogConv2d: nn.Conv2d,
     AnalogConv3d: nn.Conv3d,
+    AnalogLinearMapped: nn.Linear,
+    AnalogConv1dMapped: nn.Conv1d,
+    AnalogConv2dMapped: nn.Conv2d,
+    AnalogConv3dMapped: nn.Conv3d,
 }
 
 
@@ -66,6 +90,11 @@ def _analog_copy(
     layer.set_weights(module.weight.detach(), bias)
     layer.train(module.training)
     return layer
+
+
+def specific_rpu_config_id(module_name: str, module: nn.Module, rpu_config: RPUConfig) -> RPUConfig:
+    """The reference's default ``specific_rpu_config_fun``: every layer gets ``rpu_config``."""
+    return rpu_config
 
 
 def convert_to_analog(
@@ -122,35 +151,15 @@ def convert_to_analog(
         return converted
 
     root = convert(module_name, module)
-    if ensure_analog_root and not isinstance(root, (AnalogLayerBase, AnalogSequential)):
-        root.__class__ = analog_root_class(type(root))
+    if ensure_analog_root and not isinstance(root, AnalogLayerBase):
+        # In place (the same object, as inplace=True promises): an AnalogWrapper<cls>.
+        root.__class__ = analog_wrapper_class(type(root))
     return root
 
 
-_ROOT_CLASSES: dict[type, type] = {}
-
-
 def analog_root_class(cls: type) -> type:
-    """``cls`` with the analog helpers mixed in (one class per ``cls``). Instances pickle as the
-    original class plus a re-mix on load, so the generated class never needs to be importable."""
-    if cls not in _ROOT_CLASSES:
-
-        def __reduce_ex__(self: Any, protocol: Any) -> Any:  # noqa: N807
-            # Module.__getstate__ is torch >= 2.2, object.__getstate__ Python >= 3.11.
-            getstate = getattr(self, "__getstate__", None)
-            return (_restore_analog_root, (cls, getstate() if getstate else self.__dict__.copy()))
-
-        _ROOT_CLASSES[cls] = type(
-            f"Analog{cls.__name__}", (AnalogLayerBase, cls), {"__reduce_ex__": __reduce_ex__}
-        )
-    return _ROOT_CLASSES[cls]
-
-
-def _restore_analog_root(cls: type[nn.Module], state: dict[str, Any]) -> nn.Module:
-    module = cls.__new__(cls)
-    module.__setstate__(state)
-    module.__class__ = analog_root_class(cls)
-    return module
+    """``cls`` with the analog container helpers mixed in (``AnalogWrapper<cls>``)."""
+    return analog_wrapper_class(cls)
 
 
 def convert_to_digital(module: nn.Module, inplace: bool = False) -> nn.Module:

@@ -75,6 +75,7 @@ class AnalogSGD(SGD):
         """Pulsed tiles get lr only; tiles with floating-point weights (inference tiles) get the
         full SGD step of the group (momentum, dampening, weight decay, Nesterov)."""
         tile = ctx.analog_tile
+        tile.set_learning_rate(lr)  # the reference's optimizer sets the tile's rate too
         digital = group["momentum"] != 0 or group["weight_decay"] != 0
         if digital and getattr(tile, "digital_weights", False):
             tile.sgd_step(

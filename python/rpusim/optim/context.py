@@ -24,6 +24,9 @@ class AnalogContext(Parameter):
     def __new__(cls, analog_tile: Any) -> AnalogContext:
         self = super().__new__(cls, torch.empty(0), requires_grad=True)
         self.analog_tile = analog_tile
+        # The tile's get_analog_ctx() returns the context that stands for it (the latest).
+        if hasattr(analog_tile, "__dict__"):
+            analog_tile.__dict__["_analog_ctx"] = self
         self.analog_input = []
         self.analog_grad_output = []
         return self

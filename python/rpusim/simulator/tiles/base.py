@@ -1,0 +1,17 @@
+"""``aihwkit.simulator.tiles.base``: the tile base classes."""
+
+from rpusim._missing import missing_getattr
+from rpusim.configs import MappingParameter as MappingParameter
+from rpusim.configs import RPUDataType as RPUDataType
+from rpusim.configs.runtime import RuntimeParameter as RuntimeParameter
+from rpusim.functions import AnalogFunction as AnalogFunction
+from rpusim.inference.tile import InferenceTile as InferenceTile
+from rpusim.optim.context import AnalogContext as AnalogContext
+from rpusim.tile_array import AnalogTileArray as AnalogTileArray
+from rpusim.tiles import AnalogTile as AnalogTile
+
+# The reference's names for these classes.
+TileModule = AnalogTile
+TileModuleArray = AnalogTileArray
+
+__getattr__ = missing_getattr(__name__)
