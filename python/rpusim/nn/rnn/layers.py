@@ -51,6 +51,8 @@ class AnalogRNNLayer(nn.Module):
         - returns ``(output [seq, batch, hidden_size], final state)``.
     """
 
+    cell: Any
+
     def __init__(self, cell: type, *cell_args: Any, **cell_kwargs: Any) -> None:
         super().__init__()
         self.cell = check_cell(cell)(*cell_args, **cell_kwargs)
@@ -100,7 +102,8 @@ class AnalogBidirRNNLayer(nn.Module):
 
     def get_zero_state(self, batch_size: int) -> list[Any]:
         """``[forward zero state, backward zero state]``."""
-        return [direction.get_zero_state(batch_size) for direction in self.directions]
+        directions: list[Any] = list(self.directions)
+        return [direction.get_zero_state(batch_size) for direction in directions]
 
     def forward(self, input_: Tensor, states: Any) -> tuple[Tensor, list[Any]]:
         if not isinstance(states, (list, tuple)) or len(states) != 2:

@@ -53,7 +53,8 @@ class ModularRNN(nn.Module):
 
     def get_zero_state(self, batch_size: int) -> list[Any]:
         """One zero state per layer."""
-        return [layer.get_zero_state(batch_size) for layer in self.layers]
+        layers: list[Any] = list(self.layers)
+        return [layer.get_zero_state(batch_size) for layer in layers]
 
     def forward(self, input_: Tensor, states: Any) -> tuple[Tensor, list[Any]]:
         if not isinstance(states, (list, tuple)) or len(states) != self.num_layers:
