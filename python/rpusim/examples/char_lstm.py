@@ -1,8 +1,8 @@
 """Train a character-level analog LSTM language model and report the validation perplexity per
 epoch (plus a JSON file and a log).
 
-    python -m rpusim.examples.char_lstm --config constant-step --epochs 8 [--text FILE]
-        [--hidden 64] [--layers 1] [--seq-len 32] [--batch-size 16] [--lr 0.1]
+    python -m rpusim.examples.char_lstm --config constant-step [--epochs 12] [--text FILE]
+        [--hidden 64] [--layers 1] [--seq-len 32] [--batch-size 16] [--lr 5.0]
         [--steps-per-epoch 200] [--backend cpu|gpu] [--out DIR]
 
 The text: ``--text FILE`` (UTF-8), else the docstrings of a fixed list of Python standard-library
@@ -165,9 +165,8 @@ class CharLSTM(nn.Module):
     ) -> None:
         super().__init__()
         self.vocab = vocab
-        kwargs = {} if backend is None else {"backend": backend}
         self.lstm = AnalogRNN(
-            AnalogLSTMCell, vocab, hidden, rpu_config=rpu_config, num_layers=layers, **kwargs
+            AnalogLSTMCell, vocab, hidden, rpu_config=rpu_config, num_layers=layers, backend=backend
         )
         self.decoder = AnalogLinear(hidden, vocab, rpu_config=rpu_config, backend=backend)
 
@@ -231,13 +230,16 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--seq-len", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=5.0)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--steps-per-epoch", type=int, default=200)
     parser.add_argument(
         "--val-chars", type=int, default=20000, help="validate on the first N validation chars"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--sample-chars", type=int, default=160, help="characters to generate at the end"
+    )
     parser.add_argument("--backend", default=None, choices=["cpu", "gpu"])
     parser.add_argument(
         "--out", default=DEFAULT_OUT, help=f"folder for the JSON and log files ({DEFAULT_OUT})"
@@ -273,7 +275,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
         log_lines.append(line)
         (out / f"{label}.log").write_text("\n".join(log_lines) + "\n")
 
-    corpus = {
+    corpus: dict[str, Any] = {
         "source": source,
         "characters": len(text),
         "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
@@ -322,7 +324,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
             f"{val_loss:.4f}  perplexity {val_ppl:.2f}  ({train_time:.1f} s)"
         )
         (out / f"{label}.json").write_text(json.dumps(summary, indent=1))
-    text_sample = sample(model, chars, "Return the ", 160, args.seed)
+    text_sample = sample(model, chars, "Return the ", args.sample_chars, args.seed)
     log("sample: " + json.dumps(text_sample))
     summary["sample"] = text_sample
     (out / f"{label}.json").write_text(json.dumps(summary, indent=1))
