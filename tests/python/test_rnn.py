@@ -323,6 +323,29 @@ def _all_weights(model: nn.Module) -> list[Tensor]:
     return out
 
 
+def test_backend_reaches_every_tile_and_training_matches_cpu(backend: str) -> None:
+    """The ``backend`` keyword puts every tile of every cell there; a few pulsed training steps
+    on it give the cpu's weights (to float rounding, as the backend parity tests)."""
+    runs = []
+    for name in ("cpu", backend):
+        torch.manual_seed(5)
+        model = AnalogRNN(
+            AnalogLSTMCell, 1, 8, rpu_config=SingleRPUConfig(), bidir=True, backend=name
+        )
+        assert {tile.backend for tile in model.analog_tiles()} == {name}
+        opt = AnalogSGD(model.parameters(), lr=0.2)
+        opt.regroup_param_groups(model)
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(3):
+            x, y = _memory_task(gen)
+            opt.zero_grad()
+            (model(x)[0].sum(-1, keepdim=True) - y).pow(2).mean().backward()
+            opt.step()
+        runs.append(_all_weights(model))
+    for ours, theirs in zip(*runs):
+        torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=0)
+
+
 # --- the reference's defaults --------------------------------------------------------------------
 
 
