@@ -6,6 +6,7 @@ with a pulsed device; the reference's defaults; bad input."""
 from __future__ import annotations
 
 import copy
+import pickle
 from typing import Any
 
 import pytest
@@ -299,6 +300,7 @@ def test_state_dict_restore_continues_bit_identically() -> None:
     gen = torch.Generator().manual_seed(3)
     _train(model, opt, gen, 5)
     saved = (copy.deepcopy(model.state_dict()), torch.get_rng_state(), gen.get_state())
+    pickled = pickle.dumps(model)
     unbroken = _train(model, opt, gen, 5)
     weights = [w.clone() for w in _all_weights(model)]
 
@@ -312,6 +314,13 @@ def test_state_dict_restore_continues_bit_identically() -> None:
     assert _train(restored, opt, gen, 5) == unbroken
     for ours, theirs in zip(_all_weights(restored), weights):
         assert torch.equal(ours, theirs)
+
+    unpickled = pickle.loads(pickled)  # the whole model pickled (torch.save) continues too
+    torch.set_rng_state(saved[1])
+    gen.set_state(saved[2])
+    opt = AnalogSGD(unpickled.parameters(), lr=0.1)
+    opt.regroup_param_groups(unpickled)
+    assert _train(unpickled, opt, gen, 5) == unbroken
 
 
 def _all_weights(model: nn.Module) -> list[Tensor]:
