@@ -12,6 +12,17 @@ from rpusim.nn.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d
 from rpusim.nn.conversion import convert_to_analog, convert_to_digital
 from rpusim.nn.linear import AnalogLinear
 
+# Recurrent layers (rpusim.nn.rnn).
+from rpusim.nn.rnn import (
+    AnalogBidirRNNLayer,
+    AnalogGRUCell,
+    AnalogLSTMCell,
+    AnalogLSTMCellCombinedWeight,
+    AnalogRNN,
+    AnalogRNNLayer,
+    AnalogVanillaRNNCell,
+)
+
 __all__ = [
     "AnalogConv1d",
     "AnalogConv2d",
@@ -27,6 +38,14 @@ __all__ = [
     "program_analog_weights",
     "remap_analog_weights",
     "to_backend",
+    # Recurrent layers.
+    "AnalogBidirRNNLayer",
+    "AnalogGRUCell",
+    "AnalogLSTMCell",
+    "AnalogLSTMCellCombinedWeight",
+    "AnalogRNN",
+    "AnalogRNNLayer",
+    "AnalogVanillaRNNCell",
 ]
 
 # The reference's mapped layers, containers and module paths (branch api).
