@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import nn
 
+from rpusim.distributed import prepare_for_ddp
 from rpusim.nn.base import (
     check_analog_state,
     drift_analog_weights,
@@ -53,6 +54,11 @@ class AnalogSequential(nn.Sequential):
 
     def to_backend(self, name: str) -> Any:
         return to_backend(self, name)
+
+    def prepare_for_ddp(self, process_group: Any = None) -> None:
+        """Prepares the model for ``DistributedDataParallel`` (call on every rank, after
+        ``init_process_group``, before wrapping): see ``rpusim.distributed.prepare_for_ddp``."""
+        prepare_for_ddp(self, process_group)
 
     def check_finite(self) -> None:
         """Health check of every tile and analog layer inside (``check_analog_state``)."""
