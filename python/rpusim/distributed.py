@@ -89,25 +89,24 @@ def broadcast_analog_tiles(module: nn.Module, src: int = 0, process_group: Any =
     import torch.distributed as dist
 
     tiles = _analog_tiles(module)
+    rank = dist.get_rank(process_group)
+    sizes: list[Any] = [None] * dist.get_world_size(process_group)
+    dist.all_gather_object(sizes, [(t.out_size, t.in_size) for t in tiles], group=process_group)
+    for other, other_sizes in enumerate(sizes):
+        if other_sizes != sizes[rank]:
+            # Every rank sees the same lists, so every rank raises.
+            raise StateError(
+                f"broadcast_analog_tiles: the analog tiles (out, in) of rank {other} are "
+                f"{other_sizes}, those of rank {rank} {sizes[rank]}: the replicas must be the "
+                f"same model"
+            )
     states: list[Any] = [None]
-    if dist.get_rank(process_group) == src:
+    if rank == src:
         states = [[tile.__getstate__() for tile in tiles]]
     dist.broadcast_object_list(states, src=src, group=process_group)
-    received = states[0]
-    if not isinstance(received, list) or len(received) != len(tiles):
-        raise StateError(
-            f"broadcast_analog_tiles: rank {src} has {len(received or [])} analog layers, "
-            f"this rank {len(tiles)}: the replicas must be the same model"
-        )
-    if dist.get_rank(process_group) == src:
+    if rank == src:
         return
-    for tile, state in zip(tiles, received):
-        if (state.get("out_size"), state.get("in_size")) != (tile.out_size, tile.in_size):
-            raise StateError(
-                f"broadcast_analog_tiles: a tile of {state.get('out_size')}x"
-                f"{state.get('in_size')} on rank {src} meets one of "
-                f"{tile.out_size}x{tile.in_size} here: the replicas must be the same model"
-            )
+    for tile, state in zip(tiles, states[0]):
         backend = tile.backend
         tile.__setstate__(state)
         tile.to_backend(backend)
@@ -131,7 +130,7 @@ def _all_gather(tensor: Tensor, process_group: Any) -> list[Tensor]:
     return out
 
 
-def exchange_pairs(contexts: Sequence[AnalogContext], process_group: Any = None) -> None:
+def exchange_pairs(contexts: Sequence[AnalogContext], group: Any = None) -> None:
     """Replaces the recorded pairs of each context by the union over all ranks of the group:
     ``x = cat(x_0, x_1, ...)``, ``d = cat(d_0, d_1, ...) / world_size`` (rank order, so every
     rank applies the same update with the same random numbers). Collective: every rank calls
@@ -141,10 +140,10 @@ def exchange_pairs(contexts: Sequence[AnalogContext], process_group: Any = None)
     """
     import torch.distributed as dist
 
-    if not contexts or not is_distributed(process_group):
+    if not contexts or not is_distributed(group):
         return
-    world = int(dist.get_world_size(process_group))
-    device = _comm_device(process_group)
+    world = int(dist.get_world_size(group))
+    device = _comm_device(group)
     widths = [(ctx.analog_tile.in_size, ctx.analog_tile.out_size) for ctx in contexts]
     local: list[tuple[Tensor, Tensor]] = []
     for ctx, (in_size, out_size) in zip(contexts, widths):
@@ -152,8 +151,18 @@ def exchange_pairs(contexts: Sequence[AnalogContext], process_group: Any = None)
             local.append(ctx.take_pairs())
         else:
             local.append((torch.empty(0, in_size), torch.empty(0, out_size)))
-    rows = torch.tensor([x.shape[0] for x, _ in local], dtype=torch.int64, device=device)
-    rows_by_rank = [r.cpu().tolist() for r in _all_gather(rows, process_group)]
+    # (rows, in, out) per tile: the sizes also catch replicas that are not the same model.
+    shapes = [(x.shape[0], i, o) for (x, _), (i, o) in zip(local, widths)]
+    gathered_shapes = _all_gather(torch.tensor(shapes, dtype=torch.int64, device=device), group)
+    rows_by_rank = []
+    for rank, rank_shapes in enumerate(gathered_shapes):
+        rank_shapes = rank_shapes.cpu()
+        if rank_shapes[:, 1:].tolist() != [list(w) for w in widths]:
+            raise StateError(
+                f"exchange_pairs: the analog tiles of rank {rank} have other sizes than this "
+                f"rank's (in, out) {widths}: the replicas must be the same model"
+            )
+        rows_by_rank.append(rank_shapes[:, 0].tolist())
     lengths = [
         sum(n * (i + o) for n, (i, o) in zip(rank_rows, widths)) for rank_rows in rows_by_rank
     ]
@@ -164,7 +173,7 @@ def exchange_pairs(contexts: Sequence[AnalogContext], process_group: Any = None)
     flat = torch.zeros(longest, dtype=torch.float32, device=device)
     own = torch.cat(parts) if parts else flat[:0]
     flat[: own.numel()] = own.to(device)
-    gathered = [g.cpu() for g in _all_gather(flat, process_group)]
+    gathered = [g.cpu() for g in _all_gather(flat, group)]
     xs: list[list[Tensor]] = [[] for _ in contexts]
     ds: list[list[Tensor]] = [[] for _ in contexts]
     for rank_flat, rank_rows in zip(gathered, rows_by_rank):

@@ -262,6 +262,35 @@ def unprepared(rank: int) -> str:
     return ""
 
 
+def mismatched(rank: int) -> list[str]:
+    """Replicas that are not the same model (rank 1's hidden layer is wider): prepare_for_ddp
+    and the exchange both refuse on every rank."""
+    from rpusim.exceptions import StateError
+
+    torch.manual_seed(6)
+    model = AnalogSequential(
+        AnalogLinear(8, 6 + rank, rpu_config=FloatingPointRPUConfig()),
+        nn.Tanh(),
+        AnalogLinear(6 + rank, 3, rpu_config=FloatingPointRPUConfig()),
+    )
+    messages = []
+    try:
+        model.prepare_for_ddp()
+    except StateError as e:
+        messages.append(str(e))
+    for p in model.parameters():  # marked by hand: the exchange checks the sizes itself
+        if isinstance(p, AnalogContext):
+            p.distributed = True
+    opt = optimizer(model)
+    x, y = shard(data((8,), steps=1)[0], rank)
+    F.cross_entropy(model(x), y).backward()
+    try:
+        opt.step()
+    except StateError as e:
+        messages.append(str(e))
+    return messages
+
+
 def run(rank: int, world: int, port: int, out: str) -> None:
     started = time.perf_counter()
     os.environ["MASTER_ADDR"] = "127.0.0.1"
@@ -292,6 +321,7 @@ def run(rank: int, world: int, port: int, out: str) -> None:
             "float_vs_torch": lambda: float_against_torch(rank),
             "resume": lambda: save_and_resume(rank, Path(out)),
             "unprepared": lambda: unprepared(rank),
+            "mismatched": lambda: mismatched(rank),
         }
         results: dict[str, Any] = {"seconds": {"start": time.perf_counter() - started}}
         for name, scenario in scenarios.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import ddp_worker
@@ -138,6 +139,13 @@ def test_unprepared_model_is_refused(ranks: list[dict[str, Any]]) -> None:
         assert "without prepare_for_ddp()" in rank["unprepared"]
 
 
+def test_replicas_of_other_models_are_refused(ranks: list[dict[str, Any]]) -> None:
+    for rank in ranks:
+        prepare, exchange = rank["mismatched"]
+        assert "the replicas must be the same model" in prepare
+        assert "the replicas must be the same model" in exchange
+
+
 # ---- in this process ----------------------------------------------------------------------
 
 
@@ -233,3 +241,22 @@ def test_prepare_for_ddp_takes_modules_only() -> None:
 
     with pytest.raises(TypeError, match="module"):
         prepare_for_ddp("model")  # type: ignore[arg-type]
+
+
+def test_mnist_ddp_example_in_one_process(tmp_path: Path, data_root: Path) -> None:
+    """The example's plumbing (data, sharding, evaluation, digests, JSON) with one rank in this
+    process; its two-rank run is results/mnist_ddp.json."""
+    from rpusim.examples import mnist_ddp
+
+    threads = torch.get_num_threads()
+    try:
+        summary = mnist_ddp.main(
+            [
+                *("--world-size", "1", "--limit", "256", "--eval-batch-size", "2500"),
+                *("--data-dir", str(data_root), "--out", str(tmp_path)),
+            ]
+        )
+    finally:
+        torch.set_num_threads(threads)
+    assert summary["replicas_identical"] and len(summary["replica_digests"]) == 1
+    assert len(summary["history"]) == 1 and 0.0 <= summary["history"][0]["accuracy"] <= 1.0
