@@ -308,6 +308,9 @@ def run(rank: int, world: int, port: int, out: str) -> None:
             "pulsed_momentum": lambda: ddp_against_single(
                 rank, lambda: mlp(pulsed_config, False), (8,), momentum=0.9
             ),
+            "compound": lambda: ddp_against_single(
+                rank, lambda: mlp(perfect(presets.TikiTakaReRamSBPreset()), False), (8,)
+            ),
             "float": lambda: ddp_against_single(
                 rank, lambda: mlp(FloatingPointRPUConfig(), False), (8,)
             ),

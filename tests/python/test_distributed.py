@@ -26,7 +26,7 @@ from rpusim import presets
 from rpusim.configs import FloatingPointRPUConfig, InferenceRPUConfig
 from rpusim.distributed import state_digest
 from rpusim.exceptions import ConfigError
-from rpusim.nn import AnalogLinear, AnalogSequential
+from rpusim.nn import AnalogLinear, AnalogSequential, convert_to_analog
 from rpusim.optim import AnalogContext, AnalogSGD
 
 WORLD = 2
@@ -70,7 +70,7 @@ def max_difference(a: dict[str, Tensor], b: dict[str, Tensor]) -> float:
     return max(float((a[k] - b[k]).abs().max()) for k in a)
 
 
-EXACT = ["pulsed_perfect", "pulsed_momentum", "float", "inference_momentum"]
+EXACT = ["pulsed_perfect", "pulsed_momentum", "compound", "float", "inference_momentum"]
 
 
 @pytest.mark.parametrize("case", [*EXACT, "inference_noisy"])
@@ -225,6 +225,13 @@ def test_prepare_without_process_group_trains_as_before() -> None:
         train(model, opt, 2, empty_context_grads=False)
         digests.append(state_digest(model))
     assert digests[0] == digests[1]
+
+
+def test_converted_model_has_prepare_for_ddp() -> None:
+    model = convert_to_analog(nn.Sequential(nn.Linear(3, 2)), FloatingPointRPUConfig())
+    model.prepare_for_ddp()  # type: ignore[operator]
+    contexts = [p for p in model.parameters() if isinstance(p, AnalogContext)]
+    assert len(contexts) == 1 and contexts[0].distributed
 
 
 def test_state_digest_sees_one_step() -> None:
