@@ -66,6 +66,9 @@ def prepare_for_ddp(module: nn.Module, process_group: Any = None) -> None:
     digital) can be wrapped too (DDP refuses a module without a parameter to reduce).
     ``AnalogSGD`` discards the empty gradient DDP gives them.
 
+    With nccl, call ``torch.cuda.set_device(rank)`` first: the copy of the tile states goes
+    through torch's object collectives, which use the current CUDA device.
+
     Args:
         module: the model (before ``DistributedDataParallel``).
         process_group: the group the replicas form (default: the world group).
