@@ -8,6 +8,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
+from rpusim.distributed import prepare_for_ddp
 from rpusim.exceptions import ConfigError, ShapeError, StateError
 from rpusim.tiles import AnalogTile, check_finite, saved_sizes
 
@@ -354,6 +355,11 @@ class AnalogLayerBase:
         """Drifts every inference tile to ``t_inference`` seconds after programming (see
         ``InferenceTile.drift_weights``)."""
         drift_analog_weights(self, t_inference)  # type: ignore[arg-type]
+
+    def prepare_for_ddp(self, process_group: Any = None) -> None:
+        """Prepares this module for ``DistributedDataParallel`` (call on every rank, after
+        ``init_process_group``, before wrapping): see ``rpusim.distributed.prepare_for_ddp``."""
+        prepare_for_ddp(self, process_group)  # type: ignore[arg-type]
 
     def to_backend(self, name: str) -> Any:
         """Moves every tile of this module to backend ``name``, keeping its full state."""

@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterable, Optional
 import torch
 from torch.optim import SGD
 
+from rpusim.distributed import check_no_ddp_gradient, exchange_all
 from rpusim.optim.context import AnalogContext
 from rpusim.tiles import check_learning_rate
 
@@ -20,6 +21,10 @@ class AnalogSGD(SGD):
     one ``update(x, d, lr)`` per step with all the (x, d) pairs its backward passes recorded since
     the last step, at the learning rate of its parameter group (lr = 0 discards the pairs), then
     its post-update step (device decay and diffusion, when configured).
+
+    Under ``DistributedDataParallel`` (after ``model.prepare_for_ddp()``) the step is collective:
+    the pairs of all ranks are gathered and every rank applies their union, with ``d`` divided
+    by the world size as DDP averages the digital gradients (``rpusim.distributed``).
 
     Args:
         params: the model's parameters (``model.parameters()``) or parameter groups.
@@ -99,9 +104,19 @@ class AnalogSGD(SGD):
                 loss = closure()
         # Checked before anything moves: torch's SGD would step the digital parameters with a
         # NaN lr while the analog update skipped it.
+        contexts = []
         for k, group in enumerate(self.param_groups):
             check_learning_rate(f"param_groups[{k}]['lr']", group["lr"])
+            for j, p in enumerate(group["params"]):
+                if isinstance(p, AnalogContext):
+                    check_no_ddp_gradient(p, f"param_groups[{k}]['params'][{j}]")
+                    contexts.append(p)
+        # A context's gradient (DDP's empty placeholder, if any) means nothing: torch's step
+        # must neither move it nor keep a momentum buffer for it in the tile's optimizer state.
+        for ctx in contexts:
+            ctx.grad = None
         super().step()
+        exchange_all(contexts)
         for group in self.param_groups:
             lr = group["lr"]
             for p in group["params"]:

@@ -2,7 +2,8 @@
 
 Its data is an empty tensor; it requires grad so that autograd calls the tile's backward even
 when nothing before the layer needs a gradient. The backward records (x, d) pairs here, and
-``AnalogSGD.step`` turns them into one pulsed update of the tile.
+``AnalogSGD.step`` turns them into one pulsed update of the tile. ``prepare_for_ddp`` marks it
+``distributed``: the step then first exchanges the pairs of all ranks (``rpusim.distributed``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class AnalogContext(Parameter):
     analog_tile: Any
     analog_input: list[Tensor]
     analog_grad_output: list[Tensor]
+    distributed: bool
+    process_group: Any
 
     def __new__(cls, analog_tile: Any) -> AnalogContext:
         self = super().__new__(cls, torch.empty(0), requires_grad=True)
@@ -29,6 +32,8 @@ class AnalogContext(Parameter):
             analog_tile.__dict__["_analog_ctx"] = self
         self.analog_input = []
         self.analog_grad_output = []
+        self.distributed = False
+        self.process_group = None
         return self
 
     def record(self, x: Tensor, d: Tensor) -> None:
@@ -57,7 +62,11 @@ class AnalogContext(Parameter):
     def __deepcopy__(self, memo: dict[int, Any]) -> AnalogContext:
         import copy
 
-        return AnalogContext(copy.deepcopy(self.analog_tile, memo))
+        new = AnalogContext(copy.deepcopy(self.analog_tile, memo))
+        # A copy of a prepared model stays prepared (the process group is shared, not copied).
+        new.distributed = self.distributed
+        new.process_group = self.process_group
+        return new
 
     def __reduce_ex__(self, proto: Any) -> Any:
         return (AnalogContext, (self.analog_tile,))
