@@ -230,7 +230,13 @@ class AnalogTileArray(AnalogTile):
 
 
 def tile_class(rpu_config: Any) -> type[AnalogTile]:
-    """``InferenceTile`` for an ``InferenceRPUConfig``, else ``AnalogTile``."""
+    """``InferenceTile`` for an ``InferenceRPUConfig`` (``TorchInferenceTile`` for a
+    ``TorchInferenceRPUConfig``), else ``AnalogTile``."""
+    from rpusim.configs.torch_inference import TorchInferenceRPUConfig
+    from rpusim.inference.torch_tile import TorchInferenceTile
+
+    if isinstance(rpu_config, TorchInferenceRPUConfig):
+        return TorchInferenceTile
     if isinstance(rpu_config, InferenceRPUConfig):
         return InferenceTile
     return AnalogTile
