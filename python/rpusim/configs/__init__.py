@@ -46,6 +46,12 @@ from rpusim.configs.inference import (
     WeightRemapParameter,
 )
 from rpusim.configs.io import IOParameters, PresetIOParameters
+from rpusim.configs.pre_post import InputRangeParameter, PrePostProcessingParameter
+from rpusim.configs.torch_inference import (
+    QuantizedTorchInferenceRPUConfig,
+    TorchInferenceRPUConfig,
+    TorchInferenceRPUConfigIRDropT,
+)
 from rpusim.configs.mapping import MappingParameter
 from rpusim.configs.rpu_configs import (
     DigitalRankUpdateRPUConfig,
@@ -104,4 +110,10 @@ __all__ = [
     "WeightNoiseType",
     "WeightRemapParameter",
     "WeightRemapType",
+    # learned input range and torch inference tiles
+    "InputRangeParameter",
+    "PrePostProcessingParameter",
+    "QuantizedTorchInferenceRPUConfig",
+    "TorchInferenceRPUConfig",
+    "TorchInferenceRPUConfigIRDropT",
 ]

@@ -131,6 +131,8 @@ def init_input_range(layer: Any) -> None:
             "supported; the reference learns one range per tile)"
         )
     value = torch.full((1,), float(params.init_value))
+    layer._parameters.pop("input_range", None)
+    layer._buffers.pop("input_range", None)
     if params.learn_input_range:
         layer.input_range = torch.nn.Parameter(value)
     else:
@@ -153,6 +155,9 @@ def analog_forward(layer: Any, x: Tensor) -> Tensor:
 
     tile = layer.analog_tile
     torch_tile = isinstance(tile, TorchInferenceTile)
+    observer = getattr(layer, "_input_observer", None)
+    if observer is not None:  # input-range calibration watches what the tile is given
+        observer(x)
     input_range = getattr(layer, "input_range", None)
     if input_range is None:
         if torch_tile:
