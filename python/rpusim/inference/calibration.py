@@ -172,7 +172,7 @@ def calibrate_input_ranges(
                     value = params.init_std_alpha * float(x.std())
                 if value > 0:
                     r = layer.input_range  # type: ignore[union-attr]
-                    r.data.fill_(abs((float(r) * count + value) / (count + 1)))
+                    r.data.fill_(abs((float(r.detach()) * count + value) / (count + 1)))
                     layer.input_range_update_idx.add_(1.0)  # type: ignore[operator]
                     caches[name] = True
 
@@ -209,8 +209,8 @@ def calibrate_input_ranges(
         elif calibration_type == InputRangeCalibrationType.MAX:
             r.data.fill_(abs(float(cache)))
         if verbose:
-            print(f"Calibrated layer {name}: {float(r):.5f}")
-        params.init_value = float(r)
+            print(f"Calibrated layer {name}: {float(r.detach()):.5f}")
+        params.init_value = float(r.detach())
         params.calibration_info = calibration_type.value
     if was_training:
         model.train()
