@@ -24,6 +24,15 @@ class TorchInferenceRPUConfig(InferenceRPUConfig):
     ``pre_post.input_range.manage_output_clipping`` (the reference's torch tile lacks it too).
     """
 
+    def to_core(self) -> dict[str, Any]:
+        """The Rust tile behind the torch tile only stores the weights and reads them exactly
+        (``_read_identity`` and the forward use the torch periphery), so its forward is perfect:
+        the torch periphery may hold settings the Rust forward lacks (PCM_READ)."""
+        self.check()
+        core = super().to_core()
+        core["forward"] = {"is_perfect": True}
+        return core
+
     def check(self) -> None:
         super().check()
         from rpusim.inference.torch_periphery import check_torch_support
