@@ -28,7 +28,9 @@ from rpusim.optim import AnalogSGD
 PERFECT = IOParameters(is_perfect=True)
 
 
-def config(cls: type = InferenceRPUConfig, forward: IOParameters = PERFECT, **ir: object) -> InferenceRPUConfig:
+def config(
+    cls: type = InferenceRPUConfig, forward: IOParameters = PERFECT, **ir: object
+) -> InferenceRPUConfig:
     rpu = cls(forward=copy.deepcopy(forward))
     rpu.pre_post.input_range = InputRangeParameter(enable=True, **ir)  # type: ignore[arg-type]
     return rpu

@@ -27,9 +27,13 @@ from rpusim.nn import AnalogLinear
 from rpusim.optim import AnalogSGD
 
 
-def pair(forward: IOParameters, out: int = 6, inp: int = 20) -> tuple[InferenceTile, TorchInferenceTile]:
+def pair(
+    forward: IOParameters, out: int = 6, inp: int = 20
+) -> tuple[InferenceTile, TorchInferenceTile]:
     rust = InferenceTile(out, inp, InferenceRPUConfig(forward=copy.deepcopy(forward)))
-    torch_tile = TorchInferenceTile(out, inp, TorchInferenceRPUConfig(forward=copy.deepcopy(forward)))
+    torch_tile = TorchInferenceTile(
+        out, inp, TorchInferenceRPUConfig(forward=copy.deepcopy(forward))
+    )
     w = torch.randn(out, inp) * 0.3
     rust.set_weights(w)
     torch_tile.set_weights(w)
@@ -82,7 +86,7 @@ def test_noise_statistics_match_the_rust_forward(w_noise: float) -> None:
     alpha = float(x[0].abs().max())
     u = x[0] / alpha
     sigma = alpha * (0.06**2 + w_noise**2 * float(u.norm()) ** 2) ** 0.5
-    exact = (x[0] @ rust.get_weights().T)
+    exact = x[0] @ rust.get_weights().T
     for out in (a, b):
         torch.testing.assert_close(out.mean(0), exact, atol=4 * sigma / 4000**0.5, rtol=0)
         torch.testing.assert_close(out.std(0), torch.full((6,), sigma), rtol=0.06, atol=0)
@@ -147,7 +151,9 @@ def test_input_range_gradient_includes_the_path_through_the_periphery(inp_bound:
         bound_management=BoundManagementType.NONE,
     )
     rpu = TorchInferenceRPUConfig(forward=forward)
-    rpu.pre_post.input_range = InputRangeParameter(enable=True, init_value=1.2, init_from_data=0, decay=0.0)
+    rpu.pre_post.input_range = InputRangeParameter(
+        enable=True, init_value=1.2, init_from_data=0, decay=0.0
+    )
     layer = AnalogLinear(6, 3, bias=False, rpu_config=rpu)
     w = layer.get_weights()[0]
     x = torch.randn(10, 6)

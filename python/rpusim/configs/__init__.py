@@ -46,19 +46,19 @@ from rpusim.configs.inference import (
     WeightRemapParameter,
 )
 from rpusim.configs.io import IOParameters, PresetIOParameters
-from rpusim.configs.pre_post import InputRangeParameter, PrePostProcessingParameter
-from rpusim.configs.torch_inference import (
-    QuantizedTorchInferenceRPUConfig,
-    TorchInferenceRPUConfig,
-    TorchInferenceRPUConfigIRDropT,
-)
 from rpusim.configs.mapping import MappingParameter
+from rpusim.configs.pre_post import InputRangeParameter, PrePostProcessingParameter
 from rpusim.configs.rpu_configs import (
     DigitalRankUpdateRPUConfig,
     FloatingPointRPUConfig,
     RPUConfig,
     SingleRPUConfig,
     UnitCellRPUConfig,
+)
+from rpusim.configs.torch_inference import (
+    QuantizedTorchInferenceRPUConfig,
+    TorchInferenceRPUConfig,
+    TorchInferenceRPUConfigIRDropT,
 )
 from rpusim.configs.update import PresetUpdateParameters, UpdateParameters
 

@@ -10,16 +10,10 @@ from typing import Any, Optional
 
 from rpusim.configs.devices import FloatingPointDevice
 from rpusim.configs.encode import _encode_value
-from rpusim.configs.enums import (
-    BoundManagementType,
-    NoiseManagementType,
-    WeightClipType,
-    WeightModifierType,
-    WeightRemapType,
-)
+from rpusim.configs.enums import WeightClipType, WeightModifierType, WeightRemapType
 from rpusim.configs.io import IOParameters
 from rpusim.configs.mapping import MappingParameter
-from rpusim.configs.pre_post import PrePostProcessingParameter
+from rpusim.configs.pre_post import PrePostProcessingParameter, check_pre_post
 from rpusim.exceptions import ConfigError
 from rpusim.inference.compensation import BaseDriftCompensation, GlobalDriftCompensation
 from rpusim.inference.noise import BaseNoiseModel, PCMLikeNoiseModel
@@ -249,22 +243,7 @@ class InferenceRPUConfig:
                 raise ConfigError(f"{name}: expected {cls.__name__}, got {value!r}")
             value.check(name)
         self.mapping.check()
-        if not isinstance(self.pre_post, PrePostProcessingParameter):
-            raise ConfigError(f"pre_post: expected PrePostProcessingParameter, got {self.pre_post!r}")
-        self.pre_post.check()
-        input_range = self.pre_post.input_range
-        if input_range.enable and input_range.manage_output_clipping:
-            forward = self.forward
-            if (
-                forward.is_perfect
-                or forward.noise_management != NoiseManagementType.NONE
-                or forward.bound_management != BoundManagementType.NONE
-                or forward.out_bound <= 0
-            ):
-                raise ConfigError(
-                    "pre_post.input_range.manage_output_clipping: needs a forward with an "
-                    "out_bound and noise_management = bound_management = NONE"
-                )
+        check_pre_post(self)
 
     def to_core(self) -> dict[str, Any]:
         """The Rust tile's form: a floating-point device read through ``forward``, exact backward

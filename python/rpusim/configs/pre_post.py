@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from rpusim.exceptions import ConfigError
 
@@ -77,7 +77,9 @@ class InputRangeParameter:
                 or not math.isfinite(value)
                 or not low <= value <= high
             ):
-                raise ConfigError(f"{prefix}.{name}: must be a number in [{low}, {high}], got {value!r}")
+                raise ConfigError(
+                    f"{prefix}.{name}: must be a number in [{low}, {high}], got {value!r}"
+                )
         if self.calibration_info is not None and not isinstance(self.calibration_info, str):
             raise ConfigError(f"{prefix}.calibration_info: expected a str or None")
 
@@ -95,3 +97,29 @@ class PrePostProcessingParameter:
                 f"{prefix}.input_range: expected InputRangeParameter, got {self.input_range!r}"
             )
         self.input_range.check(f"{prefix}.input_range")
+
+
+def check_pre_post(config: Any) -> None:
+    """Checks ``config.pre_post``, and that ``manage_output_clipping`` has what it needs: a
+    forward with an out_bound and noise and bound management NONE (ConfigError otherwise)."""
+    from rpusim.configs.enums import BoundManagementType, NoiseManagementType
+
+    pre_post = getattr(config, "pre_post", None)
+    if not isinstance(pre_post, PrePostProcessingParameter):
+        raise ConfigError(f"pre_post: expected PrePostProcessingParameter, got {pre_post!r}")
+    pre_post.check()
+    input_range = pre_post.input_range
+    if not (input_range.enable and input_range.manage_output_clipping):
+        return
+    forward = getattr(config, "forward", None)
+    if (
+        forward is None
+        or forward.is_perfect
+        or BoundManagementType(forward.bound_management) != BoundManagementType.NONE
+        or NoiseManagementType(forward.noise_management) != NoiseManagementType.NONE
+        or forward.out_bound <= 0
+    ):
+        raise ConfigError(
+            "pre_post.input_range.manage_output_clipping: needs a forward with an out_bound "
+            "and noise_management = bound_management = NONE"
+        )

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rpusim.configs.inference import InferenceRPUConfig
 from rpusim.configs.io import IOParameters
 from rpusim.configs.mapping import MappingParameter
+from rpusim.configs.pre_post import PrePostProcessingParameter
 from rpusim.configs.update import UpdateParameters
 from rpusim.exceptions import ConfigError
 
@@ -45,6 +46,8 @@ class SingleRPUConfig:
     """Pulsed-update parameters."""
     mapping: MappingParameter = field(default_factory=MappingParameter)
     """How layers are split over tiles."""
+    pre_post: PrePostProcessingParameter = field(default_factory=PrePostProcessingParameter)
+    """Digital input processing: the learned input range (``pre_post.input_range``)."""
 
     def to_core(self) -> dict[str, Any]:
         if type(self.device) is PulsedDevice or not isinstance(
@@ -75,6 +78,8 @@ class FloatingPointRPUConfig:
     """The floating-point device."""
     mapping: MappingParameter = field(default_factory=MappingParameter)
     """How layers are split over tiles."""
+    pre_post: PrePostProcessingParameter = field(default_factory=PrePostProcessingParameter)
+    """Digital input processing: the learned input range (``pre_post.input_range``)."""
 
     def to_core(self) -> dict[str, Any]:
         if not isinstance(self.device, FloatingPointDevice):
@@ -133,6 +138,8 @@ class UnitCellRPUConfig:
     """Pulsed update of the gradient (on the fast array of a transfer compound)."""
     mapping: MappingParameter = field(default_factory=MappingParameter)
     """How layers are split over tiles."""
+    pre_post: PrePostProcessingParameter = field(default_factory=PrePostProcessingParameter)
+    """Digital input processing: the learned input range (``pre_post.input_range``)."""
 
     def to_core(self) -> dict[str, Any]:
         if not isinstance(
@@ -170,6 +177,8 @@ class DigitalRankUpdateRPUConfig:
     """Pulsed update of the transfer writes (update management is always on there)."""
     mapping: MappingParameter = field(default_factory=MappingParameter)
     """How layers are split over tiles."""
+    pre_post: PrePostProcessingParameter = field(default_factory=PrePostProcessingParameter)
+    """Digital input processing: the learned input range (``pre_post.input_range``)."""
 
     def to_core(self) -> dict[str, Any]:
         if not isinstance(self.device, MixedPrecisionCompound):

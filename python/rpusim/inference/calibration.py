@@ -31,14 +31,19 @@ class InputRangeCalibrationType(Enum):
     """The largest |x| seen."""
 
 
-def _inference_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    from rpusim.inference.tile import InferenceTile
+def _calibratable_layers(model: nn.Module) -> list[tuple[str, Any]]:
+    """The layers on one tile whose config has ``pre_post`` and a ``forward``."""
+    from rpusim.tile_array import AnalogTileArray
+    from rpusim.tiles import AnalogTile
 
     return [
         (name, module)
         for name, module in model.named_modules()
-        if isinstance(getattr(module, "analog_tile", None), InferenceTile)
+        if isinstance(getattr(module, "analog_tile", None), AnalogTile)
+        and not isinstance(module.analog_tile, AnalogTileArray)
         and hasattr(module, "input_range")
+        and hasattr(module.rpu_config, "pre_post")
+        and hasattr(module.rpu_config, "forward")
     ]
 
 
@@ -54,14 +59,19 @@ def _exact_forward(tile: Any) -> Any:
     """An exact forward of the weights the tile reads now (for MAX / CACHE_QUANTILE, which
     calibrate every layer on the ideal outputs of the layers before it)."""
 
+    from rpusim.inference.tile import InferenceTile
+
     def forward(x: Tensor, *args: Any) -> Tensor:
+        flat = x.reshape(-1, tile.in_size).to(torch.float32)
+        if not isinstance(tile, InferenceTile):
+            out = flat @ tile.get_weights().T  # mapping scales included
+            return out.reshape(*x.shape[:-1], tile.out_size).to(x.dtype)
         tile._load()
         weights = {
             "stored": tile.stored_weights,
             "modified": tile.modified_weights,
             "programmed": tile.drifted_weights,
         }[tile._loaded]
-        flat = x.reshape(-1, tile.in_size).to(torch.float32)
         out = flat @ weights.T
         if tile.mapping_scales is not None:
             out = out * tile.mapping_scales
@@ -83,7 +93,7 @@ def calibrate_input_ranges(
     force_all_layers: bool = True,
     verbose: bool = False,
 ) -> None:
-    """Sets the input range of the model's inference layers from the inputs their tiles see
+    """Sets the input range of the model's analog layers (on one tile each) from the inputs their tiles see
     while ``model`` (in eval mode) runs on ``dataloader``, which yields ``(args, kwargs)``
     pairs: ``model(*args, **kwargs)``.
 
@@ -115,9 +125,9 @@ def calibrate_input_ranges(
 
     was_training = model.training
     model.eval()
-    layers = []
-    for name, layer in _inference_layers(model):
-        config = layer.rpu_config  # type: ignore[attr-defined]
+    layers: list[tuple[str, Any, Any]] = []
+    for name, layer in _calibratable_layers(model):
+        config = layer.rpu_config
         params = config.pre_post.input_range
         if not force_all_layers and not params.enable:
             continue
@@ -126,8 +136,8 @@ def calibrate_input_ranges(
             config = copy.deepcopy(config)
             config.pre_post.input_range.enable = True
             config.pre_post.input_range.learn_input_range = False
-            layer.rpu_config = config  # type: ignore[assignment]
-            layer.analog_tile.rpu_config = config  # type: ignore[union-attr]
+            layer.rpu_config = config
+            layer.analog_tile.rpu_config = config
             init_input_range(layer)
             params = config.pre_post.input_range
         params.init_from_data = 0
@@ -149,7 +159,7 @@ def calibrate_input_ranges(
         InputRangeCalibrationType.CACHE_QUANTILE,
     )
 
-    def observer(name: str, layer: nn.Module, params: Any) -> Any:
+    def observer(name: str, layer: Any, params: Any) -> Any:
         def observe(x: Tensor) -> None:
             x = x.detach().reshape(-1, x.shape[-1]).to(torch.float32)
             x = x[~(x == 0.0).all(-1)]
@@ -162,7 +172,7 @@ def calibrate_input_ranges(
                 peak = x.abs().max()
                 caches[name] = peak if caches[name] is None else torch.maximum(caches[name], peak)
             else:
-                count = float(layer.input_range_update_idx)  # type: ignore[arg-type]
+                count = float(layer.input_range_update_idx)
                 value = 0.0
                 if calibration_type == InputRangeCalibrationType.MOVING_QUANTILE:
                     value = float(
@@ -171,9 +181,9 @@ def calibrate_input_ranges(
                 elif count < max_samples and x.numel() > 1:
                     value = params.init_std_alpha * float(x.std())
                 if value > 0:
-                    r = layer.input_range  # type: ignore[union-attr]
+                    r = layer.input_range
                     r.data.fill_(abs((float(r.detach()) * count + value) / (count + 1)))
-                    layer.input_range_update_idx.add_(1.0)  # type: ignore[operator]
+                    layer.input_range_update_idx.add_(1.0)
                     caches[name] = True
 
         return observe
@@ -181,18 +191,18 @@ def calibrate_input_ranges(
     saved_forwards = []
     try:
         for name, layer, params in layers:
-            layer._input_observer = observer(name, layer, params)  # type: ignore[assignment]
+            layer._input_observer = observer(name, layer, params)
             if exact:
                 tile = layer.analog_tile
                 saved_forwards.append(tile)
-                tile.forward = _exact_forward(tile)  # type: ignore[method-assign]
+                tile.forward = _exact_forward(tile)
                 if hasattr(tile, "forward_autograd"):
-                    tile.forward_autograd = _exact_forward(tile)  # type: ignore[method-assign]
+                    tile.forward_autograd = _exact_forward(tile)
         for args, kwargs in dataloader:
             model(*args, **kwargs)
     finally:
-        for name, layer, _ in layers:
-            del layer._input_observer  # type: ignore[attr-defined]
+        for _, layer, _ in layers:
+            del layer._input_observer
         for tile in saved_forwards:
             for key in ("forward", "forward_autograd"):
                 tile.__dict__.pop(key, None)
@@ -203,7 +213,7 @@ def calibrate_input_ranges(
             if verbose:
                 print(f"Warning: layer {name}: no inputs seen, input range left as it was")
             continue
-        r = layer.input_range  # type: ignore[union-attr]
+        r = layer.input_range
         if calibration_type == InputRangeCalibrationType.CACHE_QUANTILE:
             r.data.fill_(abs(float(cache.flatten().quantile(quantile))))
         elif calibration_type == InputRangeCalibrationType.MAX:

@@ -36,7 +36,9 @@ class InputRangeClip(Function):
         return x.clamp(-bound, bound)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor], None, None, None]:  # type: ignore[override]
+    def backward(
+        ctx: Any, grad: Tensor
+    ) -> tuple[Optional[Tensor], Optional[Tensor], None, None, None]:  # type: ignore[override]
         x, input_range = ctx.saved_tensors
         params: InputRangeParameter = ctx.params
         r = input_range.detach()
@@ -116,17 +118,18 @@ def init_input_range(layer: Any) -> None:
     """Gives ``layer`` its ``input_range`` (``nn.Parameter [1]`` when learned, else a buffer)
     and the buffer ``input_range_update_idx`` when its config enables the input range; sets
     ``input_range`` to None otherwise."""
+    from rpusim.configs.pre_post import check_pre_post
     from rpusim.exceptions import ConfigError
-    from rpusim.inference.tile import InferenceTile
+    from rpusim.tile_array import AnalogTileArray
 
     params = _input_range_config(layer)
     if params is None:
         layer.register_parameter("input_range", None)
         return
-    layer.rpu_config.check()
-    if not isinstance(layer.analog_tile, InferenceTile):
+    check_pre_post(layer.rpu_config)
+    if isinstance(layer.analog_tile, AnalogTileArray):
         raise ConfigError(
-            "pre_post.input_range: the input range needs a layer on one inference tile (a layer "
+            "pre_post.input_range: the input range needs a layer on one tile (a layer "
             "split over several tiles by mapping.max_input_size/max_output_size is not "
             "supported; the reference learns one range per tile)"
         )
