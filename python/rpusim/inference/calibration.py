@@ -72,6 +72,7 @@ def _exact_forward(tile: Any) -> Any:
             "modified": tile.modified_weights,
             "programmed": tile.drifted_weights,
         }[tile._loaded]
+        assert weights is not None
         out = flat @ weights.T
         if tile.mapping_scales is not None:
             out = out * tile.mapping_scales
@@ -93,9 +94,9 @@ def calibrate_input_ranges(
     force_all_layers: bool = True,
     verbose: bool = False,
 ) -> None:
-    """Sets the input range of the model's analog layers (on one tile each) from the inputs their tiles see
-    while ``model`` (in eval mode) runs on ``dataloader``, which yields ``(args, kwargs)``
-    pairs: ``model(*args, **kwargs)``.
+    """Sets the input range of the model's analog layers (on one tile each) from the inputs
+    their tiles see while ``model`` (in eval mode) runs on ``dataloader``, which yields
+    ``(args, kwargs)`` pairs: ``model(*args, **kwargs)``.
 
     Layers without an enabled input range get a fixed one (``enable``, not learned) when
     ``force_all_layers``, else are skipped. Noise management is switched to NONE (ConfigError
