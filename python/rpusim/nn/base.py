@@ -75,7 +75,10 @@ def check_analog_state(module: nn.Module) -> None:
 
 
 def _is_inference(tile: AnalogTile) -> bool:
-    return type(tile.rpu_config).__name__ in ("InferenceRPUConfig", "TorchInferenceRPUConfig")
+    from rpusim.configs.inference import InferenceRPUConfig
+
+    # Subclasses too: TorchInferenceRPUConfig, StandardHWATrainingPreset.
+    return isinstance(tile.rpu_config, InferenceRPUConfig)
 
 
 class AnalogLayerBase:
