@@ -266,3 +266,30 @@ def test_calibration_refusals() -> None:
         )
     calibrate_input_ranges(model, InputRangeCalibrationType.NONE, [])
     assert model[0].input_range is None
+
+
+def test_output_clipping_management_in_a_layer() -> None:
+    forward = IOParameters(
+        out_noise=0.0,
+        inp_res=0.0,
+        out_res=0.0,
+        out_bound=0.5,
+        noise_management=NoiseManagementType.NONE,
+        bound_management=BoundManagementType.NONE,
+    )
+    rpu = config(
+        forward=forward,
+        init_value=5.0,
+        init_from_data=0,
+        decay=0.0,
+        manage_output_clipping=True,
+        output_min_percentage=0.95,
+    )
+    layer = AnalogLinear(10, 4, bias=False, rpu_config=rpu)
+    layer.set_weights(torch.randn(4, 10))
+    x = torch.randn(64, 10)  # nothing clips at r = 5
+    out = layer(x)
+    kept = float(((out.detach() / 5.0).abs() < 0.999 * 0.5).float().mean())
+    assert kept < 0.95
+    out.sum().backward()
+    assert float(layer.input_range.grad) == pytest.approx(-(1 - kept) * 5.0, rel=1e-5)
