@@ -14,9 +14,9 @@ import torch
 from torch import Tensor
 
 from rpusim.configs.inference import InferenceRPUConfig
-from rpusim.configs.mapping import splits
+from rpusim.configs.mapping import MappingParameter, splits
 from rpusim.configs.rpu_configs import RPUConfig
-from rpusim.exceptions import StateError
+from rpusim.exceptions import ConfigError, StateError
 from rpusim.inference.tile import InferenceTile
 from rpusim.tiles import (
     AnalogTile,
@@ -273,7 +273,13 @@ class AnalogTileArray(AnalogTile):
 
 
 def tile_class(rpu_config: Any) -> type[AnalogTile]:
-    """``InferenceTile`` for an ``InferenceRPUConfig``, else ``AnalogTile``."""
+    """``InferenceTile`` for an ``InferenceRPUConfig`` (``TorchInferenceTile`` for a
+    ``TorchInferenceRPUConfig``), else ``AnalogTile``."""
+    from rpusim.configs.torch_inference import TorchInferenceRPUConfig
+    from rpusim.inference.torch_tile import TorchInferenceTile
+
+    if isinstance(rpu_config, TorchInferenceRPUConfig):
+        return TorchInferenceTile
     if isinstance(rpu_config, InferenceRPUConfig):
         return InferenceTile
     return AnalogTile
@@ -333,6 +339,8 @@ def make_tile(
     mapping = getattr(rpu_config, "mapping", None)
     if mapping is None:  # not an RPU config: AnalogTile says what is wrong
         return AnalogTile(out_size, in_size, rpu_config, backend)
+    if not isinstance(mapping, MappingParameter):
+        raise ConfigError(f"mapping: expected a MappingParameter, got {mapping!r}")
     mapping.check()
     check_layer_size(out_size, in_size, rpu_config)
     grid = (splits(out_size, mapping.max_output_size), splits(in_size, mapping.max_input_size))

@@ -231,7 +231,9 @@ class AnalogTile:
     ) -> None:
         if rpu_config is None:
             rpu_config = SingleRPUConfig()
-        if type(rpu_config).__name__ == "InferenceRPUConfig":
+        from rpusim.configs.inference import InferenceRPUConfig
+
+        if isinstance(rpu_config, InferenceRPUConfig):
             raise ConfigError(
                 "rpu_config: an InferenceRPUConfig needs an InferenceTile "
                 "(rpusim.inference.InferenceTile); layers pick it by themselves"

@@ -111,7 +111,12 @@ COMPOUNDS: dict[type, tuple[type, type, dict[str, Any], int]] = {
     ),
 }  # fmt: skip
 
-ALL_CONFIGS = [getattr(P, name) for name in P.__all__ if name.endswith("Preset")]
+# The pulsed-device presets (the inference preset has tests of its own: test_hwa_preset.py).
+ALL_CONFIGS = [
+    getattr(P, name)
+    for name in P.__all__
+    if name.endswith("Preset") and not issubclass(getattr(P, name), C.InferenceRPUConfig)
+]
 
 CONFIGS = [
     (P.IdealizedPreset, P.IdealizedPresetDevice),

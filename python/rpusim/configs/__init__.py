@@ -47,12 +47,18 @@ from rpusim.configs.inference import (
 )
 from rpusim.configs.io import IOParameters, PresetIOParameters
 from rpusim.configs.mapping import MappingParameter
+from rpusim.configs.pre_post import InputRangeParameter, PrePostProcessingParameter
 from rpusim.configs.rpu_configs import (
     DigitalRankUpdateRPUConfig,
     FloatingPointRPUConfig,
     RPUConfig,
     SingleRPUConfig,
     UnitCellRPUConfig,
+)
+from rpusim.configs.torch_inference import (
+    QuantizedTorchInferenceRPUConfig,
+    TorchInferenceRPUConfig,
+    TorchInferenceRPUConfigIRDropT,
 )
 from rpusim.configs.update import PresetUpdateParameters, UpdateParameters
 
@@ -104,6 +110,12 @@ __all__ = [
     "WeightNoiseType",
     "WeightRemapParameter",
     "WeightRemapType",
+    # learned input range and torch inference tiles
+    "InputRangeParameter",
+    "PrePostProcessingParameter",
+    "QuantizedTorchInferenceRPUConfig",
+    "TorchInferenceRPUConfig",
+    "TorchInferenceRPUConfigIRDropT",
 ]
 
 # The reference's build_config, data type and runtime settings (branch api).

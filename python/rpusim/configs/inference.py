@@ -13,6 +13,7 @@ from rpusim.configs.encode import _encode_value
 from rpusim.configs.enums import WeightClipType, WeightModifierType, WeightRemapType
 from rpusim.configs.io import IOParameters
 from rpusim.configs.mapping import MappingParameter
+from rpusim.configs.pre_post import PrePostProcessingParameter, check_pre_post
 from rpusim.configs.runtime import RuntimeParameter
 from rpusim.exceptions import ConfigError
 from rpusim.inference.compensation import BaseDriftCompensation, GlobalDriftCompensation
@@ -216,6 +217,8 @@ class InferenceRPUConfig:
     """How layers are split over tiles."""
     runtime: RuntimeParameter = field(default_factory=RuntimeParameter, compare=False)
     """Simulation settings (data type); see ``RuntimeParameter``."""
+    pre_post: PrePostProcessingParameter = field(default_factory=PrePostProcessingParameter)
+    """Digital input processing: the learned input range (``pre_post.input_range``)."""
 
     def check(self) -> None:
         """Raises ConfigError for any invalid value."""
@@ -243,6 +246,7 @@ class InferenceRPUConfig:
                 raise ConfigError(f"{name}: expected {cls.__name__}, got {value!r}")
             value.check(name)
         self.mapping.check()
+        check_pre_post(self)
 
     def to_core(self) -> dict[str, Any]:
         """The Rust tile's form: a floating-point device read through ``forward``, exact backward

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rpusim.configs.inference import InferenceRPUConfig
 from rpusim.configs.io import IOParameters
 from rpusim.configs.mapping import MappingParameter
+from rpusim.configs.pre_post import PrePostProcessingParameter
 from rpusim.configs.runtime import RuntimeParameter
 from rpusim.configs.update import UpdateParameters
 from rpusim.exceptions import ConfigError
@@ -48,6 +49,8 @@ class SingleRPUConfig:
     """How layers are split over tiles."""
     runtime: RuntimeParameter = field(default_factory=RuntimeParameter, compare=False)
     """Simulation settings (data type); see ``RuntimeParameter``."""
+    pre_post: PrePostProcessingParameter = field(default_factory=PrePostProcessingParameter)
+    """Digital input processing: the learned input range (``pre_post.input_range``)."""
 
     def to_core(self) -> dict[str, Any]:
         if type(self.device) is PulsedDevice or not isinstance(
@@ -80,6 +83,8 @@ class FloatingPointRPUConfig:
     """How layers are split over tiles."""
     runtime: RuntimeParameter = field(default_factory=RuntimeParameter, compare=False)
     """Simulation settings (data type); see ``RuntimeParameter``."""
+    pre_post: PrePostProcessingParameter = field(default_factory=PrePostProcessingParameter)
+    """Digital input processing: the learned input range (``pre_post.input_range``)."""
 
     def to_core(self) -> dict[str, Any]:
         if not isinstance(self.device, FloatingPointDevice):
@@ -140,6 +145,8 @@ class UnitCellRPUConfig:
     """How layers are split over tiles."""
     runtime: RuntimeParameter = field(default_factory=RuntimeParameter, compare=False)
     """Simulation settings (data type); see ``RuntimeParameter``."""
+    pre_post: PrePostProcessingParameter = field(default_factory=PrePostProcessingParameter)
+    """Digital input processing: the learned input range (``pre_post.input_range``)."""
 
     def to_core(self) -> dict[str, Any]:
         if not isinstance(
@@ -179,6 +186,8 @@ class DigitalRankUpdateRPUConfig:
     """How layers are split over tiles."""
     runtime: RuntimeParameter = field(default_factory=RuntimeParameter, compare=False)
     """Simulation settings (data type); see ``RuntimeParameter``."""
+    pre_post: PrePostProcessingParameter = field(default_factory=PrePostProcessingParameter)
+    """Digital input processing: the learned input range (``pre_post.input_range``)."""
 
     def to_core(self) -> dict[str, Any]:
         if not isinstance(self.device, MixedPrecisionCompound):

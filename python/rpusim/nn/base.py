@@ -145,7 +145,10 @@ def _with_config(state: dict[str, Any], config: Any) -> dict[str, Any]:
 
 
 def _is_inference(tile: AnalogTile) -> bool:
-    return type(tile.rpu_config).__name__ == "InferenceRPUConfig"
+    from rpusim.configs.inference import InferenceRPUConfig
+
+    # Subclasses too: TorchInferenceRPUConfig, StandardHWATrainingPreset.
+    return isinstance(tile.rpu_config, InferenceRPUConfig)
 
 
 class AnalogLayerBase:
@@ -232,6 +235,21 @@ class AnalogLayerBase:
             self.out_scaling_alpha = nn.Parameter(torch.ones(size))
         else:
             self.register_parameter("out_scaling_alpha", None)
+
+    def _init_input_range(self) -> None:
+        """The learned input range r of ``pre_post.input_range`` (an ``nn.Parameter`` ``[1]``
+        when learned, else a buffer) and the count of batches r was initialised from; None
+        without."""
+        from rpusim.inference.input_range import init_input_range
+
+        init_input_range(self)  # type: ignore[arg-type]
+
+    def _analog_forward(self, x: Tensor) -> Tensor:
+        """The tile's output for ``x [..., in]`` with the input range and the autograd of the
+        torch tile (no output scaling, no bias)."""
+        from rpusim.inference.input_range import analog_forward
+
+        return analog_forward(self, x)  # type: ignore[arg-type]
 
     def _scale_output(self, out: Tensor) -> Tensor:
         """The analog output ``[..., out_features]`` times the learned output scale."""

@@ -18,7 +18,6 @@ from torch import Tensor, nn
 
 from rpusim.configs.rpu_configs import RPUConfig, SingleRPUConfig
 from rpusim.exceptions import ConfigError, ShapeError
-from rpusim.functions import AnalogFunction
 from rpusim.nn.base import AnalogLayerBase
 from rpusim.optim.context import AnalogContext
 from rpusim.tile_array import make_tile
@@ -115,6 +114,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
             )
             self.analog_ctx = AnalogContext(self.analog_tile)
             self._init_out_scaling(self.analog_tile.out_size)
+            self._init_input_range()
         else:
             # One layer (its own tile) per group: group g maps its input channels to its output
             # channels only, so no device ever sees another group's inputs.
@@ -134,6 +134,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
                 for _ in range(groups)
             )
             self.register_parameter("out_scaling_alpha", None)
+            self.register_parameter("input_range", None)
         if bias and not analog_bias:
             self.bias: Optional[nn.Parameter] = nn.Parameter(torch.empty(out_channels))
         else:
@@ -241,9 +242,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
                 out = out + self.bias.to(out.dtype).reshape(-1, *([1] * d))
             return out if batched else out.squeeze(0)
         patches, spatial = self.unfold(x)
-        if self.analog_bias:  # the bias column is driven by a constant input 1
-            patches = torch.cat([patches, torch.ones_like(patches[:, :1])], 1)
-        out = self._scale_output(AnalogFunction.apply(self.analog_ctx, patches))
+        out = self._scale_output(self._analog_forward(patches))
         if self.bias is not None:
             out = out + self.bias.to(out.dtype)
         out = out.reshape(x.shape[0], *spatial, self.out_channels)

@@ -10,7 +10,6 @@ from torch import Tensor, nn
 
 from rpusim.configs.rpu_configs import RPUConfig, SingleRPUConfig
 from rpusim.exceptions import ConfigError, ShapeError
-from rpusim.functions import AnalogFunction
 from rpusim.nn.base import AnalogLayerBase
 from rpusim.optim.context import AnalogContext
 from rpusim.tile_array import make_tile
@@ -69,6 +68,7 @@ class AnalogLinear(AnalogLayerBase, nn.Module):
         self.analog_tile = self._make_tile(out_features, in_features + analog_bias, backend)
         self.analog_ctx = AnalogContext(self.analog_tile)
         self._init_out_scaling(self.analog_tile.out_size)
+        self._init_input_range()
         if bias and not analog_bias:
             self.bias: Optional[nn.Parameter] = nn.Parameter(torch.empty(out_features))
         else:
@@ -115,9 +115,7 @@ class AnalogLinear(AnalogLayerBase, nn.Module):
             raise ShapeError(
                 f"input: expected shape [..., {self.in_features}], got {list(x.shape)}"
             )
-        if self.analog_bias:  # the bias column is driven by a constant input 1
-            x = torch.cat([x, torch.ones_like(x[..., :1])], -1)
-        out = self._scale_output(AnalogFunction.apply(self.analog_ctx, x))
+        out = self._scale_output(self._analog_forward(x))
         if self.bias is not None:
             out = out + self.bias.to(out.dtype)
         return out

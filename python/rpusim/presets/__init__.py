@@ -19,6 +19,7 @@ from rpusim.presets.devices import (
     ReRamESPresetDevice,
     ReRamSBPresetDevice,
 )
+from rpusim.presets.inference import StandardHWATrainingPreset
 
 __all__ = [
     "CapacitorPresetDevice",
@@ -32,4 +33,5 @@ __all__ = [
     "ReRamESPresetDevice",
     "ReRamSBPresetDevice",
     *_configs,
+    "StandardHWATrainingPreset",
 ]
