@@ -131,3 +131,24 @@ def test_floating_point_analog_bias_trains_as_sgd() -> None:
     AnalogSGD(layer.parameters(), lr=0.05).step()
     torch.optim.SGD(digital.parameters(), lr=0.05).step()
     torch.testing.assert_close(layer.get_weights()[1], digital.bias.detach(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("config_name", ["inference", "torch"])
+def test_analog_bias_behind_an_input_range_is_scaled_by_the_range(config_name: str) -> None:
+    # The constant 1 enters after x/r, and the output is multiplied by r (the reference's
+    # order): y = W clip(x, ±r) + r·b.
+    from rpusim.configs import InferenceRPUConfig
+    from rpusim.configs.torch_inference import TorchInferenceRPUConfig
+
+    cls = InferenceRPUConfig if config_name == "inference" else TorchInferenceRPUConfig
+    config = cls(forward=IOParameters(is_perfect=True), mapping=_analog_bias())
+    config.pre_post.input_range.enable = True
+    config.pre_post.input_range.init_value = 2.0
+    config.pre_post.input_range.init_from_data = 0
+    layer = AnalogLinear(4, 3, rpu_config=config)
+    w, b = torch.randn(3, 4) * 0.3, torch.tensor([0.1, -0.2, 0.3])
+    layer.set_weights(w, b)
+    layer.eval()
+    x = torch.randn(6, 4) * 2
+    expected = x.clamp(-2.0, 2.0) @ w.T + 2.0 * b
+    torch.testing.assert_close(layer(x), expected, atol=1e-5, rtol=1e-5)

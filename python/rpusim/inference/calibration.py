@@ -197,6 +197,10 @@ def calibrate_input_ranges(
                 tile = layer.analog_tile
                 saved_forwards.append(tile)
                 tile.forward = _exact_forward(tile)
+                exact_forward = tile.forward
+                # AnalogFunction reads through forward_saturated (an exact read saturates
+                # nothing).
+                tile.forward_saturated = lambda x, f=exact_forward: (f(x), None)
                 if hasattr(tile, "forward_autograd"):
                     tile.forward_autograd = _exact_forward(tile)
         for args, kwargs in dataloader:
@@ -205,7 +209,7 @@ def calibrate_input_ranges(
         for _, layer, _ in layers:
             del layer._input_observer
         for tile in saved_forwards:
-            for key in ("forward", "forward_autograd"):
+            for key in ("forward", "forward_saturated", "forward_autograd"):
                 tile.__dict__.pop(key, None)
 
     for name, layer, params in layers:
