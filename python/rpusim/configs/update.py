@@ -34,8 +34,8 @@ class UpdateParameters:
     fixed_bl: bool = True
     """Keep BL = desired_bl (when update_bl_management is off)."""
     pulse_type: PulseType = PulseType.STOCHASTIC_COMPRESSED
-    """``STOCHASTIC_COMPRESSED``, ``STOCHASTIC``, ``MEAN_COUNT``, ``DETERMINISTIC_IMPLICIT`` (pulses),
-    ``NONE`` (exact float update) or ``NONE_WITH_DEVICE``."""
+    """``STOCHASTIC_COMPRESSED``, ``STOCHASTIC``, ``MEAN_COUNT``, ``DETERMINISTIC_IMPLICIT``
+    (pulses), ``NONE`` (exact float update) or ``NONE_WITH_DEVICE``."""
     res: float = 0.0
     """Quantisation of the pulse probabilities (≤ 0 off, ≤ 1 step, > 1 number of steps)."""
     x_res_implicit: float = 0.0
