@@ -404,8 +404,8 @@ fn rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
                         c.st.xi_max,
                         &mut replayed[..width],
                     );
-                    for q in 0..width {
-                        replayed[q] |= !c.captures(i, c0 + q).is_empty();
+                    for (q, replay) in replayed[..width].iter_mut().enumerate() {
+                        *replay |= !c.captures(i, c0 + q).is_empty();
                     }
                 }
                 for q in 0..width {
