@@ -28,7 +28,9 @@ const MAX_GROUP_SLOTS: usize = u16::MAX as usize;
 /// Counter word of the write-noise draws of a pulsed update (other writes use other words).
 pub const WRITE_NOISE_UPDATE: u32 = 0x5752_0000;
 
+mod dense;
 mod lockstep;
+pub use dense::{coincidences, dense_factors, dense_update, is_dense};
 pub use lockstep::portable_lanes_only;
 
 /// Train length and probability scales of one vector pair.

@@ -11,8 +11,8 @@ use crate::gemm::MatRef;
 use crate::memory::zeros;
 use crate::periphery::{analog_mvm, MvmScratch};
 use crate::pulsed::{
-    float_update_with_captures, pulsed_update, redraw_write_noise, reset_value, PulseBatch,
-    PulseScratch, Pulsed,
+    dense_update, float_update_with_captures, is_dense, pulsed_update, redraw_write_noise,
+    reset_value, PulseBatch, PulseScratch, Pulsed,
 };
 
 /// One device array on the CPU.
@@ -176,8 +176,31 @@ impl TileBackend for CpuTile {
             seed,
         } = a;
         let sigma = device.write_noise;
+        let stochastic = matches!(
+            pulse_type,
+            PulseType::StochasticCompressed | PulseType::Stochastic
+        );
         let reads = match Pulsed::of(device) {
-            Some(pulsed) if pulse_type == PulseType::StochasticCompressed => {
+            Some(pulsed) if is_dense(pulse_type) => {
+                let input = PulseBatch {
+                    x: u.x,
+                    d: u.d,
+                    batch: u.batch,
+                    rows,
+                    cols,
+                    lr: u.lr,
+                    granularity: u.granularity,
+                    seed: u.seed,
+                    noise_seed: u.noise_seed,
+                    step: u.step,
+                    polarity: u.polarity,
+                };
+                match persistent {
+                    Some(p) => dense_update(u.up, pulsed, p, Some(weights), &input, u.captures),
+                    None => dense_update(u.up, pulsed, weights, None, &input, u.captures),
+                }
+            }
+            Some(pulsed) if stochastic => {
                 let input = PulseBatch {
                     x: u.x,
                     d: u.d,

@@ -11,10 +11,18 @@ pub enum PulseType {
     None,
     /// Floating-point update, then the device bounds are applied.
     NoneWithDevice,
+    /// One stochastic train per x_j and per d_i; each coincidence is one pulse.
     #[default]
     StochasticCompressed,
+    /// The trains of `StochasticCompressed` (aihwkit keeps the firing x_j of each slot in two
+    /// lists by sign; every device still sees one Bernoulli(p·q) coincidence per slot, so the
+    /// pulses and their statistics are the same).
     Stochastic,
+    /// Deterministic counts: round(n_d·n_x/BL) of the rounded expected firings n = round(BL·p)
+    /// (`crate::pulsed::dense_factors`).
     MeanCount,
+    /// Deterministic counts round(BL·p_d·p_x) of p quantised to `d_res_implicit` /
+    /// `x_res_implicit` (`crate::pulsed::dense_factors`).
     DeterministicImplicit,
 }
 
@@ -73,14 +81,13 @@ impl UpdateParameters {
             f32::MIN_POSITIVE,
             f32::MAX,
         )?;
-        if !matches!(
-            self.pulse_type,
-            PulseType::None | PulseType::NoneWithDevice | PulseType::StochasticCompressed
-        ) {
-            return Err(Error::unsupported(
-                format!("{arg}.pulse_type"),
-                format!("{:?}", self.pulse_type),
-            ));
+        for (name, res) in [
+            ("x_res_implicit", self.x_res_implicit),
+            ("d_res_implicit", self.d_res_implicit),
+        ] {
+            // 0 (the default) means no quantisation; otherwise a step on the 0…1 scale.
+            check_range(arg, name, res, 0.0, 1.0)?;
+            super::check_resolution(arg, name, res)?;
         }
         Ok(())
     }

@@ -245,7 +245,10 @@ impl Tile {
     /// update saturates instead: its train planning runs in float64 when needed.)
     fn check_exact_update(&self, x: &[f32], d: &[f32], lr: f32) -> Result<()> {
         use crate::config::{DeviceConfig, PulseType};
-        let exact_pulses = self.config.update.pulse_type != PulseType::StochasticCompressed;
+        let exact_pulses = matches!(
+            self.config.update.pulse_type,
+            PulseType::None | PulseType::NoneWithDevice
+        );
         // The rate the gradient reaches the devices with (a transfer compound's fast array
         // may take its own fixed rate).
         let rate = match &self.config.device {

@@ -61,8 +61,12 @@ def _set(obj: Any, **values: Any) -> Any:
         ),
         (SingleRPUConfig(forward=IOParameters(ir_drop=1.0)), "forward.ir_drop"),
         (
-            SingleRPUConfig(update=UpdateParameters(pulse_type=PulseType.MEAN_COUNT)),
-            "update.pulse_type",
+            SingleRPUConfig(
+                update=UpdateParameters(
+                    pulse_type=PulseType.DETERMINISTIC_IMPLICIT, x_res_implicit=2.0
+                )
+            ),
+            "update.x_res_implicit",
         ),
         (SingleRPUConfig(device=_set(IOParameters())), "device"),
     ],

@@ -15,6 +15,7 @@ mod linear_step;
 mod periphery;
 mod pow_step;
 mod pulse_orders;
+mod pulse_types;
 mod reliability;
 
 use rpusim::config::{ConstantStepParameters, DeviceConfig, TileConfig, UpdateParameters};

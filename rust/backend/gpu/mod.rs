@@ -21,8 +21,9 @@ use crate::device::{DeviceArray, DeviceModel};
 use crate::error::{Error, Result};
 use crate::periphery::{max_reduction, noise_scale};
 use crate::pulsed::{
-    capture_table, firing_threshold, float_update_with_captures, plan_groups, plan_trains,
-    redraw_write_noise, reset_value, PulseBatch, Pulsed, WRITE_NOISE_UPDATE,
+    capture_table, dense_factors, firing_threshold, float_update_with_captures, is_dense,
+    plan_groups, plan_trains, redraw_write_noise, reset_value, PulseBatch, Pulsed,
+    WRITE_NOISE_UPDATE,
 };
 use crate::rng::{normal_max, Purpose, Stream};
 use buffers::{byte_size, encoder, read_back, storage_init, Scratch};
@@ -815,8 +816,19 @@ impl GpuTile {
                 });
             t
         };
-        let mut thresholds = side(u.x, cols, 0);
-        thresholds.extend(side(u.d, rows, 1));
+        // Deterministic counts (MEAN_COUNT, DETERMINISTIC_IMPLICIT): no trains; the buffer holds
+        // each element's signed factor instead (its sign bit is the same bit 31).
+        let dense = is_dense(p.pulse_type);
+        let thresholds: Vec<u32> = if dense {
+            dense_factors(p, &input, &trains)
+                .iter()
+                .map(|f| f.to_bits())
+                .collect()
+        } else {
+            let mut t = side(u.x, cols, 0);
+            t.extend(side(u.d, rows, 1));
+            t
+        };
         let lengths: Vec<u32> = trains.iter().map(|t| t.bl).collect();
         let max_bl = max_bl.max(1);
         let words = max_bl.div_ceil(32);
@@ -878,10 +890,15 @@ impl GpuTile {
         for (index, &end) in ends.iter().enumerate() {
             let len = end - start;
             let d_bits_offset = (len * words * cols) as u32;
-            for (elements, key, th_offset, bits_offset) in [
-                (cols, x_key, 0u32, 0u32),
-                (rows, d_key, (batch * cols) as u32, d_bits_offset),
-            ] {
+            let sides = if dense {
+                Vec::new()
+            } else {
+                vec![
+                    (cols, x_key, 0u32, 0u32),
+                    (rows, d_key, (batch * cols) as u32, d_bits_offset),
+                ]
+            };
+            for (elements, key, th_offset, bits_offset) in sides {
                 let params = Params::default()
                     .u(elements as u32)
                     .u(len as u32)
@@ -906,7 +923,7 @@ impl GpuTile {
                     .events
                     .iter()
                     .any(|c| (start..end).contains(&(c.vector as usize)));
-            let options = options_base | (u32::from(has_reads) << 4);
+            let options = options_base | (u32::from(has_reads) << 4) | (u32::from(dense) << 6);
             for (band, &(row0, band_rows)) in a.bands.iter().zip(&self.band_rows) {
                 let Some(planes) = &band.device else {
                     return Err(Error::Backend("device buffers missing".into()));
@@ -1053,7 +1070,8 @@ impl TileBackend for GpuTile {
         self.array(u.array)?;
         let pulse_type = u.up.pulse_type;
         let pulsed = self.arrays[u.array].device.model.steps().is_some();
-        if pulsed && pulse_type == PulseType::StochasticCompressed {
+        let pulses = !matches!(pulse_type, PulseType::None | PulseType::NoneWithDevice);
+        if pulsed && pulses {
             self.pulsed_update(u)
         } else {
             self.float_update(u, pulse_type == PulseType::NoneWithDevice)

@@ -45,7 +45,8 @@ struct Params {
     // Piecewise step: nodes per curve (the `slopes` binding holds up nodes, then down nodes).
     nodes: u32,
     // Bits 0-1: polarity (0 both, 1 up only, 2 down as up); bit 2: write noise; bit 3: a
-    // reference; bit 4: reads in this group; bit 5: reads of rows (else columns).
+    // reference; bit 4: reads in this group; bit 5: reads of rows (else columns); bit 6:
+    // deterministic counts from the factors in `thresholds` (no trains).
     options: u32,
     write_noise: f32,
     write_key_lo: u32,
@@ -76,8 +77,16 @@ struct Params {
 @group(0) @binding(8) var<storage, read> read_table: array<u32>;
 @group(0) @binding(9) var<storage, read_write> read_values: array<f32>;
 
-// Coincidences of device (i, j) in vector v of the group.
+// Coincidences of device (i, j) in vector v of the group. Deterministic counts (bit 6; MEAN_COUNT,
+// DETERMINISTIC_IMPLICIT, rust/pulsed/dense.rs): the thresholds hold each element's signed
+// factor and the count is round_even(|f_x|·|f_d|), WGSL's round being half to even.
 fn coincidences(i: u32, j: u32, v: u32) -> u32 {
+    if (p.options & 64u) != 0u {
+        let n = p.start + v;
+        let fx = abs(bitcast<f32>(thresholds[n * p.cols + j]));
+        let fd = abs(bitcast<f32>(thresholds[p.d_threshold_offset + n * p.rows + i]));
+        return u32(round(fx * fd));
+    }
     var count = 0u;
     for (var w = 0u; w < p.words; w++) {
         let slot_row = v * p.words + w;
