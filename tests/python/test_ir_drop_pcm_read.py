@@ -14,13 +14,17 @@ from rpusim import AnalogTile
 from rpusim.configs import (
     BoundManagementType,
     ConstantStepDevice,
+    InferenceRPUConfig,
     IOParameters,
+    IOParametersIRDropT,
     NoiseManagementType,
+    PresetIOParameters,
     TransferCompound,
     UnitCellRPUConfig,
     WeightNoiseType,
 )
 from rpusim.exceptions import ConfigError
+from rpusim.nn import AnalogLinear
 
 from helpers import ideal_with_forward
 
@@ -224,3 +228,37 @@ def test_settings_restore_and_bad_values_are_refused() -> None:
         config = UnitCellRPUConfig(device=cell)
         with pytest.raises(ConfigError, match=name):
             AnalogTile(2, 2, config)
+
+
+def test_time_dependent_ir_drop_parameters_are_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match="IOParametersIRDropT"):
+        IOParametersIRDropT()
+
+
+def test_hwa_training_forward_settings_run_in_an_inference_layer(backend: str) -> None:
+    # aihwkit's StandardHWATrainingPreset forward: PCM_READ w_noise 0.0175, ir_drop 1, constant
+    # noise management, 8-bit DAC/ADC. The deviation from the exact product has the std of the
+    # PCM read noise and the output noise at the DAC/ADC resolution (checked loosely here; the
+    # exact statistics are tested above).
+    io = PresetIOParameters(
+        inp_res=254.0,
+        out_res=254.0,
+        bound_management=BoundManagementType.NONE,
+        noise_management=NoiseManagementType.CONSTANT,
+        nm_thres=1.0,
+        w_noise=0.0175,
+        w_noise_type=WeightNoiseType.PCM_READ,
+        ir_drop=1.0,
+        out_noise=0.04,
+        out_bound=10.0,
+    )
+    torch.manual_seed(0)
+    layer = AnalogLinear(64, 8, bias=False, rpu_config=InferenceRPUConfig(forward=io))
+    layer.to_backend(backend)
+    x = torch.rand(2000, 64)
+    w = layer.get_weights()[0]
+    residual = (layer(x) - x @ w.T).detach().double()
+    pcm = 0.0175**2 * (x.double() ** 2 @ w.double().abs().T)
+    expected = (pcm + 0.04**2).sqrt().mean(dim=0)
+    ratio = residual.std(dim=0) / expected
+    assert ((ratio > 0.9) & (ratio < 1.25)).all(), ratio

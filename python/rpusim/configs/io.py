@@ -12,6 +12,7 @@ from rpusim.configs.enums import (
     NoiseManagementType,
     WeightNoiseType,
 )
+from rpusim.exceptions import ConfigError
 
 
 @dataclass
@@ -105,3 +106,29 @@ class PresetIOParameters(IOParameters):
 
     out_bound: float = 20.0
     out_noise: float = 0.1
+
+
+@dataclass
+class IOParametersIRDropT(IOParameters):
+    """aihwkit 1.1's time-dependent IR-drop periphery (of ``TorchInferenceRPUConfigIRDropT``):
+    not built here. Constructing it raises ConfigError; ``IOParameters(ir_drop=...)`` gives the
+    steady-state IR-drop model of the analog forward."""
+
+    ir_drop: float = 1.0
+    ir_drop_rs: float = 0.15
+    ir_drop_segments: int = 8
+    ir_drop_time_step_resolution_scale: float = 1.0
+    ir_drop_v_read: float = 0.4005
+    split_mode_bit_shift: int = 3
+    apply_xdep_pcm_read_noise: bool = False
+    xdep_pcm_read_noise_scale: float = 1.0
+    adc_quantization: bool = True
+    adc_frequency: float = 6.24
+    ir_drop_integration_sum: bool = False
+
+    def __post_init__(self) -> None:
+        raise ConfigError(
+            "IOParametersIRDropT: the time-dependent IR-drop model (ir_drop_rs, "
+            "ir_drop_segments, ...) is not supported; IOParameters(ir_drop=...) is the "
+            "steady-state IR drop"
+        )
