@@ -1,5 +1,5 @@
 //! Forward/backward periphery of an analog MVM (reference §2): noise management, DAC, the analog
-//! product with weight and output noise, ADC, iterative bound management and rescaling.
+//! product with IR drop, weight and output noise, ADC, iterative bound management and rescaling.
 //!
 //! Every vector of a batch is independent; its random numbers are indexed by
 //! (vector, bound-management pass, element), so the result does not depend on threading.
@@ -26,6 +26,16 @@ pub struct MvmScratch {
     pending: Vec<usize>,
     sub_in: Vec<f32>,
     sub_out: Vec<f32>,
+    /// |W| in the layout of the weights (IR drop and PCM read noise only).
+    abs_weights: Vec<f32>,
+    /// Per-vector inputs derived from the DAC output (|u|, u·position weight, u²).
+    derived_in: Vec<f32>,
+    /// Per-output IR-drop current term a_i, then the PCM read-noise sum Σ_j |w_ij| u_j².
+    current: Vec<f32>,
+    /// Per-output position-weighted product of the IR drop.
+    ir_product: Vec<f32>,
+    /// Σ_j |w_ij| u_j² per output of the current pass (PCM read noise).
+    pcm_sum: Vec<f32>,
 }
 
 /// Random streams of one MVM call.
@@ -119,12 +129,33 @@ pub fn analog_mvm(
         1.0,
         0.0,
     );
+    let abs_weights = if needs_abs_weights(io) {
+        s.abs_weights.clear();
+        s.abs_weights.extend(weights.data.iter().map(|w| w.abs()));
+        Some(MatRef {
+            data: &s.abs_weights,
+            ..weights
+        })
+    } else {
+        None
+    };
+    let mut effects = AnalogEffects {
+        io,
+        weights,
+        abs_weights,
+        derived_in: &mut s.derived_in,
+        current: &mut s.current,
+        ir_product: &mut s.ir_product,
+    };
+    effects.apply(&s.dac, batch, out, &mut s.pcm_sum);
+    let pcm = &s.pcm_sum;
     out.par_chunks_mut(out_size)
         .zip(s.saturated.par_iter_mut())
         .with_min_len(min_len)
         .enumerate()
         .for_each(|(n, (v, sat))| {
-            *sat = adc(&settings, &noise, v, s.norm2[n], n as u32, 0);
+            let pcm_n = pcm_row(pcm, n, out_size);
+            *sat = adc(&settings, &noise, v, s.norm2[n], pcm_n, n as u32, 0);
         });
 
     // Iterative bound management: re-read saturated vectors with the input halved.
@@ -165,9 +196,11 @@ pub fn analog_mvm(
             1.0,
             0.0,
         );
+        effects.apply(&s.sub_in, m, &mut s.sub_out, &mut s.pcm_sum);
         for (k, &n) in s.pending.iter().enumerate() {
             let v = &mut s.sub_out[k * out_size..(k + 1) * out_size];
-            s.saturated[n] = adc(&settings, &noise, v, norms[k], n as u32, pass);
+            let pcm_k = pcm_row(&s.pcm_sum, k, out_size);
+            s.saturated[n] = adc(&settings, &noise, v, norms[k], pcm_k, n as u32, pass);
             out[n * out_size..(n + 1) * out_size].copy_from_slice(v);
         }
     }
@@ -219,7 +252,7 @@ pub fn read_one_hot(io: &IoParameters, values: &mut [f32], seed: u64, step: u32,
     for v in values.iter_mut() {
         *v *= u[0];
     }
-    adc(&settings, &noise, values, norm2, n, 0);
+    adc(&settings, &noise, values, norm2, None, n, 0);
     for v in values.iter_mut() {
         *v *= io.out_scale;
     }
@@ -312,23 +345,50 @@ fn dac(
 }
 
 /// Output noise and ADC of one vector, in place. Returns whether an output saturated.
-fn adc(s: &Settings<'_>, noise: &Noise, v: &mut [f32], norm2: f32, n: u32, pass: u32) -> bool {
+///
+/// `pcm_sum` holds Σ_j |w_ij| u_j² per output when the weight noise is `PCM_READ`.
+#[allow(clippy::too_many_arguments)]
+fn adc(
+    s: &Settings<'_>,
+    noise: &Noise,
+    v: &mut [f32],
+    norm2: f32,
+    pcm_sum: Option<&[f32]>,
+    n: u32,
+    pass: u32,
+) -> bool {
     let io = s.io;
     // Output noise and output-referred weight noise are independent Gaussians: one draw with
-    // the combined variance out_noise² + w_noise²‖u‖².
-    let w_var = if io.w_noise_type == WeightNoiseType::AdditiveConstant {
-        io.w_noise * io.w_noise * norm2
-    } else {
-        0.0
-    };
-    let sigma = (io.out_noise * io.out_noise + w_var).sqrt();
-    if sigma > 0.0 {
-        for (b, vc) in v.chunks_mut(8).enumerate() {
-            let xi = noise
-                .output
-                .normals8(b as u32, pass, n, noise.step, noise.table);
-            for (vi, e) in vc.iter_mut().zip(xi) {
-                *vi += sigma * e;
+    // the combined variance out_noise² + (weight-noise variance).
+    let out_var = io.out_noise * io.out_noise;
+    match pcm_sum {
+        Some(sums) if io.w_noise_type == WeightNoiseType::PcmRead => {
+            for (b, (vc, sc)) in v.chunks_mut(8).zip(sums.chunks(8)).enumerate() {
+                let xi = noise
+                    .output
+                    .normals8(b as u32, pass, n, noise.step, noise.table);
+                for ((vi, si), e) in vc.iter_mut().zip(sc).zip(xi) {
+                    let sigma = pcm_sigma(io.out_noise, io.w_noise, *si);
+                    *vi += sigma * e;
+                }
+            }
+        }
+        _ => {
+            let w_var = if io.w_noise_type == WeightNoiseType::AdditiveConstant {
+                io.w_noise * io.w_noise * norm2
+            } else {
+                0.0
+            };
+            let sigma = (out_var + w_var).sqrt();
+            if sigma > 0.0 {
+                for (b, vc) in v.chunks_mut(8).enumerate() {
+                    let xi = noise
+                        .output
+                        .normals8(b as u32, pass, n, noise.step, noise.table);
+                    for (vi, e) in vc.iter_mut().zip(xi) {
+                        *vi += sigma * e;
+                    }
+                }
             }
         }
     }
@@ -357,4 +417,121 @@ fn adc(s: &Settings<'_>, noise: &Noise, v: &mut [f32], norm2: f32, n: u32, pass:
         }
     }
     saturated
+}
+
+/// Std of one output's noise under `PCM_READ` weight noise: out_noise and the read noise are
+/// independent, so σ = sqrt(out_noise² + w_noise² · Σ_j |w_ij| u_j²) (same expression in adc.wgsl).
+#[inline(always)]
+pub fn pcm_sigma(out_noise: f32, w_noise: f32, sum: f32) -> f32 {
+    (out_noise * out_noise + w_noise * w_noise * sum).sqrt()
+}
+
+/// Row `n` of the per-output PCM sums, if they were computed.
+fn pcm_row(sums: &[f32], n: usize, out_size: usize) -> Option<&[f32]> {
+    sums.get(n * out_size..(n + 1) * out_size)
+}
+
+/// Whether the analog product needs |W| (IR drop or PCM read noise).
+pub fn needs_abs_weights(io: &IoParameters) -> bool {
+    io.ir_drop > 0.0 || pcm_read_on(io)
+}
+
+/// Whether `PCM_READ` weight noise is on.
+pub fn pcm_read_on(io: &IoParameters) -> bool {
+    io.w_noise_type == WeightNoiseType::PcmRead && io.w_noise > 0.0
+}
+
+/// Weight of input `j` of `n` in the IR-drop product: 1 − (1 − j/n)². Input 0 gets no drop and
+/// the weight grows towards the last input (aihwkit's position coding).
+#[inline(always)]
+pub fn ir_position_weight(j: usize, n: usize) -> f32 {
+    let p = 1.0 - j as f32 / n as f32;
+    1.0 - p * p
+}
+
+/// The cubic IR-drop factor of one output, c(a) = a·(a·(0.05·a − 0.2) + 0.5).
+#[inline(always)]
+pub fn ir_drop_factor(a: f32) -> f32 {
+    a * (a * (0.05 * a - 0.2) + 0.5)
+}
+
+/// The deterministic effects of the analog product after y = W u, on a batch of DAC outputs:
+///
+/// **IR drop** (aihwkit 1.1 `ForwardBackwardPassIOManaged::applyIrDrop` and `computeTotalCurrent`
+/// in src/rpucuda/rpu_forward_backward_pass.cpp; same formula in cuda/forward_backward_pass.cu),
+/// with u the DAC output (after input noise), n the input size of this direction and
+/// g = ir_drop_g_ratio:
+///   a_i = (n / g) · Σ_j |w_ij| |u_j|            (the line's total current, in g_max units)
+///   c_i = a_i · (a_i · (0.05 · a_i − 0.2) + 0.5)
+///   y_i ← y_i − c_i · ir_drop · Σ_j w_ij u_j (1 − (1 − j/n)²)
+/// applied before the weight noise, the output noise and the ADC of the same pass (so again on
+/// every bound-management re-read, with that pass's u), deterministic.
+///
+/// **PCM read noise** (aihwkit `applyOutputWeightNoise`, case `PCMRead`, same file): the sums
+/// s_i = Σ_j |w_ij| u_j² are written to `pcm_sum` and the ADC adds w_noise · sqrt(s_i) · ξ_i
+/// (combined with the output noise, see [`pcm_sigma`]).
+struct AnalogEffects<'a> {
+    io: &'a IoParameters,
+    weights: MatRef<'a>,
+    abs_weights: Option<MatRef<'a>>,
+    derived_in: &'a mut Vec<f32>,
+    current: &'a mut Vec<f32>,
+    ir_product: &'a mut Vec<f32>,
+}
+
+impl AnalogEffects<'_> {
+    /// Applies IR drop to `out` (`m` rows) and fills `pcm_sum` (emptied when PCM noise is off).
+    fn apply(&mut self, u: &[f32], m: usize, out: &mut [f32], pcm_sum: &mut Vec<f32>) {
+        pcm_sum.clear();
+        let Some(abs_w) = self.abs_weights else {
+            return;
+        };
+        let (in_size, out_size) = (self.weights.rows, self.weights.cols);
+        let io = self.io;
+        if io.ir_drop > 0.0 {
+            self.derived_in.clear();
+            self.derived_in.extend(u.iter().map(|v| v.abs()));
+            self.current.resize(m * out_size, 0.0);
+            matmul(
+                self.current,
+                MatRef::row_major(self.derived_in, m, in_size),
+                abs_w,
+                in_size as f32 / io.ir_drop_g_ratio,
+                0.0,
+            );
+            self.derived_in.clear();
+            self.derived_in.extend(
+                u.iter()
+                    .enumerate()
+                    .map(|(k, v)| v * ir_position_weight(k % in_size, in_size)),
+            );
+            self.ir_product.resize(m * out_size, 0.0);
+            matmul(
+                self.ir_product,
+                MatRef::row_major(self.derived_in, m, in_size),
+                self.weights,
+                io.ir_drop,
+                0.0,
+            );
+            for ((y, a), b) in out
+                .iter_mut()
+                .zip(self.current.iter())
+                .zip(self.ir_product.iter())
+            {
+                *y -= ir_drop_factor(*a) * b;
+            }
+        }
+        if pcm_read_on(io) {
+            self.derived_in.clear();
+            self.derived_in.extend(u.iter().map(|v| v * v));
+            pcm_sum.resize(m * out_size, 0.0);
+            matmul(
+                pcm_sum,
+                MatRef::row_major(self.derived_in, m, in_size),
+                abs_w,
+                1.0,
+                0.0,
+            );
+        }
+    }
 }

@@ -199,6 +199,8 @@ impl OneSidedParameters {
         }
         self.refresh_forward
             .validate(&format!("{arg}.refresh_forward"), false)?;
+        self.refresh_forward
+            .check_one_hot_read(&format!("{arg}.refresh_forward"))?;
         self.refresh_update
             .validate(&format!("{arg}.refresh_update"))?;
         Ok(())
@@ -404,6 +406,7 @@ impl TransferParameters {
         }
         let read = format!("{arg}.transfer_forward");
         self.transfer_forward.validate(&read, false)?;
+        self.transfer_forward.check_one_hot_read(&read)?;
         if !self.transfer_forward.is_perfect && self.transfer_forward.inp_noise > 0.0 {
             return Err(Error::unsupported(
                 format!("{read}.inp_noise"),

@@ -164,6 +164,14 @@ impl IoParameters {
         check_range(arg, "max_bm_factor", self.max_bm_factor, 1.0, big)?;
         check_range(arg, "max_bm_res", self.max_bm_res, 0.0, big)?;
         check_range(arg, "nm_thres", self.nm_thres, 0.0, big)?;
+        check_range(arg, "ir_drop", self.ir_drop, 0.0, big)?;
+        check_range(
+            arg,
+            "ir_drop_g_ratio",
+            self.ir_drop_g_ratio,
+            f32::MIN_POSITIVE,
+            big,
+        )?;
         if self.is_perfect {
             return Ok(());
         }
@@ -205,22 +213,31 @@ impl IoParameters {
                 format!("{:?}", self.bound_management),
             ));
         }
-        if self.w_noise_type == WeightNoiseType::PcmRead && self.w_noise > 0.0 {
-            return Err(Error::unsupported(
-                format!("{arg}.w_noise_type"),
-                "PCM_READ weight noise",
-            ));
-        }
         check_off(arg, "inp_asymmetry", self.inp_asymmetry)?;
         check_off(arg, "out_asymmetry", self.out_asymmetry)?;
         check_off(arg, "out_noise_std", self.out_noise_std)?;
-        check_off(arg, "ir_drop", self.ir_drop)?;
         check_off(arg, "out_nonlinearity", self.out_nonlinearity)?;
         check_off(arg, "out_nonlinearity_std", self.out_nonlinearity_std)?;
         check_off(arg, "slope_calibration", self.slope_calibration)?;
         check_off(arg, "v_offset_std", self.v_offset_std)?;
         check_off(arg, "r_series", self.r_series)?;
         check_off(arg, "w_read_asymmetry_dtod", self.w_read_asymmetry_dtod)?;
+        Ok(())
+    }
+
+    /// Refuses what a one-hot read (transfer or refresh read, `periphery::read_one_hot`) does not
+    /// model: IR drop and PCM read noise, which need the whole input vector.
+    pub(crate) fn check_one_hot_read(&self, arg: &str) -> Result<()> {
+        if self.exact() {
+            return Ok(());
+        }
+        check_off(arg, "ir_drop", self.ir_drop)?;
+        if self.w_noise_type == WeightNoiseType::PcmRead && self.w_noise > 0.0 {
+            return Err(Error::unsupported(
+                format!("{arg}.w_noise_type"),
+                "PCM_READ weight noise in a transfer or refresh read",
+            ));
+        }
         Ok(())
     }
 

@@ -59,7 +59,7 @@ def _set(obj: Any, **values: Any) -> Any:
             SingleRPUConfig(device=ConstantStepDevice(corrupt_devices_prob=-0.1)),
             "device.corrupt_devices_prob",
         ),
-        (SingleRPUConfig(forward=IOParameters(ir_drop=1.0)), "forward.ir_drop"),
+        (SingleRPUConfig(forward=IOParameters(ir_drop=-1.0)), "forward.ir_drop"),
         (
             SingleRPUConfig(
                 update=UpdateParameters(

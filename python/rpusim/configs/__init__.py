@@ -45,7 +45,11 @@ from rpusim.configs.inference import (
     WeightModifierParameter,
     WeightRemapParameter,
 )
-from rpusim.configs.io import IOParameters, PresetIOParameters
+from rpusim.configs.io import (
+    IOParameters,
+    IOParametersIRDropT,  # refused: not built
+    PresetIOParameters,
+)
 from rpusim.configs.mapping import MappingParameter
 from rpusim.configs.pre_post import InputRangeParameter, PrePostProcessingParameter
 from rpusim.configs.rpu_configs import (
@@ -76,6 +80,7 @@ __all__ = [
     "FloatingPointDevice",
     "FloatingPointRPUConfig",
     "IOParameters",
+    "IOParametersIRDropT",
     "IdealDevice",
     "InferenceRPUConfig",
     "LinearStepDevice",

@@ -12,6 +12,7 @@ from rpusim.configs.enums import (
     NoiseManagementType,
     WeightNoiseType,
 )
+from rpusim.exceptions import ConfigError
 
 
 @dataclass
@@ -19,9 +20,9 @@ class IOParameters:
     """Non-idealities of one direction (forward or backward) of the analog MVM.
 
     Per input vector x: α = noise-management scale; u = clip(quantise(x/(α·r)), ±inp_bound)
-    + inp_noise·ξ (DAC); v = W u + w_noise·‖u‖·ξ + out_noise·ξ (analog product); ADC: quantise
-    then clip to ±out_bound; bound management doubles r and re-reads saturated vectors;
-    y = out_scale·α·r·v.
+    + inp_noise·ξ (DAC); v = W u − IR drop + weight noise + out_noise·ξ (analog product); ADC:
+    quantise then clip to ±out_bound; bound management doubles r and re-reads saturated vectors
+    (each re-read with its own IR drop); y = out_scale·α·r·v.
 
     Resolutions (``inp_res``, ``out_res``): ≤ 0 means no quantisation, ≤ 1 is a fraction of the
     full range 2·bound, > 1 a number of steps.
@@ -62,11 +63,14 @@ class IOParameters:
     w_noise: float = 0.0
     """Strength of the output-referred weight noise."""
     w_noise_type: WeightNoiseType = WeightNoiseType.NONE
-    """``ADDITIVE_CONSTANT``: adds w_noise·‖u‖₂·ξ to each output."""
+    """``ADDITIVE_CONSTANT``: adds w_noise·‖u‖₂·ξ to each output; ``PCM_READ``: adds
+    w_noise·sqrt(Σ_j |w_ij|·u_j²)·ξ_i to output i (read noise growing with the line's current)."""
     ir_drop: float = 0.0
-    """IR-drop scale (not supported)."""
+    """IR-drop scale (0: off). Deterministic: with a_i = (n/ir_drop_g_ratio)·Σ_j |w_ij||u_j| and
+    c_i = a_i·(a_i·(0.05·a_i − 0.2) + 0.5), output i loses c_i·ir_drop·Σ_j w_ij·u_j·(1 − (1 − j/n)²)
+    (n inputs; input 0 sees no drop, the last input the most), before the noise and the ADC."""
     ir_drop_g_ratio: float = 1 / 0.35 / 5e-6
-    """Wire-to-device conductance ratio for IR drop."""
+    """Ratio of the wire conductance between neighbouring cells to a device's g_max (> 0)."""
     out_nonlinearity: float = 0.0
     """S-shaped output non-linearity (not supported)."""
     out_nonlinearity_std: float = 0.0
@@ -102,3 +106,29 @@ class PresetIOParameters(IOParameters):
 
     out_bound: float = 20.0
     out_noise: float = 0.1
+
+
+@dataclass
+class IOParametersIRDropT(IOParameters):
+    """aihwkit 1.1's time-dependent IR-drop periphery (of ``TorchInferenceRPUConfigIRDropT``):
+    not built here. Constructing it raises ConfigError; ``IOParameters(ir_drop=...)`` gives the
+    steady-state IR-drop model of the analog forward."""
+
+    ir_drop: float = 1.0
+    ir_drop_rs: float = 0.15
+    ir_drop_segments: int = 8
+    ir_drop_time_step_resolution_scale: float = 1.0
+    ir_drop_v_read: float = 0.4005
+    split_mode_bit_shift: int = 3
+    apply_xdep_pcm_read_noise: bool = False
+    xdep_pcm_read_noise_scale: float = 1.0
+    adc_quantization: bool = True
+    adc_frequency: float = 6.24
+    ir_drop_integration_sum: bool = False
+
+    def __post_init__(self) -> None:
+        raise ConfigError(
+            "IOParametersIRDropT: the time-dependent IR-drop model (ir_drop_rs, "
+            "ir_drop_segments, ...) is not supported; IOParameters(ir_drop=...) is the "
+            "steady-state IR drop"
+        )

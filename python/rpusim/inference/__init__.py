@@ -9,14 +9,17 @@ from rpusim.inference.compensation import (
 )
 from rpusim.inference.converter import (
     BaseConductanceConverter,
+    CustomPairConductanceConverter,
     DualPairConductanceConverter,
     NPairConductanceConverter,
+    SingleDeviceConductanceConverter,
     SinglePairConductanceConverter,
 )
 from rpusim.inference.noise import (
     BaseNoiseModel,
     CustomDriftPCMLikeNoiseModel,
     PCMLikeNoiseModel,
+    ReRamCMONoiseModel,
     ReRamWan2022NoiseModel,
     StateIndependentNoiseModel,
 )
@@ -35,6 +38,10 @@ __all__ = [
     "ReRamWan2022NoiseModel",
     "SinglePairConductanceConverter",
     "StateIndependentNoiseModel",
+    # aihwkit 1.1 ReRAM CMO model and converters
+    "CustomPairConductanceConverter",
+    "ReRamCMONoiseModel",
+    "SingleDeviceConductanceConverter",
 ]
 
 # The reference's names rpusim does not provide raise MissingFeatureError (branch api).

@@ -17,6 +17,7 @@ from torch import Tensor
 from rpusim.exceptions import ConfigError, InputError
 from rpusim.inference.converter import (
     BaseConductanceConverter,
+    SingleDeviceConductanceConverter,
     SinglePairConductanceConverter,
 )
 
@@ -431,3 +432,128 @@ class ReRamWan2022NoiseModel(BaseNoiseModel):
             )
         target = g_prog if drift_noise_param is None else drift_noise_param
         return self._noisy(target, self.coeff_dic[t_inference])
+
+
+class ReRamCMONoiseModel(BaseNoiseModel):
+    """Conductive-metal-oxide (CMO)/HfOx ReRAM of IBM Research Zurich (aihwkit 1.1
+    ``inference/noise/reram.py``), one bidirectional device per weight
+    (:class:`SingleDeviceConductanceConverter` at ``g_max``, ``g_min``).
+
+    * Programming (program-and-verify to ``acceptance_range`` %): G_prog = G_target +
+      prog_noise_scale·(c₀ + c₁·G_target)·ξ, with [c₀, c₁] = ``coeff_dict[acceptance_range]``
+      in µS (G in µS, not normalised; no clipping). An ``acceptance_range`` that is not a key of
+      ``coeff_dict`` falls back to the smallest key (so the default 2e-2 uses the 0.2 % fit).
+    * At t > 0 s (ln natural): conductance relaxation independent of G,
+      G_drift = G_prog + drift_scale·(m₀ ln t + (s₀ ln t + s₁)·ξ), [m₀] = decay_dict["mean"],
+      [s₀, s₁] = decay_dict["std"]; then read noise
+      σ_read = K·log₁₀(G_drift)·√ln((t + t_read)/(2 t_read)) (K, t_read of ``read_dict``),
+      G = clip(G_drift + read_noise_scale·σ_read·ξ', g_min, g_max). At t = 0 the programmed
+      conductance is returned. Two guards where aihwkit would give NaN: log₁₀ of
+      max(G_drift, 1e-7 µS), and ln((t + t_read)/(2 t_read)) taken as 0 when negative (t < t_read).
+
+    Args:
+        coeff_dict: {acceptance range (%): [c₀, c₁] in µS}; default {0.2: [0.00081107,
+            0.00106879], 2: [0.0112185391, 0.01129027418]}.
+        g_max: conductance of the largest weight (µS, default 88.199997).
+        g_min: conductance of the smallest weight (µS, default 9).
+        prog_noise_scale, read_noise_scale, drift_scale: scales of the three effects (1).
+        decay_dict: {"mean": [m₀], "std": [s₀, s₁]} (µS); default m₀ = −0.08900206,
+            s = [0.04201137, 0.41183342].
+        read_dict: {"K": ..., "t_read": ... s}; default K = 0.0277316483, t_read = 1e-6 s.
+        acceptance_range: key of ``coeff_dict`` to use (default 2e-2, see above).
+    """
+
+    DEFAULT_COEFFS = {0.2: [0.00081107, 0.00106879], 2.0: [0.0112185391, 0.01129027418]}
+    DEFAULT_DECAY = {"mean": [-0.08900206], "std": [0.04201137, 0.41183342]}
+    DEFAULT_READ = {"K": 0.0277316483, "t_read": 1e-6}
+
+    def __init__(
+        self,
+        coeff_dict: Optional[dict[float, list[float]]] = None,
+        g_max: Optional[float] = None,
+        g_min: Optional[float] = None,
+        prog_noise_scale: float = 1.0,
+        read_noise_scale: float = 1.0,
+        drift_scale: float = 1.0,
+        decay_dict: Optional[dict[str, list[float]]] = None,
+        read_dict: Optional[dict[str, float]] = None,
+        acceptance_range: float = 2e-2,
+    ) -> None:
+        owner = type(self).__name__
+        super().__init__(SingleDeviceConductanceConverter(g_max=g_max, g_min=g_min))
+        self.g_max = self.g_converter.g_max
+        self.g_min = self.g_converter.g_min
+        if coeff_dict is None:
+            coeff_dict = {k: list(v) for k, v in self.DEFAULT_COEFFS.items()}
+        if not isinstance(coeff_dict, dict) or not coeff_dict:
+            raise ConfigError(f"{owner}.coeff_dict: expected {{acceptance range: [c0, c1]}}")
+        self.coeff_dict = {
+            _number(owner, "coeff_dict", key, 0.0): _coefficients(owner, f"coeff_dict[{key}]", c)
+            for key, c in coeff_dict.items()
+        }
+        decay = {k: list(v) for k, v in (decay_dict or self.DEFAULT_DECAY).items()}
+        if not isinstance(decay_dict or {}, dict) or set(decay) != {"mean", "std"}:
+            raise ConfigError(f"{owner}.decay_dict: expected the keys 'mean' and 'std'")
+        self.decay_dict = {
+            "mean": _coefficients(owner, "decay_dict['mean']", decay["mean"]),
+            "std": _coefficients(owner, "decay_dict['std']", decay["std"]),
+        }
+        if len(self.decay_dict["std"]) < 2:
+            raise ConfigError(f"{owner}.decay_dict['std']: expected [slope, offset]")
+        read = dict(read_dict or self.DEFAULT_READ)
+        if set(read) != {"K", "t_read"}:
+            raise ConfigError(f"{owner}.read_dict: expected the keys 'K' and 't_read'")
+        self.read_dict = {
+            "K": _number(owner, "read_dict['K']", read["K"], -math.inf),
+            "t_read": _number(owner, "read_dict['t_read']", read["t_read"], 0.0, strict=True),
+        }
+        self.prog_noise_scale = _number(owner, "prog_noise_scale", prog_noise_scale, 0.0)
+        self.read_noise_scale = _number(owner, "read_noise_scale", read_noise_scale, 0.0)
+        self.drift_scale = _number(owner, "drift_scale", drift_scale, 0.0)
+        acceptance = _number(owner, "acceptance_range", acceptance_range, 0.0)
+        self.acceptance_range = (
+            acceptance if acceptance in self.coeff_dict else min(self.coeff_dict)
+        )
+
+    def programming_sigma(self, g_target: Tensor) -> Tensor:
+        """σ of the programming noise (µS): the polynomial of the acceptance range in G (µS)."""
+        coeffs = self.coeff_dict[self.acceptance_range]
+        sigma = torch.full_like(g_target, coeffs[0])
+        power = torch.ones_like(g_target)
+        for c in coeffs[1:]:
+            power = power * g_target
+            sigma = sigma + c * power
+        return sigma
+
+    def apply_programming_noise_to_conductance(self, g_target: Tensor) -> Tensor:
+        noise = torch.randn_like(g_target)
+        return g_target + self.prog_noise_scale * self.programming_sigma(g_target) * noise
+
+    def generate_drift_coefficients(self, g_target: Tensor) -> Tensor:
+        # The relaxation does not depend on the conductance; kept for the interface.
+        return g_target.clone()
+
+    def relaxation_mean_std(self, t_inference: float) -> tuple[float, float]:
+        """Mean shift and std (µS, before drift_scale) of the relaxation at t > 0 s."""
+        log_t = math.log(t_inference)
+        mean = self.decay_dict["mean"][0] * log_t
+        std = self.decay_dict["std"][0] * log_t + self.decay_dict["std"][1]
+        return mean, std
+
+    def read_sigma(self, g_drift: Tensor, t_inference: float) -> Tensor:
+        """σ of the accumulated read noise (µS) at the relaxed conductance ``g_drift``."""
+        t_read = self.read_dict["t_read"]
+        span = max(math.log((t_inference + t_read) / (2 * t_read)), 0.0)
+        return self.read_dict["K"] * torch.log10(g_drift.clamp(min=ZERO_CLIP)) * math.sqrt(span)
+
+    def apply_drift_noise_to_conductance(
+        self, g_prog: Tensor, drift_noise_param: Optional[Tensor], t_inference: float
+    ) -> Tensor:
+        t_inference = check_time(t_inference)
+        if t_inference == 0:
+            return g_prog
+        mean, std = self.relaxation_mean_std(t_inference)
+        g_drift = g_prog + mean * self.drift_scale
+        g_drift = g_drift + torch.randn_like(g_prog) * std * self.drift_scale
+        read = self.read_sigma(g_drift, t_inference) * torch.randn_like(g_prog)
+        return (g_drift + read * self.read_noise_scale).clamp(min=self.g_min, max=self.g_max)

@@ -18,9 +18,10 @@ pub enum Kernel {
     DecayDiffusion,
     PhiloxTest,
     Axpy,
+    AnalogEffects,
 }
 
-pub const ALL: [Kernel; 10] = [
+pub const ALL: [Kernel; 11] = [
     Kernel::Dac,
     Kernel::Adc,
     Kernel::ScaleRows,
@@ -31,6 +32,7 @@ pub const ALL: [Kernel; 10] = [
     Kernel::DecayDiffusion,
     Kernel::PhiloxTest,
     Kernel::Axpy,
+    Kernel::AnalogEffects,
 ];
 
 pub struct KernelSpec {
@@ -44,7 +46,7 @@ const INDEX: &str = include_str!("wgsl/index.wgsl");
 const NORMAL: &str = include_str!("wgsl/normal.wgsl");
 
 /// Indexed by `Kernel as usize`.
-pub static KERNELS: [KernelSpec; 10] = [
+pub static KERNELS: [KernelSpec; 11] = [
     KernelSpec {
         name: "dac",
         body: include_str!("wgsl/dac.wgsl"),
@@ -93,6 +95,11 @@ pub static KERNELS: [KernelSpec; 10] = [
     KernelSpec {
         name: "axpy",
         body: include_str!("wgsl/axpy.wgsl"),
+        uses_normals: false,
+    },
+    KernelSpec {
+        name: "analog_effects",
+        body: include_str!("wgsl/analog_effects.wgsl"),
         uses_normals: false,
     },
 ];

@@ -19,7 +19,7 @@ use crate::config::quantization_step;
 use crate::config::{BoundManagement, IoParameters, PulseType, TileConfig, WeightNoiseType};
 use crate::device::{DeviceArray, DeviceModel};
 use crate::error::{Error, Result};
-use crate::periphery::{max_reduction, noise_scale};
+use crate::periphery::{max_reduction, needs_abs_weights, noise_scale, pcm_read_on};
 use crate::pulsed::{
     capture_table, dense_factors, firing_threshold, float_update_with_captures, is_dense,
     plan_groups, plan_trains, redraw_write_noise, reset_value, PulseBatch, Pulsed,
@@ -478,6 +478,21 @@ impl GpuTile {
         out: &wgpu::Buffer,
         transposed: bool,
     ) -> Result<()> {
+        self.scaled_product(enc, weights, input, m, out, transposed, 1.0)
+    }
+
+    /// `alpha ·` [`Self::analog_product`].
+    #[allow(clippy::too_many_arguments)]
+    fn scaled_product(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        weights: &[wgpu::Buffer],
+        input: &wgpu::Buffer,
+        m: usize,
+        out: &wgpu::Buffer,
+        transposed: bool,
+        alpha: f32,
+    ) -> Result<()> {
         let cols = self.cols;
         for (b, (w, &(row0, rows))) in weights.iter().zip(&self.band_rows).enumerate() {
             if transposed {
@@ -488,7 +503,7 @@ impl GpuTile {
                     operand(input, 0, cols, 1),
                     operand(w, 0, 1, cols),
                     operand(out, row0, self.rows, 1),
-                    1.0,
+                    alpha,
                     false,
                 )?;
             } else {
@@ -499,12 +514,108 @@ impl GpuTile {
                     operand(input, row0, self.rows, 1),
                     operand(w, 0, cols, 1),
                     operand(out, 0, cols, 1),
-                    1.0,
+                    alpha,
                     b > 0,
                 )?;
             }
         }
         Ok(())
+    }
+
+    /// One dispatch of `analog_effects.wgsl` over `len` elements.
+    #[allow(clippy::too_many_arguments)]
+    fn effects_kernel(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        kind: u32,
+        len: usize,
+        in_size: usize,
+        src: &wgpu::Buffer,
+        other: &wgpu::Buffer,
+        dst: &wgpu::Buffer,
+    ) -> Result<()> {
+        let params = Params::default().u(len as u32).u(kind).u(in_size as u32);
+        dispatch(
+            &self.ctx,
+            enc,
+            Kernel::AnalogEffects,
+            params,
+            &[src, other, dst],
+            grid(groups_of("analog_effects", len, 256)?),
+        )
+    }
+
+    /// |W| of each band of the visible weights (for IR drop and PCM read noise).
+    fn abs_bands(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        weights: &[wgpu::Buffer],
+    ) -> Result<Vec<wgpu::Buffer>> {
+        let mut out = Vec::with_capacity(weights.len());
+        for (w, &(_, rows)) in weights.iter().zip(&self.band_rows) {
+            let len = rows * self.cols;
+            let abs = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("abs weights"),
+                size: byte_size("abs weights", &[len], 4)?,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            });
+            self.effects_kernel(enc, 0, len, 1, w, &self.placeholder, &abs)?;
+            out.push(abs);
+        }
+        Ok(out)
+    }
+
+    /// IR drop applied to `analog` (the `m` products W u of this pass) and, with PCM read noise,
+    /// the per-output sums Σ_j |w_ij| u_j² it returns; rust/periphery.rs `AnalogEffects` step
+    /// for step (the formulas are documented there).
+    #[allow(clippy::too_many_arguments)]
+    fn analog_effects(
+        &mut self,
+        enc: &mut wgpu::CommandEncoder,
+        io: &IoParameters,
+        [weights, abs_weights]: [&[wgpu::Buffer]; 2],
+        u: &wgpu::Buffer,
+        [m, in_size, out_size]: [usize; 3],
+        analog: &wgpu::Buffer,
+        transposed: bool,
+    ) -> Result<Option<wgpu::Buffer>> {
+        let ctx = self.ctx.clone();
+        let in_len = m * in_size;
+        let out_len = m * out_size;
+        let derived = self.scratch.get(
+            &ctx,
+            "effects_in",
+            byte_size("effects_in", &[m, in_size], 4)?,
+        )?;
+        if io.ir_drop > 0.0 {
+            let current = self.scratch.get(
+                &ctx,
+                "ir_current",
+                byte_size("ir_current", &[m, out_size], 4)?,
+            )?;
+            let product = self.scratch.get(
+                &ctx,
+                "ir_product",
+                byte_size("ir_product", &[m, out_size], 4)?,
+            )?;
+            let ph = &self.placeholder;
+            self.effects_kernel(enc, 0, in_len, in_size, u, ph, &derived)?;
+            let a_scale = in_size as f32 / io.ir_drop_g_ratio;
+            self.scaled_product(enc, abs_weights, &derived, m, &current, transposed, a_scale)?;
+            self.effects_kernel(enc, 1, in_len, in_size, u, ph, &derived)?;
+            self.scaled_product(enc, weights, &derived, m, &product, transposed, io.ir_drop)?;
+            self.effects_kernel(enc, 3, out_len, in_size, &current, &product, analog)?;
+        }
+        if !pcm_read_on(io) {
+            return Ok(None);
+        }
+        let sums = self
+            .scratch
+            .get(&ctx, "pcm_sum", byte_size("pcm_sum", &[m, out_size], 4)?)?;
+        self.effects_kernel(enc, 2, in_len, in_size, u, &self.placeholder, &derived)?;
+        self.analog_product(enc, abs_weights, &derived, m, &sums, transposed)?;
+        Ok(Some(sums))
     }
 
     /// The analog MVM with the periphery of `io` (rust/periphery.rs, step for step).
@@ -562,6 +673,11 @@ impl GpuTile {
         ];
         let inp_step = quantization_step(io.inp_res, io.inp_bound);
         let out_step = quantization_step(io.out_res, io.out_bound);
+        let abs_weights = if needs_abs_weights(io) {
+            Some(self.abs_bands(&mut enc, &weights)?)
+        } else {
+            None
+        };
         let mut pending: Vec<u32> = (0..batch as u32).collect();
         let mut pass = 0u32;
         loop {
@@ -619,17 +735,31 @@ impl GpuTile {
                 grid(groups_of("dac", m, 1)?),
             )?;
             self.analog_product(&mut enc, &weights, &u, m, &analog, transposed)?;
+            let pcm_sum = match &abs_weights {
+                Some(abs_w) => self.analog_effects(
+                    &mut enc,
+                    io,
+                    [&weights, abs_w],
+                    &u,
+                    [m, in_size, out_size],
+                    &analog,
+                    transposed,
+                )?,
+                None => None,
+            };
             enc.clear_buffer(&saturated, 0, None);
             let bounded = io.out_bound > 0.0;
             let flags = u32::from(out_step > 0.0)
                 | (u32::from(out_step > 0.0 && io.out_sto_round) << 1)
                 | (u32::from(bounded) << 2)
                 | (u32::from(io.bm_test_negative_bound) << 3);
-            let w_noise = if io.w_noise_type == WeightNoiseType::AdditiveConstant {
-                io.w_noise
-            } else {
-                0.0
-            };
+            let flags = flags | (u32::from(pcm_sum.is_some()) << 4);
+            let w_noise =
+                if io.w_noise_type == WeightNoiseType::AdditiveConstant || pcm_sum.is_some() {
+                    io.w_noise
+                } else {
+                    0.0
+                };
             let params = Params::default()
                 .u(out_size as u32)
                 .u(m as u32)
@@ -649,7 +779,14 @@ impl GpuTile {
                 &mut enc,
                 Kernel::Adc,
                 params,
-                &[&analog, &pend, &norm2, &saturated, &result],
+                &[
+                    &analog,
+                    &pend,
+                    &norm2,
+                    &saturated,
+                    &result,
+                    pcm_sum.as_ref().unwrap_or(&self.placeholder),
+                ],
                 grid(groups_of("adc", threads, 64)?),
             )?;
             if !iterative {

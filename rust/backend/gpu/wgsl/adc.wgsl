@@ -6,7 +6,8 @@ struct Params {
     vectors: u32,
     pass_index: u32,
     step: u32,
-    // bit 0: quantize, bit 1: stochastic rounding, bit 2: finite bound, bit 3: test -bound too
+    // bit 0: quantize, bit 1: stochastic rounding, bit 2: finite bound, bit 3: test -bound too,
+    // bit 4: PCM read noise (per-output sums in pcm_sum) instead of the additive weight noise
     flags: u32,
     out_noise: f32,
     w_noise: f32,
@@ -25,6 +26,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> norm2: array<f32>;
 @group(0) @binding(4) var<storage, read_write> saturated: array<atomic<u32>>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
+// Σ_j |w_ij| u_j² per output of slot k (PCM read noise only, else a placeholder).
+@group(0) @binding(6) var<storage, read> pcm_sum: array<f32>;
 
 const WG: u32 = 64u;
 
@@ -42,9 +45,14 @@ fn main(
         return;
     }
     let n = pending[k];
-    let sigma = sqrt(p.out_noise * p.out_noise + p.w_noise * p.w_noise * norm2[k]);
+    let pcm = (p.flags & 16u) != 0u;
+    var sigma = 0.0;
+    if !pcm {
+        sigma = sqrt(p.out_noise * p.out_noise + p.w_noise * p.w_noise * norm2[k]);
+    }
+    let noisy = sigma > 0.0 || pcm;
     var rn = vec4<u32>(0u);
-    if sigma > 0.0 {
+    if noisy {
         rn = philox(vec4<u32>(c, p.pass_index, n, p.step), vec2<u32>(p.noise_key_lo, p.noise_key_hi));
     }
     let quantize = (p.flags & 1u) != 0u;
@@ -65,7 +73,10 @@ fn main(
             break;
         }
         var v = analog[k * p.out_size + i];
-        if sigma > 0.0 {
+        if pcm {
+            let s = sqrt(p.out_noise * p.out_noise + p.w_noise * p.w_noise * pcm_sum[k * p.out_size + i]);
+            v = v + s * normal_of_block(rn, h);
+        } else if sigma > 0.0 {
             v = v + sigma * normal_of_block(rn, h);
         }
         if quantize {
