@@ -192,7 +192,8 @@ class AnalogLayerBase:
     def _init_analog_bias(self, bias: bool, rpu_config: Any) -> bool:
         """Whether the bias is an extra tile column (``mapping.digital_bias=False``)."""
         mapping = getattr(rpu_config, "mapping", None)
-        self.analog_bias = bool(bias) and mapping is not None and mapping.digital_bias is False
+        # A malformed mapping is refused by the tile's own config check, with its name.
+        self.analog_bias = bool(bias) and getattr(mapping, "digital_bias", True) is False
         return self.analog_bias
 
     def _read_tile(self, **kwargs: Any) -> tuple[Tensor, Optional[Tensor]]:
