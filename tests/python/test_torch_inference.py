@@ -248,7 +248,6 @@ def test_unsupported_settings_raise_config_error() -> None:
     with pytest.raises(ConfigError, match="QuantizedTorchInferenceRPUConfig"):
         QuantizedTorchInferenceRPUConfig()
     for field, value, match in (
-        ("ir_drop", 1.0, "ir_drop"),
         ("noise_management", NoiseManagementType.AVERAGE_ABS_MAX, "noise_management"),
         ("bound_management", BoundManagementType.SHIFT, "bound_management"),
         ("out_noise_std", 0.1, "out_noise_std"),
@@ -257,3 +256,24 @@ def test_unsupported_settings_raise_config_error() -> None:
         setattr(rpu.forward, field, value)
         with pytest.raises(ConfigError, match=match):
             AnalogLinear(3, 2, rpu_config=rpu)
+
+
+@pytest.mark.parametrize("ir_drop", [0.5, 2.0])
+def test_ir_drop_equals_the_rust_forward(ir_drop: float) -> None:
+    # A small g_ratio makes the drop large; noise and quantisation off: the two forwards compute
+    # the same formula (float rounding apart), and the drop is far above that rounding.
+    forward = IOParameters(
+        out_noise=0.0,
+        inp_res=0.0,
+        out_res=0.0,
+        out_bound=0.0,
+        ir_drop=ir_drop,
+        ir_drop_g_ratio=50.0,
+        bound_management=BoundManagementType.NONE,
+    )
+    rust, torch_tile = pair(forward)
+    x = torch.randn(50, 20) * 0.5
+    exact = x @ rust.get_weights().T
+    expected, got = rust.forward(x), torch_tile.forward(x)
+    assert float((exact - expected).abs().mean()) > 0.01
+    torch.testing.assert_close(got, expected, atol=2e-5, rtol=1e-4)

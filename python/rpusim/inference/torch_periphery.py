@@ -7,7 +7,8 @@ Per input vector x (reference §2, the same steps as the Rust forward):
    ``CONSTANT`` nm_thres or 1; ABS_MAX/MAX capped at nm_thres > 0); α = 0 gives output 0;
 2. DAC: u = clip(Q(x/(α·b)), ±inp_bound) + inp_noise·ξ, Q the rounding to the step of
    ``inp_res`` (half to even, or stochastic floor(v/step + U[0,1)) with ``inp_sto_round``);
-3. v = W u + σ·ξ with σ² = out_noise² + w_noise²·s², s² = ‖u‖² (``ADDITIVE_CONSTANT``) or
+3. v = W u − IR drop (``ir_drop``, :func:`ir_drop_term`) + σ·ξ with σ² = out_noise² +
+   w_noise²·s², s² = ‖u‖² (``ADDITIVE_CONSTANT``) or
    s_i² = Σ_j |W_ij| u_j² (``PCM_READ``, the reference's read noise of a PCM device whose
    conductance fluctuation has a std proportional to sqrt(|W_ij|): each device adds
    w_noise·sqrt(|W_ij|)·u_j·ξ_ij, and the sum over j of these independent terms has the
@@ -98,7 +99,6 @@ _UNSUPPORTED_NONZERO = (
     "inp_asymmetry",
     "out_asymmetry",
     "out_noise_std",
-    "ir_drop",
     "out_nonlinearity",
     "out_nonlinearity_std",
     "slope_calibration",
@@ -174,6 +174,20 @@ def _clip(v: Tensor, bound: float) -> Tensor:
     return v.clamp(-bound, bound) if bound > 0 else v
 
 
+@torch.no_grad()
+def ir_drop_term(io: IOParameters, weights: Tensor, u: Tensor) -> Tensor:
+    """The steady-state IR drop subtracted from W u (the Rust forward's formula, from the
+    reference's C++ forward): a_i = (n/g)·Σ_j |w_ij||u_j|, c_i = a_i(a_i(0.05a_i − 0.2) + 0.5),
+    drop_i = c_i·ir_drop·Σ_j w_ij u_j (1 − (1 − j/n)²), g = ir_drop_g_ratio, n inputs (input 0
+    sees no drop). A constant for autograd, like the noise: the backward is exact, as the Rust
+    tile's."""
+    n = u.shape[1]
+    a = (u.abs() @ weights.abs().T) * (n / io.ir_drop_g_ratio)
+    c = a * (a * (0.05 * a - 0.2) + 0.5)
+    position = 1.0 - (1.0 - torch.arange(n, dtype=u.dtype, device=u.device) / n) ** 2
+    return c * io.ir_drop * ((u * position) @ weights.T)
+
+
 def _single_pass(
     io: IOParameters,
     weights: Tensor,
@@ -191,6 +205,8 @@ def _single_pass(
     if io.inp_noise > 0:
         u = u + io.inp_noise * torch.randn_like(u)
     v = RecordedMatmul.apply(u, weights, record, anchor)
+    if io.ir_drop > 0:
+        v = v - ir_drop_term(io, weights, u)
     with torch.no_grad():
         variance = torch.full_like(v, float(io.out_noise) ** 2)
         if io.w_noise > 0 and io.w_noise_type == WeightNoiseType.ADDITIVE_CONSTANT:
