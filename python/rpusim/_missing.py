@@ -10,11 +10,8 @@ from typing import Any, Callable, Optional
 
 from rpusim.exceptions import MissingFeatureError
 
-_TORCH_INFERENCE = (
-    "the torch-based inference tile with learned input ranges and pre/post processing"
-)
+_TORCH_INFERENCE = "parts of the reference's torch tile and pre/post-processing class hierarchy"
 _IR_DROP = "time-dependent IR-drop simulation"
-_RNN = "analog recurrent layers"
 _QUANT = "quantized periphery / digital low-precision simulation"
 _BINDINGS = "the reference's C++ parameter bindings (rpusim's core reads the config as JSON)"
 _TILE_CLASSES = (
@@ -26,37 +23,19 @@ FEATURES: dict[str, str] = {
     # torch inference tile and input ranges
     **dict.fromkeys(
         [
-            "TorchInferenceRPUConfig",
-            "TorchInferenceTile",
             "TorchSimulatorTile",
-            "InputRangeParameter",
             "InputRangeForward",
-            "PrePostProcessingParameter",
             "PrePostProcessingRPU",
             "IOManagedRPUConfig",
-            "StandardHWATrainingPreset",
             "FloatingPointPreset",
             "StandardIOParameters",
             "InferenceTileWithPeriphery",
-            "calibrate_input_ranges",
-            "InputRangeCalibrationType",
         ],
         _TORCH_INFERENCE,
     ),
     **dict.fromkeys(
         ["IOParametersIRDropT", "TorchInferenceRPUConfigIRDropT", "TorchSimulatorTileIRDropT"],
         _IR_DROP,
-    ),
-    "ReRamCMONoiseModel": "the ReRAM CMO conductance noise model",
-    **dict.fromkeys(
-        [
-            "AnalogRNN",
-            "AnalogGRUCell",
-            "AnalogLSTMCell",
-            "AnalogVanillaRNNCell",
-            "AnalogLSTMCellCombinedWeight",
-        ],
-        _RNN,
     ),
     **dict.fromkeys(
         [
@@ -117,8 +96,6 @@ FEATURES: dict[str, str] = {
         _EXCEPTIONS,
     ),
     "CountLRFeedbackPolicy": "the learning-rate feedback policies of the transfer compounds",
-    "CustomPairConductanceConverter": "the custom-pair conductance converter",
-    "SingleDeviceConductanceConverter": "the single-device conductance converter",
     "AnalogAdam": "analog Adam (use AnalogSGD)",
     "AnalogOptimizer": "the generic analog optimizer wrapper (use AnalogSGD)",
     "AnalogOptimizerMixin": "the generic analog optimizer wrapper (use AnalogSGD)",

@@ -44,6 +44,7 @@ SUBMODULES: dict[str, tuple[types.ModuleType, dict[str, Any]]] = {
         {
             "BaseNoiseModel": noise.BaseNoiseModel,
             "ReRamWan2022NoiseModel": noise.ReRamWan2022NoiseModel,
+            "ReRamCMONoiseModel": noise.ReRamCMONoiseModel,
             "BaseConductanceConverter": converter.BaseConductanceConverter,
             "SinglePairConductanceConverter": converter.SinglePairConductanceConverter,
         },
@@ -68,6 +69,8 @@ SUBMODULES: dict[str, tuple[types.ModuleType, dict[str, Any]]] = {
             "SinglePairConductanceConverter": converter.SinglePairConductanceConverter,
             "NPairConductanceConverter": converter.NPairConductanceConverter,
             "DualPairConductanceConverter": converter.DualPairConductanceConverter,
+            "CustomPairConductanceConverter": converter.CustomPairConductanceConverter,
+            "SingleDeviceConductanceConverter": converter.SingleDeviceConductanceConverter,
         },
     ),
     "rpusim.inference.compensation.base": (

@@ -4,6 +4,7 @@
 from rpusim._missing import missing_getattr
 from rpusim.functions import AnalogFunction as AnalogFunction
 from rpusim.inference.tile import InferenceTile as InferenceTile
+from rpusim.inference.torch_tile import TorchInferenceTile as TorchInferenceTile
 from rpusim.optim.context import AnalogContext as AnalogContext
 from rpusim.tile_array import AnalogTileArray as AnalogTileArray
 from rpusim.tiles import AnalogTile as AnalogTile
