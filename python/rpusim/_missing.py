@@ -28,7 +28,6 @@ FEATURES: dict[str, str] = {
             "PrePostProcessingRPU",
             "IOManagedRPUConfig",
             "FloatingPointPreset",
-            "StandardIOParameters",
             "InferenceTileWithPeriphery",
         ],
         _TORCH_INFERENCE,

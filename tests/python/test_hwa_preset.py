@@ -75,3 +75,15 @@ def test_every_modifier_type_of_the_reference_exists() -> None:
         "COPY",
     }
     assert reference <= {t.name for t in WeightModifierType}
+
+
+def test_standard_io_parameters_are_the_reference_ones() -> None:
+    from rpusim.simulator.presets import StandardIOParameters
+
+    io = StandardIOParameters()
+    assert (io.inp_res, io.out_res) == (1 / 254, 1 / 254)
+    assert (io.out_bound, io.out_noise, io.ir_drop, io.w_noise) == (10.0, 0.04, 0.0, 0.0)
+    assert io.noise_management == NoiseManagementType.ABS_MAX
+    assert io.bound_management == BoundManagementType.ITERATIVE
+    layer = AnalogLinear(8, 4, rpu_config=InferenceRPUConfig(forward=StandardIOParameters()))
+    assert layer(torch.randn(3, 8)).shape == (3, 4)

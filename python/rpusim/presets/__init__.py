@@ -19,9 +19,10 @@ from rpusim.presets.devices import (
     ReRamESPresetDevice,
     ReRamSBPresetDevice,
 )
-from rpusim.presets.inference import StandardHWATrainingPreset
+from rpusim.presets.inference import StandardHWATrainingPreset, StandardIOParameters
 
 __all__ = [
+    "StandardIOParameters",
     "CapacitorPresetDevice",
     "EcRamMOPresetDevice",
     "EcRamPresetDevice",

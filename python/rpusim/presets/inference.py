@@ -25,6 +25,18 @@ from rpusim.inference.compensation import BaseDriftCompensation, GlobalDriftComp
 from rpusim.inference.noise import BaseNoiseModel, PCMLikeNoiseModel
 
 
+@dataclass
+class StandardIOParameters(IOParameters):
+    """The periphery of :class:`StandardHWATrainingPreset` as a forward/backward preset of its
+    own (the reference's): 8-bit DAC and ADC, out_bound 10, out_noise 0.04, but noise and bound
+    management on (ABS_MAX, ITERATIVE) and no IR drop or read noise."""
+
+    inp_res: float = 1.0 / (2**8 - 2)
+    out_res: float = 1.0 / (2**8 - 2)
+    out_bound: float = 10.0
+    out_noise: float = 0.04
+
+
 def _hwa_forward() -> IOParameters:
     return PresetIOParameters(
         inp_res=254.0,
@@ -78,9 +90,6 @@ class StandardHWATrainingPreset(InferenceRPUConfig):
     most 512 inputs, digital bias; channel-wise remapping, clipping at ±1; the learned input
     range; PCM noise model and global drift compensation.
 
-    The forward's PCM_READ weight noise and IR drop need a forward periphery that has them; a
-    layer built with this preset raises ConfigError naming the first one the installed core
-    lacks.
     """
 
     mapping: MappingParameter = field(default_factory=_hwa_mapping)
