@@ -269,3 +269,15 @@ def test_segments_must_divide_the_physical_rows() -> None:
         tile.forward(torch.ones(1, 8))
     with pytest.raises(ConfigError, match="forward"):
         TorchInferenceTile(2, 4, TorchInferenceRPUConfigIRDropT(forward=IOParameters()))
+
+
+def test_batch_chunks_read_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rpusim.inference.ir_drop_t as module
+
+    torch.manual_seed(6)
+    weights = torch.randn(4, 16) * 0.3
+    x = torch.rand(7, 16) * 2 - 1
+    io_pars = clean_io(ir_drop=40.0, adc_quantization=False)
+    whole = read(io_pars, weights, x)
+    monkeypatch.setattr(module, "CHUNK_ELEMENTS", 1)  # one input vector per chunk
+    torch.testing.assert_close(read(io_pars, weights, x), whole, rtol=1e-6, atol=1e-7)

@@ -46,6 +46,8 @@ V_IDLE = 0.4
 V_SWING = 0.2
 # Regularises the Thevenin conductance of a segment with no conducting device (µS).
 G_FLOOR = 1e-12
+# Bound on the elements of one per-segment intermediate (memory of a large batch).
+CHUNK_ELEMENTS = 1 << 22
 
 # Options of IOParametersIRDropT that are not built: (field, default, what it is).
 _NOT_BUILT = (
@@ -212,15 +214,24 @@ def ir_drop_t_matmul(
     wire = 1e-6 * io.ir_drop * io.ir_drop_rs * (rows // segments)  # MΩ per segment
     times = torch.linspace(0.0, 1.0, time_slices(io), dtype=work, device=u.device)
     charge = u_rows.new_zeros((u_rows.shape[0], out_size))
-    for k, factor in enumerate(factors):
-        g_plus, g_minus = conductances[2 * k], conductances[2 * k + 1]
-        # Even columns: ADC next to the last row; odd columns: ADC next to the first row.
-        charge[:, 0::2] += factor * _column_charge(
-            u_rows, g_plus[:, 0::2], g_minus[:, 0::2], times, io, wire
-        )
-        if out_size > 1:
-            charge[:, 1::2] += factor * _column_charge(
-                u_rows.flip(-1), g_plus[:, 1::2].flip(0), g_minus[:, 1::2].flip(0), times, io, wire
+    # Inputs per chunk so that one [N, S, C, T] intermediate stays near 4M elements.
+    chunk = max(1, CHUNK_ELEMENTS // (segments * ((out_size + 1) // 2) * times.numel()))
+    for start in range(0, u_rows.shape[0], chunk):
+        part = u_rows[start : start + chunk]
+        for k, factor in enumerate(factors):
+            g_plus, g_minus = conductances[2 * k], conductances[2 * k + 1]
+            # Even columns: ADC next to the last row; odd columns: ADC next to the first row.
+            charge[start : start + chunk, 0::2] += factor * _column_charge(
+                part, g_plus[:, 0::2], g_minus[:, 0::2], times, io, wire
             )
+            if out_size > 1:
+                charge[start : start + chunk, 1::2] += factor * _column_charge(
+                    part.flip(-1),
+                    g_plus[:, 1::2].flip(0),
+                    g_minus[:, 1::2].flip(0),
+                    times,
+                    io,
+                    wire,
+                )
     bit_steps = io.inp_bound / dac_fraction(io)
     return (charge / params["scale_ratio"] / V_SWING / (bit_steps / 2)).to(u.dtype)
