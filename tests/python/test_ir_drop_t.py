@@ -57,19 +57,23 @@ def read(
     )
 
 
+def fixture_io(case: dict[str, Any]) -> IOParametersIRDropT:
+    settings = dict(case["io"])
+    for key, kind in (
+        ("bound_management", BoundManagementType),
+        ("noise_management", NoiseManagementType),
+    ):
+        if key in settings:
+            settings[key] = kind[settings[key]]
+    return IOParametersIRDropT(**settings)
+
+
 def test_reproduces_aihwkit_reference_outputs() -> None:
     fixture = json.loads(FIXTURE.read_text())
     assert fixture["generator"] == "benches/python/ir_drop_t_reference.py"
     assert len(fixture["cases"]) >= 5
     for case in fixture["cases"]:
-        settings = dict(case["io"])
-        for key, kind in (
-            ("bound_management", BoundManagementType),
-            ("noise_management", NoiseManagementType),
-        ):
-            if key in settings:
-                settings[key] = kind[settings[key]]
-        io_pars = IOParametersIRDropT(**settings)
+        io_pars = fixture_io(case)
         f_lst = case["f_lst"]
         converter = (
             SinglePairConductanceConverter()
@@ -84,6 +88,22 @@ def test_reproduces_aihwkit_reference_outputs() -> None:
         torch.testing.assert_close(out, expected, rtol=1e-5, atol=2e-6, msg=case["name"])
         # The IR drop is visible in every case (the fixture is not the plain product).
         assert (analog_mvm(io_pars, weights, x) - expected).abs().max() > 5e-3, case["name"]
+
+
+def test_eval_tile_reproduces_the_reference_with_its_mapping_rows() -> None:
+    fixture = json.loads(FIXTURE.read_text())
+    for case in fixture["cases"]:
+        if case["f_lst"] is not None:
+            continue
+        rpu = TorchInferenceRPUConfigIRDropT(forward=fixture_io(case))
+        rpu.mapping.max_input_size = case["physical_rows"]
+        weights = torch.tensor(case["weights"])
+        tile = TorchInferenceTile(weights.shape[0], weights.shape[1], rpu)
+        tile.set_weights(weights)
+        tile.set_training(False)
+        out = tile.forward(torch.tensor(case["inputs"]))
+        expected = torch.tensor(case["output"])
+        torch.testing.assert_close(out, expected, rtol=1e-5, atol=2e-6, msg=case["name"])
 
 
 def test_columns_are_independent_and_an_odd_count_works() -> None:
