@@ -62,9 +62,10 @@ def dac_fraction(io: IOParameters) -> float:
     return 1.0 / io.inp_res if io.inp_res > 1 else float(io.inp_res)
 
 
-def time_slices(io: IOParameters) -> int:
+def time_slices(io: IOParametersIRDropT) -> int:
     """Number of time points of the PWM read (``int((inp_bound/res + 2)/2 · scale)``)."""
-    return int((io.inp_bound / dac_fraction(io) + 2) / 2 * io.ir_drop_time_step_resolution_scale)  # type: ignore[attr-defined]
+    steps = io.inp_bound / dac_fraction(io) + 2
+    return int(steps / 2 * io.ir_drop_time_step_resolution_scale)
 
 
 def check_ir_drop_t(io: IOParameters, prefix: str = "forward") -> None:
@@ -77,7 +78,7 @@ def check_ir_drop_t(io: IOParameters, prefix: str = "forward") -> None:
         )
     for name, default, what in _NOT_BUILT:
         value = getattr(io, name)
-        if value != default or type(value) is not type(default):
+        if value != default or isinstance(value, bool) != isinstance(default, bool):
             raise ConfigError(
                 f"{prefix}.{name}: {what} is not supported by this version of rpusim "
                 f"(only the default {default!r}), got {value!r}"
