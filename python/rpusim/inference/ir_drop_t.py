@@ -23,8 +23,9 @@ Physical picture (units: conductances in µS, resistances in MΩ, voltages in V,
 * The charge becomes a weight-unit output: divided by the converter's scale (µS per weight unit),
   by 0.2 V and by (inp_bound/res)/2; several device pairs add with their significance factors.
 
-Without wire resistance this gives (up to the time slicing) W u, and the drop grows with the
-wire resistance, the conductances and the inputs.
+Without wire resistance this gives W u up to the time slicing (about half a DAC step more per
+non-zero input). The circuit is linear: the relative drop grows with the wire resistance, the
+conductances and the distance of the driven rows from the ADC, not with the input amplitude.
 """
 
 from __future__ import annotations
