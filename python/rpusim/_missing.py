@@ -11,7 +11,10 @@ from typing import Any, Callable, Optional
 from rpusim.exceptions import MissingFeatureError
 
 _TORCH_INFERENCE = "parts of the reference's torch tile and pre/post-processing class hierarchy"
-_IR_DROP = "time-dependent IR-drop simulation"
+_IR_DROP = (
+    "the reference's time-dependent IR-drop tile class (rpusim's TorchInferenceTile runs "
+    "TorchInferenceRPUConfigIRDropT)"
+)
 _QUANT = "quantized periphery / digital low-precision simulation"
 _BINDINGS = "the reference's C++ parameter bindings (rpusim's core reads the config as JSON)"
 _TILE_CLASSES = (
@@ -32,10 +35,8 @@ FEATURES: dict[str, str] = {
         ],
         _TORCH_INFERENCE,
     ),
-    **dict.fromkeys(
-        ["IOParametersIRDropT", "TorchInferenceRPUConfigIRDropT", "TorchSimulatorTileIRDropT"],
-        _IR_DROP,
-    ),
+    # IOParametersIRDropT and TorchInferenceRPUConfigIRDropT exist (TorchInferenceTile runs them).
+    "TorchSimulatorTileIRDropT": _IR_DROP,
     **dict.fromkeys(
         [
             "QuantizedTorchInferenceRPUConfig",

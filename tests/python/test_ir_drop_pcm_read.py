@@ -230,9 +230,12 @@ def test_settings_restore_and_bad_values_are_refused() -> None:
             AnalogTile(2, 2, config)
 
 
-def test_time_dependent_ir_drop_parameters_are_refused_by_name() -> None:
-    with pytest.raises(ConfigError, match="IOParametersIRDropT"):
-        IOParametersIRDropT()
+def test_time_dependent_ir_drop_options_not_built_are_refused_by_name() -> None:
+    from rpusim.configs import TorchInferenceRPUConfigIRDropT
+
+    forward = IOParametersIRDropT(apply_xdep_pcm_read_noise=True)
+    with pytest.raises(ConfigError, match="apply_xdep_pcm_read_noise"):
+        TorchInferenceRPUConfigIRDropT(forward=forward).check()
 
 
 def test_hwa_training_forward_settings_run_in_an_inference_layer(backend: str) -> None:

@@ -15,6 +15,7 @@ from rpusim.configs import (
     InferenceRPUConfig,
     InputRangeParameter,
     IOParameters,
+    IOParametersIRDropT,
     QuantizedTorchInferenceRPUConfig,
     TorchInferenceRPUConfig,
     TorchInferenceRPUConfigIRDropT,
@@ -243,8 +244,8 @@ def test_reproducible_from_the_torch_seed() -> None:
 
 
 def test_unsupported_settings_raise_config_error() -> None:
-    with pytest.raises(ConfigError, match="TorchInferenceRPUConfigIRDropT"):
-        TorchInferenceRPUConfigIRDropT()
+    with pytest.raises(ConfigError, match="split_mode_bit_shift"):
+        TorchInferenceRPUConfigIRDropT(forward=IOParametersIRDropT(split_mode_bit_shift=2)).check()
     with pytest.raises(ConfigError, match="QuantizedTorchInferenceRPUConfig"):
         QuantizedTorchInferenceRPUConfig()
     for field, value, match in (

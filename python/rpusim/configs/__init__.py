@@ -47,7 +47,7 @@ from rpusim.configs.inference import (
 )
 from rpusim.configs.io import (
     IOParameters,
-    IOParametersIRDropT,  # refused: not built
+    IOParametersIRDropT,
     PresetIOParameters,
 )
 from rpusim.configs.mapping import MappingParameter

@@ -12,7 +12,6 @@ from rpusim.configs.enums import (
     NoiseManagementType,
     WeightNoiseType,
 )
-from rpusim.exceptions import ConfigError
 
 
 @dataclass
@@ -110,25 +109,37 @@ class PresetIOParameters(IOParameters):
 
 @dataclass
 class IOParametersIRDropT(IOParameters):
-    """aihwkit 1.1's time-dependent IR-drop periphery (of ``TorchInferenceRPUConfigIRDropT``):
-    not built here. Constructing it raises ConfigError; ``IOParameters(ir_drop=...)`` gives the
-    steady-state IR-drop model of the analog forward."""
+    """The periphery of ``TorchInferenceRPUConfigIRDropT`` (aihwkit 1.1): the analog product is
+    read with pulse-width-modulated inputs through a column with wire resistance, solved per time
+    slice as a chain of Thevenin-equivalent segments (``rpusim.inference.ir_drop_t``). In eval
+    mode only (as the reference: training reads W u); the rest of the periphery is
+    ``IOParameters``' torch periphery.
+
+    Not built (ConfigError when set to another value than the default): split-mode and bit-wise
+    PWM (``mv_type`` SPLIT_MODE/BIT_WISE, ``split_mode_bit_shift``), the input-dependent PCM read
+    noise (``apply_xdep_pcm_read_noise``, ``xdep_pcm_read_noise_scale``).
+    """
 
     ir_drop: float = 1.0
+    """Scale of the wire resistance (0: the read is W u)."""
     ir_drop_rs: float = 0.15
+    """Wire resistance (Ω) between neighbouring rows of a column."""
     ir_drop_segments: int = 8
+    """Thevenin segments a column is grouped into (must divide ``mapping.max_input_size``; as
+    many as rows is the exact circuit)."""
     ir_drop_time_step_resolution_scale: float = 1.0
+    """Scale of the number of time slices (1: one per DAC step of a positive input)."""
     ir_drop_v_read: float = 0.4005
+    """Voltage (V) the ADC holds the column at."""
     split_mode_bit_shift: int = 3
+    """Bits of the first phase of split-mode PWM (not supported: only the default)."""
     apply_xdep_pcm_read_noise: bool = False
+    """Input-dependent PCM read noise (not supported: only False)."""
     xdep_pcm_read_noise_scale: float = 1.0
+    """Scale of the input-dependent PCM read noise (not supported: only 1)."""
     adc_quantization: bool = True
+    """Truncate the integrated charge to whole ticks of the ADC's oscillator."""
     adc_frequency: float = 6.24
+    """Frequency (GHz) of the ADC's oscillator: a tick is 100/adc_frequency charge units."""
     ir_drop_integration_sum: bool = False
-
-    def __post_init__(self) -> None:
-        raise ConfigError(
-            "IOParametersIRDropT: the time-dependent IR-drop model (ir_drop_rs, "
-            "ir_drop_segments, ...) is not supported; IOParameters(ir_drop=...) is the "
-            "steady-state IR drop"
-        )
+    """Integrate the column current by a plain sum over the slices (default: trapezoids)."""

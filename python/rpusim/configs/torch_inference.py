@@ -1,12 +1,14 @@
 """``TorchInferenceRPUConfig``: an inference tile whose forward periphery is differentiable torch
-code (reference §1), and the two variants of the reference that are not built here."""
+code (reference §1), its time-dependent IR-drop variant, and the quantised variant (not built
+here)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rpusim.configs.inference import InferenceRPUConfig
+from rpusim.configs.io import IOParametersIRDropT
 from rpusim.exceptions import ConfigError
 
 
@@ -48,13 +50,23 @@ class TorchInferenceRPUConfig(InferenceRPUConfig):
 
 @dataclass
 class TorchInferenceRPUConfigIRDropT(TorchInferenceRPUConfig):
-    """The reference's torch tile with time-dependent IR drop: not built (ConfigError)."""
+    """``TorchInferenceRPUConfig`` whose forward (``IOParametersIRDropT``) reads the array with
+    time-dependent IR drop in eval mode (``rpusim.inference.ir_drop_t``); the conductances are
+    those of ``noise_model.g_converter`` and the physical column has ``mapping.max_input_size``
+    rows (or the tile's inputs when it is 0/None)."""
 
-    def __post_init__(self) -> None:
-        raise ConfigError(
-            "TorchInferenceRPUConfigIRDropT: the time-dependent IR-drop torch tile is not "
-            "supported by this version of rpusim"
-        )
+    forward: IOParametersIRDropT = field(default_factory=IOParametersIRDropT)
+
+    def check(self) -> None:
+        super().check()
+        from rpusim.inference.ir_drop_t import check_ir_drop_t
+
+        check_ir_drop_t(self.forward)
+        if not hasattr(self.noise_model, "g_converter"):
+            raise ConfigError(
+                f"noise_model: the time-dependent IR drop needs a noise model with a "
+                f"g_converter, got {type(self.noise_model).__name__}"
+            )
 
 
 @dataclass

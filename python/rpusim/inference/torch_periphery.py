@@ -7,8 +7,9 @@ Per input vector x (reference §2, the same steps as the Rust forward):
    ``CONSTANT`` nm_thres or 1; ABS_MAX/MAX capped at nm_thres > 0); α = 0 gives output 0;
 2. DAC: u = clip(Q(x/(α·b)), ±inp_bound) + inp_noise·ξ, Q the rounding to the step of
    ``inp_res`` (half to even, or stochastic floor(v/step + U[0,1)) with ``inp_sto_round``);
-3. v = W u − IR drop (``ir_drop``, :func:`ir_drop_term`) + σ·ξ with σ² = out_noise² +
-   w_noise²·s², s² = ‖u‖² (``ADDITIVE_CONSTANT``) or
+3. v = W u − IR drop (``ir_drop``, :func:`ir_drop_term`; or, for ``IOParametersIRDropT`` in
+   eval mode, the time-dependent read of ``rpusim.inference.ir_drop_t``) + σ·ξ with
+   σ² = out_noise² + w_noise²·s², s² = ‖u‖² (``ADDITIVE_CONSTANT``) or
    s_i² = Σ_j |W_ij| u_j² (``PCM_READ``, the reference's read noise of a PCM device whose
    conductance fluctuation has a std proportional to sqrt(|W_ij|): each device adds
    w_noise·sqrt(|W_ij|)·u_j·ξ_ij, and the sum over j of these independent terms has the
@@ -38,10 +39,13 @@ from rpusim.configs.enums import (
     NoiseManagementType,
     WeightNoiseType,
 )
-from rpusim.configs.io import IOParameters
+from rpusim.configs.io import IOParameters, IOParametersIRDropT
 from rpusim.exceptions import ConfigError
 
 Recorder = Callable[[Tensor, Tensor], None]
+# The analog product W u of DAC outputs as a read of the array (``ir_drop_t``: the time-dependent
+# IR drop); given weights [out, in] and u [N, in], returns [N, out].
+ArrayRead = Callable[[Tensor, Tensor], Tensor]
 
 
 class RoundStraightThrough(Function):
@@ -195,6 +199,7 @@ def _single_pass(
     scale: Tensor,
     record: Optional[Recorder],
     anchor: Optional[Tensor],
+    read: Optional[ArrayRead] = None,
 ) -> tuple[Tensor, Tensor]:
     """DAC, MVM with noise, ADC for input x/scale; returns (ADC output, saturated rows)."""
     u = x / scale
@@ -205,7 +210,11 @@ def _single_pass(
     if io.inp_noise > 0:
         u = u + io.inp_noise * torch.randn_like(u)
     v = RecordedMatmul.apply(u, weights, record, anchor)
-    if io.ir_drop > 0:
+    if read is not None:
+        # The array's read replaces W u in value; the gradient stays that of W u.
+        v = v + (read(weights, u.detach()) - v).detach()
+    elif io.ir_drop > 0 and not isinstance(io, IOParametersIRDropT):
+        # (IOParametersIRDropT's ir_drop scales the time-dependent model only.)
         v = v - ir_drop_term(io, weights, u)
     with torch.no_grad():
         variance = torch.full_like(v, float(io.out_noise) ** 2)
@@ -243,10 +252,12 @@ def analog_mvm(
     x: Tensor,
     record: Optional[Recorder] = None,
     anchor: Optional[Tensor] = None,
+    read: Optional[ArrayRead] = None,
 ) -> Tensor:
     """``y [N, out]`` of inputs ``x [N, in]`` through the periphery ``io`` and weights
     ``W [out, in]`` (see the module docstring); differentiable in x. The backward hands the
-    weight-gradient pairs to ``record`` (see :class:`RecordedMatmul` for ``anchor``)."""
+    weight-gradient pairs to ``record`` (see :class:`RecordedMatmul` for ``anchor``). ``read``,
+    if given, computes the analog product in place of W u (its gradient is that of W u)."""
     check_torch_support(io)
     if io.is_perfect or io.mv_type == AnalogMVType.IDEAL:
         return RecordedMatmul.apply(x, weights, record, anchor)  # type: ignore[no-any-return]
@@ -254,7 +265,7 @@ def analog_mvm(
     silent = (alpha <= 0).reshape(-1)
     alpha = torch.where(alpha > 0, alpha, torch.ones_like(alpha))
     reduction = torch.ones_like(alpha)
-    out, saturated = _single_pass(io, weights, x, alpha, record, anchor)
+    out, saturated = _single_pass(io, weights, x, alpha, record, anchor, read)
     iterative = io.bound_management == BoundManagementType.ITERATIVE and io.out_bound > 0
     limit = max_reduction(io)
     while iterative:
@@ -264,7 +275,7 @@ def analog_mvm(
         rows = pending.nonzero().reshape(-1)
         reduction = reduction.index_put((rows,), reduction[rows] * 2)
         again, sat_again = _single_pass(
-            io, weights, x[rows], alpha[rows] * reduction[rows], record, anchor
+            io, weights, x[rows], alpha[rows] * reduction[rows], record, anchor, read
         )
         out = out.index_put((rows,), again)
         saturated = saturated.index_put((rows,), sat_again)

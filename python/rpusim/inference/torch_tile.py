@@ -14,10 +14,11 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from rpusim.configs.torch_inference import TorchInferenceRPUConfig
+from rpusim.configs.torch_inference import TorchInferenceRPUConfig, TorchInferenceRPUConfigIRDropT
 from rpusim.exceptions import ConfigError
+from rpusim.inference.ir_drop_t import ir_drop_t_matmul
 from rpusim.inference.tile import MODIFIED, PROGRAMMED, STORED, InferenceTile
-from rpusim.inference.torch_periphery import analog_mvm
+from rpusim.inference.torch_periphery import ArrayRead, analog_mvm
 from rpusim.optim.context import AnalogContext
 from rpusim.tiles import as_float32_2d
 
@@ -75,7 +76,8 @@ class TorchInferenceTile(InferenceTile):
                 # sgd_step divides once more (as for the reference's weight hook 1/s²).
                 analog_ctx.record(u, d / scales if scales is not None else d)
 
-        out = analog_mvm(self.rpu_config.forward, weights, flat, record, analog_ctx)
+        read = None if self.training else self._array_read()
+        out = analog_mvm(self.rpu_config.forward, weights, flat, record, analog_ctx, read)
         if scales is not None:
             out = out * scales
         if not self.training and self._loaded == PROGRAMMED and self.alpha is not None:
@@ -104,7 +106,24 @@ class TorchInferenceTile(InferenceTile):
         if weights is None:
             weights = self.current_weights()
         with torch.no_grad():
-            return analog_mvm(self.rpu_config.forward, weights, inputs.to(torch.float32))
+            # The reference reads the drift baseline as a test-mode forward (with IR drop).
+            return analog_mvm(
+                self.rpu_config.forward, weights, inputs.to(torch.float32), read=self._array_read()
+            )
+
+    def _array_read(self) -> Optional[ArrayRead]:
+        """The time-dependent IR-drop read of ``TorchInferenceRPUConfigIRDropT`` (None: W u)."""
+        config = self.rpu_config
+        if not isinstance(config, TorchInferenceRPUConfigIRDropT) or config.forward.ir_drop == 0:
+            return None
+        io = config.forward
+        converter = config.noise_model.g_converter  # type: ignore[attr-defined]
+        rows = config.mapping.max_input_size or self.in_size
+
+        def read(weights: Tensor, u: Tensor) -> Tensor:
+            return ir_drop_t_matmul(io, weights, u, converter, rows)
+
+        return read
 
     @classmethod
     def _config_types(cls) -> tuple[type, ...]:
