@@ -162,14 +162,16 @@ def test_input_range_gradient_includes_the_path_through_the_periphery(inp_bound:
     layer(x).backward(g)
 
     # The same operations written out: clip (a constant bound), /r, straight-through
-    # rounding, the DAC clip at ±1 (torch.clamp: no gradient at the bound itself, so a clipped
-    # input that lands exactly on ±1 passes none, as in the reference's torch tile), W, ·r.
+    # rounding, the DAC clip at ±1 (no gradient at the bound itself, so a clipped input that
+    # lands exactly on ±1 passes none, as torch.clamp since 2.1 in the reference's torch tile;
+    # written out so that torch 2.0's clamp, which passes it, changes nothing), W, ·r.
     r = torch.tensor(1.2, requires_grad=True)
     clipped = x.clamp(-1.2, 1.2).requires_grad_()
     scaled = clipped / r
     step = 0.5 * inp_bound
     quantised = scaled + ((scaled / step).round() * step - scaled).detach()
-    quantised = quantised.clamp(-inp_bound, inp_bound)
+    inside = (quantised > -inp_bound) & (quantised < inp_bound)
+    quantised = torch.where(inside, quantised, quantised.detach().clamp(-inp_bound, inp_bound))
     (r * (quantised @ w.T) * g).sum().backward()
     grad_clipped = clipped.grad
     kept = grad_clipped[x >= 1.2].clamp(max=0).sum() - grad_clipped[x <= -1.2].clamp(min=0).sum()

@@ -175,7 +175,13 @@ def noise_management_scale(io: IOParameters, x: Tensor) -> Tensor:
 
 
 def _clip(v: Tensor, bound: float) -> Tensor:
-    return v.clamp(-bound, bound) if bound > 0 else v
+    """``clamp(v, ±bound)`` (no bound when ≤ 0) passing the gradient only strictly inside the
+    bounds. Written out because ``torch.clamp`` changed its gradient at the bound itself (passed
+    in torch 2.0, not since), and the tile must not depend on the torch version."""
+    if bound <= 0:
+        return v
+    inside = (v > -bound) & (v < bound)
+    return torch.where(inside, v, v.detach().clamp(-bound, bound))
 
 
 @torch.no_grad()
@@ -233,7 +239,7 @@ def _single_pass(
             saturated = (v >= bound).any(dim=1)
             if io.bm_test_negative_bound:
                 saturated |= (v <= -bound).any(dim=1)
-        v = v.clamp(-bound, bound)
+        v = _clip(v, bound)
     else:
         saturated = torch.zeros(v.shape[0], dtype=torch.bool, device=v.device)
     return v, saturated
