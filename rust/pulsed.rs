@@ -468,29 +468,10 @@ pub fn pulsed_update(
     s.trains = plan_trains(p, input);
     let max_bl = s.trains.iter().map(|t| t.bl).max().unwrap_or(0) as usize;
     let width = captures.width(rows, cols);
-    let events = captures.events.len();
     if max_bl == 0 && captures.is_empty() {
         return Vec::new();
     }
-    // Per-row capture buffers, and (by rows) each event's place among its row's events.
-    let mut slots = vec![0u32; if captures.by_rows { events } else { 0 }];
-    let mut per_row = vec![0u32; rows];
-    if captures.by_rows {
-        for (e, c) in captures.events.iter().enumerate() {
-            slots[e] = per_row[c.index as usize];
-            per_row[c.index as usize] += 1;
-        }
-    }
-    let mut row_reads: Vec<Vec<f32>> = (0..rows)
-        .map(|i| {
-            let n = if captures.by_rows {
-                per_row[i] as usize * cols
-            } else {
-                events
-            };
-            vec![0.0; n]
-        })
-        .collect();
+    let (slots, mut row_reads) = capture_buffers(captures, rows, cols);
     let words = max_bl.max(1).div_ceil(64);
     let streams = input.streams();
     let mut start = 0;
@@ -537,8 +518,47 @@ pub fn pulsed_update(
         }
         start = end;
     }
-    // Reads in event order.
-    let mut out = vec![0.0f32; events * width];
+    reads_in_event_order(captures, &slots, &row_reads, width, cols)
+}
+
+/// Per-row capture buffers of an update, and (by rows) each event's place among its row's
+/// events: `(slots, row_reads)`.
+pub(crate) fn capture_buffers(
+    captures: &CapturePlan,
+    rows: usize,
+    cols: usize,
+) -> (Vec<u32>, Vec<Vec<f32>>) {
+    let events = captures.events.len();
+    let mut slots = vec![0u32; if captures.by_rows { events } else { 0 }];
+    let mut per_row = vec![0u32; rows];
+    if captures.by_rows {
+        for (e, c) in captures.events.iter().enumerate() {
+            slots[e] = per_row[c.index as usize];
+            per_row[c.index as usize] += 1;
+        }
+    }
+    let row_reads = (0..rows)
+        .map(|i| {
+            let n = if captures.by_rows {
+                per_row[i] as usize * cols
+            } else {
+                events
+            };
+            vec![0.0; n]
+        })
+        .collect();
+    (slots, row_reads)
+}
+
+/// The reads gathered in the per-row buffers, as one `[event][width]` array in event order.
+pub(crate) fn reads_in_event_order(
+    captures: &CapturePlan,
+    slots: &[u32],
+    row_reads: &[Vec<f32>],
+    width: usize,
+    cols: usize,
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; captures.events.len() * width];
     for (e, c) in captures.events.iter().enumerate() {
         let dst = &mut out[e * width..(e + 1) * width];
         if captures.by_rows {

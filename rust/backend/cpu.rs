@@ -180,61 +180,44 @@ impl TileBackend for CpuTile {
             pulse_type,
             PulseType::StochasticCompressed | PulseType::Stochastic
         );
+        let input = PulseBatch {
+            x: u.x,
+            d: u.d,
+            batch: u.batch,
+            rows,
+            cols,
+            lr: u.lr,
+            granularity: u.granularity,
+            seed: u.seed,
+            noise_seed: u.noise_seed,
+            step: u.step,
+            polarity: u.polarity,
+        };
         let reads = match Pulsed::of(device) {
-            Some(pulsed) if is_dense(pulse_type) => {
-                let input = PulseBatch {
-                    x: u.x,
-                    d: u.d,
-                    batch: u.batch,
-                    rows,
-                    cols,
-                    lr: u.lr,
-                    granularity: u.granularity,
-                    seed: u.seed,
-                    noise_seed: u.noise_seed,
-                    step: u.step,
-                    polarity: u.polarity,
-                };
-                match persistent {
-                    Some(p) => dense_update(u.up, pulsed, p, Some(weights), &input, u.captures),
-                    None => dense_update(u.up, pulsed, weights, None, &input, u.captures),
-                }
-            }
-            Some(pulsed) if stochastic => {
-                let input = PulseBatch {
-                    x: u.x,
-                    d: u.d,
-                    batch: u.batch,
-                    rows,
-                    cols,
-                    lr: u.lr,
-                    granularity: u.granularity,
-                    seed: u.seed,
-                    noise_seed: u.noise_seed,
-                    step: u.step,
-                    polarity: u.polarity,
-                };
-                match persistent {
-                    Some(p) => pulsed_update(
-                        u.up,
-                        pulsed,
-                        p,
-                        Some(weights),
-                        &input,
-                        u.captures,
-                        &mut self.pulse_scratch,
-                    ),
-                    None => pulsed_update(
-                        u.up,
-                        pulsed,
-                        weights,
-                        None,
-                        &input,
-                        u.captures,
-                        &mut self.pulse_scratch,
-                    ),
-                }
-            }
+            Some(pulsed) if is_dense(pulse_type) => match persistent {
+                Some(p) => dense_update(u.up, pulsed, p, Some(weights), &input, u.captures),
+                None => dense_update(u.up, pulsed, weights, None, &input, u.captures),
+            },
+            Some(pulsed) if stochastic => match persistent {
+                Some(p) => pulsed_update(
+                    u.up,
+                    pulsed,
+                    p,
+                    Some(weights),
+                    &input,
+                    u.captures,
+                    &mut self.pulse_scratch,
+                ),
+                None => pulsed_update(
+                    u.up,
+                    pulsed,
+                    weights,
+                    None,
+                    &input,
+                    u.captures,
+                    &mut self.pulse_scratch,
+                ),
+            },
             _ => {
                 let clip = pulse_type == PulseType::NoneWithDevice;
                 let target = persistent.as_mut().unwrap_or(weights);

@@ -29,8 +29,8 @@
 //! transfer takes them.
 
 use super::{
-    plan_groups, plan_trains, GroupCaptures, Polarity, PulseBatch, Pulsed, ReplayNormals, Response,
-    Sink, Streams, Train, BLOCK, WRITE_NOISE_UPDATE,
+    capture_buffers, plan_groups, plan_trains, reads_in_event_order, GroupCaptures, Polarity,
+    PulseBatch, Pulsed, ReplayNormals, Response, Sink, Streams, Train, BLOCK, WRITE_NOISE_UPDATE,
 };
 use super::{CapturePlan, Referenced};
 use crate::config::{PulseType, UpdateParameters};
@@ -220,29 +220,11 @@ pub fn dense_update(
     let trains = plan_trains(p, input);
     let max_bl = trains.iter().map(|t| t.bl).max().unwrap_or(0);
     let width = captures.width(rows, cols);
-    let events = captures.events.len();
     if max_bl == 0 && captures.is_empty() {
         return Vec::new();
     }
     let factors = dense_factors(p, input, &trains);
-    let mut slots = vec![0u32; if captures.by_rows { events } else { 0 }];
-    let mut per_row = vec![0u32; rows];
-    if captures.by_rows {
-        for (e, c) in captures.events.iter().enumerate() {
-            slots[e] = per_row[c.index as usize];
-            per_row[c.index as usize] += 1;
-        }
-    }
-    let mut row_reads: Vec<Vec<f32>> = (0..rows)
-        .map(|i| {
-            let n = if captures.by_rows {
-                per_row[i] as usize * cols
-            } else {
-                events
-            };
-            vec![0.0; n]
-        })
-        .collect();
+    let (slots, mut row_reads) = capture_buffers(captures, rows, cols);
     let streams = input.streams();
     let mut start = 0;
     for (group, end) in plan_groups(&trains, cols, pulsed.group_budget())
@@ -274,19 +256,7 @@ pub fn dense_update(
         apply(&ctx, weights, app_rows, &mut row_reads);
         start = end;
     }
-    let mut out = vec![0.0f32; events * width];
-    for (e, c) in captures.events.iter().enumerate() {
-        let dst = &mut out[e * width..(e + 1) * width];
-        if captures.by_rows {
-            let slot = slots[e] as usize;
-            dst.copy_from_slice(&row_reads[c.index as usize][slot * cols..(slot + 1) * cols]);
-        } else {
-            for (i, v) in dst.iter_mut().enumerate() {
-                *v = row_reads[i][e];
-            }
-        }
-    }
-    out
+    reads_in_event_order(captures, &slots, &row_reads, width, cols)
 }
 
 /// One group: one monomorphized loop per device model.
