@@ -8,10 +8,12 @@ pub mod gpu;
 
 pub use cpu::CpuTile;
 
-use crate::config::{DeviceConfig, TileConfig, UpdateParameters};
+use crate::config::{DeviceConfig, TileConfig};
 use crate::device::DeviceArray;
 use crate::error::{Error, Result};
-use crate::pulsed::{redraw_write_noise, CapturePlan, Lr, Polarity};
+use crate::pulsed::redraw_write_noise;
+// The update of one array is data of the pulsed update (the dependency runs backend → pulsed).
+pub use crate::pulsed::ArrayUpdate;
 
 /// Which backend runs a tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,24 +117,6 @@ pub fn drift_on_host(
         }
     }
     true
-}
-
-/// One update of one device array: the pulsed (or exact) update of a batch, and the reads of
-/// columns or rows to take in the middle of it.
-pub struct ArrayUpdate<'a> {
-    pub array: usize,
-    pub x: &'a [f32],
-    pub d: &'a [f32],
-    pub batch: usize,
-    pub lr: Lr<'a>,
-    /// Pulse type, train length and update management of this update.
-    pub up: &'a UpdateParameters,
-    pub granularity: f32,
-    pub seed: u64,
-    pub noise_seed: u64,
-    pub step: u32,
-    pub polarity: Polarity,
-    pub captures: &'a CapturePlan,
 }
 
 /// The kernels every backend provides. Arrays are row-major; `rows` = outputs, `cols` = inputs.

@@ -28,11 +28,13 @@
 //! others, polarity, references, write noise and reads), so every device model, compound and
 //! transfer takes them.
 
-use super::{
-    capture_buffers, plan_groups, plan_trains, reads_in_event_order, GroupCaptures, Polarity,
-    PulseBatch, Pulsed, ReplayNormals, Response, Sink, Streams, Train, BLOCK, WRITE_NOISE_UPDATE,
-};
-use super::{CapturePlan, Referenced};
+use super::batch::{Polarity, PulseBatch, Streams};
+use super::captures::{capture_buffers, reads_in_event_order, CapturePlan, GroupCaptures, Sink};
+use super::counts::BLOCK;
+use super::plan::{plan_groups, plan_trains, Train};
+use super::replay::ReplayNormals;
+use super::response::{Pulsed, Referenced, Response};
+use super::write_noise::WRITE_NOISE_UPDATE;
 use crate::config::{PulseType, UpdateParameters};
 use crate::device::{ConstantStepArray, PulseStep};
 use crate::numeric;
@@ -409,9 +411,9 @@ fn rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
         });
 }
 
-/// The pulses of device (i, j) in vector order with its reads, as [`super::replay`] applies
-/// stochastic coincidences: a same-direction run of a constant-step device (`runs`) as one step
-/// when it cannot reach a bound, else pulse by pulse with the device's replay normals.
+/// The pulses of device (i, j) in vector order with its reads, as [`super::replay::replay`]
+/// applies stochastic coincidences: a same-direction run of a constant-step device (`runs`) as one
+/// step when it cannot reach a bound, else pulse by pulse with the device's replay normals.
 #[allow(clippy::too_many_arguments)]
 fn replay<S: PulseStep>(
     c: &DenseContext<'_>,

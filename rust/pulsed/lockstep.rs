@@ -4,7 +4,12 @@
 //! independent chains keep the core busy instead. Every device gets exactly the pulses, in the
 //! same order, with the same normals as when replayed alone, so the results are identical.
 
-use super::{fired_vectors, ApplyContext, Polarity, Rows, Sink, BLOCK};
+use super::apply::ApplyContext;
+use super::batch::Polarity;
+use super::captures::Sink;
+use super::counts::BLOCK;
+use super::replay::fired_vectors;
+use super::sequential::Rows;
 use crate::device::{PulseStep, LANES};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +26,8 @@ struct Scratch {
     normals: Vec<f32>,
 }
 
-/// The device-ordered application of [`super::sequential_rows`], lanes of LANES devices.
+/// The device-ordered application of `sequential_rows` ([`super::sequential`]), lanes of LANES
+/// devices.
 pub(super) fn device_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
     c: &ApplyContext<'_>,
     (weights, apparent, reads): Rows<'_, '_>,

@@ -1,0 +1,145 @@
+//! Pulse-by-pulse replay of one device: its coincidences in vector order with its reads, and
+//! the sequential replay normals of its stream.
+
+use super::apply::ApplyContext;
+use super::batch::Polarity;
+use super::batch::{PulseScratch, Streams};
+use super::captures::Sink;
+use crate::device::{ConstantStepArray, PulseStep};
+
+/// The vectors of the group in which d_i fired at least once.
+pub(super) fn fired_vectors(
+    s: &PulseScratch,
+    i: usize,
+    len: usize,
+    words: usize,
+    out: &mut Vec<u32>,
+) {
+    out.clear();
+    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
+    for (v, db) in d_row.chunks(words).enumerate() {
+        if db.iter().any(|&b| b != 0) {
+            out.push(v as u32);
+        }
+    }
+}
+
+/// Sequential normals of one device's replay stream (counter (j, i, group·2²⁰ + block, step)).
+pub(super) struct ReplayNormals<'a> {
+    pub(super) st: &'a Streams,
+    pub(super) i: u32,
+    pub(super) j: u32,
+    pub(super) group: u32,
+    pub(super) drawn: u32,
+    pub(super) cache: [f32; 8],
+}
+
+impl ReplayNormals<'_> {
+    pub(super) fn next(&mut self) -> f32 {
+        if self.drawn.is_multiple_of(8) {
+            let block = (self.group << 20) | (self.drawn / 8);
+            self.cache =
+                self.st
+                    .replay
+                    .normals8(self.j, self.i, block, self.st.step, self.st.table);
+        }
+        self.drawn += 1;
+        self.cache[((self.drawn - 1) % 8) as usize]
+    }
+}
+
+/// Applies the pulses of device (i, j) in vector order and takes its reads; returns the weight
+/// and whether it received a pulse. Within one vector all pulses go the same way: for constant
+/// steps such a run is applied as a group when it cannot reach a bound, else pulse by pulse.
+/// `fired` lists the vectors of the group in which d_i fired at all (the others hold no pulse for
+/// row i); `caps` the reads (vector within the group, event), each taken after its vector.
+/// `noise` is (write-noise σ, this update's write-noise normal, the visible weight before it):
+/// a read sees the visible weight, persistent + σξ once the device has been written.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn replay<S: PulseStep>(
+    c: &ApplyContext<'_>,
+    dev: S,
+    runs: Option<&ConstantStepArray>,
+    mut w: f32,
+    i: usize,
+    j: usize,
+    fired: &[u32],
+    caps: &[(u32, u32)],
+    sink: &mut Sink<'_>,
+    (sigma, wn, old): (f32, f32, f32),
+) -> (f32, bool) {
+    let (cols, words) = (c.input.cols, c.g.words);
+    let len = c.g.end - c.g.start;
+    let k = i * cols + j;
+    let noisy = c.pulsed.steps().dw_min_std > 0.0;
+    let mut normals = ReplayNormals {
+        st: c.st,
+        i: i as u32,
+        j: j as u32,
+        group: c.g.index,
+        drawn: 0,
+        cache: [0.0; 8],
+    };
+    let mut xi = || if noisy { normals.next() } else { 0.0 };
+    let s = c.s;
+    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
+    let x_col = &s.x_bits[j * len * words..(j + 1) * len * words];
+    let sign_words = len.div_ceil(64);
+    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
+    let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
+    let mut pulsed = false;
+    let visible = |w: f32, pulsed: bool| {
+        if sigma > 0.0 {
+            if pulsed {
+                w + sigma * wn
+            } else {
+                old
+            }
+        } else {
+            w
+        }
+    };
+    let polarity = c.input.polarity;
+    let mut next_cap = 0;
+    for &v in fired {
+        while next_cap < caps.len() && caps[next_cap].0 < v {
+            sink.put(caps[next_cap].1, j, visible(w, pulsed));
+            next_cap += 1;
+        }
+        let v = v as usize;
+        let count: u32 = if words == 1 {
+            (d_row[v] & x_col[v]).count_ones()
+        } else {
+            let db = &d_row[v * words..(v + 1) * words];
+            let xb = &x_col[v * words..(v + 1) * words];
+            db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum()
+        };
+        if count == 0 {
+            continue;
+        }
+        // A pulse goes up when x_j and d_i have opposite signs.
+        let mut up = ((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1;
+        match polarity {
+            Polarity::Both => {}
+            Polarity::UpOnly if !up => continue,
+            Polarity::DownAsUp if up => continue,
+            Polarity::UpOnly => {}
+            Polarity::DownAsUp => up = true,
+        }
+        pulsed = true;
+        if let (true, Some(a)) = (count > 1, runs) {
+            if let Some(next) = a.pulse_run(k, w, up, count, xi(), c.st.xi_max) {
+                w = next;
+                continue;
+            }
+        }
+        for _ in 0..count {
+            w = dev.pulse(w, up, xi());
+        }
+    }
+    for &(_, event) in &caps[next_cap..] {
+        sink.put(event, j, visible(w, pulsed));
+    }
+    (w, pulsed)
+}
