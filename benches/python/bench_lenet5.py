@@ -1,6 +1,7 @@
-"""Where the time of a LeNet5 training step goes (batch 8, MNIST-sized random inputs): the analog
-network against the same network in plain torch layers, and per analog layer the time in the
-tile's forward, backward and update (the rest is torch and Python).
+"""Where the time of a LeNet5 training step goes (batch 8, MNIST images, or uniform random
+inputs with ``--random``): the analog network against the same network in plain torch layers, and
+per analog layer the time in the tile's forward, backward and update (the rest is torch and
+Python). MNIST matters: four in five of its pixels are 0, and a zero fires no pulses.
 
     OMP_WAIT_POLICY=PASSIVE python benches/python/bench_lenet5.py [--steps 300] [--device NAME]
 """
@@ -8,22 +9,40 @@ tile's forward, backward and update (the rest is torch and Python).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from rpusim.datasets import MNIST
 from rpusim.examples.lenet5 import build_model
 from rpusim.optim import AnalogSGD
 from rpusim.tiles import AnalogTile
 
-OPS = ("forward", "backward", "update")
+OPS = ("forward_saturated", "backward", "update")
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-def run(device: str, steps: int, batch: int, timings: dict[Any, float] | None) -> float:
+def inputs(steps: int, batch: int, data_dir: str | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``steps`` batches of MNIST training images (``data_dir``), or of uniform noise (None)."""
+    gen = torch.Generator().manual_seed(0)
+    if data_dir is None:
+        x = torch.rand(steps, batch, 1, 28, 28, generator=gen)
+        y = torch.randint(0, 10, (steps, batch), generator=gen)
+        return x, y
+    images, labels = MNIST(data_dir, train=True).tensors()
+    pick = torch.randperm(len(labels), generator=gen)[: steps * batch]
+    return images[pick].reshape(steps, batch, 1, 28, 28), labels[pick].reshape(steps, batch)
+
+
+def run(
+    device: str, steps: int, batch: int, timings: dict[Any, float] | None, data_dir: str | None
+) -> float:
     """Median seconds per training step."""
     torch.manual_seed(1)
     model = build_model(device, None)
@@ -32,9 +51,7 @@ def run(device: str, steps: int, batch: int, timings: dict[Any, float] | None) -
     else:
         opt = AnalogSGD(model.parameters(), lr=0.01)
         opt.regroup_param_groups(model)
-    gen = torch.Generator().manual_seed(0)
-    x = torch.rand(steps, batch, 1, 28, 28, generator=gen)
-    y = torch.randint(0, 10, (steps, batch), generator=gen)
+    x, y = inputs(steps, batch, data_dir)
     loss_fn = nn.CrossEntropyLoss()
     times = []
     for k in range(steps):
@@ -68,15 +85,26 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--device", default="constant-step")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--random", action="store_true", help="uniform noise instead of MNIST")
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("RPUSIM_DATA", str(SHARED_DATA)),
+        help="folder with MNIST's idx .gz files",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    float_step = run("float", args.steps, args.batch, None)
-    analog_step = run(args.device, args.steps, args.batch, None)
+    data = None if args.random else args.data_dir
+    float_step = run("float", args.steps, args.batch, None, data)
+    analog_step = run(args.device, args.steps, args.batch, None, data)
     timings: dict[Any, float] = defaultdict(float)
     instrument(timings)
-    run(args.device, args.steps, args.batch, timings)
+    run(args.device, args.steps, args.batch, timings, data)
     measured = args.steps - args.steps // 5
-    print(f"threads {args.threads}, batch {args.batch}, {args.steps} steps, medians per step")
+    source = "uniform noise" if data is None else "MNIST"
+    print(
+        f"threads {args.threads}, batch {args.batch}, {args.steps} steps of {source}, "
+        "medians per step"
+    )
     print(
         f"float torch: {1e3 * float_step:.2f} ms   analog ({args.device}): "
         f"{1e3 * analog_step:.2f} ms   ratio {analog_step / float_step:.2f}"

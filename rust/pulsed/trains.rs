@@ -14,19 +14,43 @@ use rayon::prelude::*;
 /// Vectors whose trains are drawn together (one Philox evaluation per lane).
 const TRAIN_LANES: usize = 8;
 
+/// The vectors of one element whose trains are drawn together: lane l is vector `n[l]` (its
+/// Philox counter), its bits go to `pos[l]` (vector within the group), its firing threshold is
+/// `t[l]` and its train length `bl[l]`; lanes past `len` are unused.
+#[derive(Clone, Copy, Default)]
+struct Lanes {
+    len: usize,
+    n: [u32; TRAIN_LANES],
+    pos: [usize; TRAIN_LANES],
+    t: [u32; TRAIN_LANES],
+    bl: [usize; TRAIN_LANES],
+}
+
+impl Lanes {
+    fn push(&mut self, n: usize, pos: usize, t: u32, bl: usize) {
+        let l = self.len;
+        (self.n[l], self.pos[l], self.t[l], self.bl[l]) = (n as u32, pos, t, bl);
+        self.len += 1;
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == TRAIN_LANES
+    }
+}
+
 /// [`fill_trains`] compiled for AVX-512 (8 Philox lanes per instruction); only called where
 /// the CPU has it. The same integer operations, so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
 fn fill_trains_avx512(
     stream: &Stream,
-    counter: [u32; 3],
-    t: &[u32; TRAIN_LANES],
-    bl: &[usize; TRAIN_LANES],
+    element: u32,
+    step: u32,
+    lanes: &Lanes,
     out: &mut [u64],
     words: usize,
 ) {
-    fill_trains::<true>(stream, counter, t, bl, out, words);
+    fill_trains::<true>(stream, element, step, lanes, out, words);
 }
 
 /// [`fill_trains`] with AVX-512 when `wide` (the caller checked the CPU).
@@ -34,9 +58,9 @@ fn fill_trains_avx512(
 fn fill_trains_on(
     wide: bool,
     stream: &Stream,
-    counter: [u32; 3],
-    t: &[u32; TRAIN_LANES],
-    bl: &[usize; TRAIN_LANES],
+    element: u32,
+    step: u32,
+    lanes: &Lanes,
     out: &mut [u64],
     words: usize,
 ) {
@@ -45,36 +69,35 @@ fn fill_trains_on(
         // SAFETY: `wide` is lockstep::has_wide_lanes(): the CPU has every enabled feature.
         #[allow(unsafe_code)]
         unsafe {
-            fill_trains_avx512(stream, counter, t, bl, out, words);
+            fill_trains_avx512(stream, element, step, lanes, out, words);
         }
         return;
     }
     let _ = wide;
-    fill_trains::<false>(stream, counter, t, bl, out, words);
+    fill_trains::<false>(stream, element, step, lanes, out, words);
 }
 
-/// Bits of one element's trains for up to [`TRAIN_LANES`] consecutive vectors n0.. (counter base
-/// `[element, n0, step]`): slot s of vector n fires
-/// when its 16-bit uniform (half of a word of Philox(element, s / 8, n, step)) is below the
-/// vector's threshold `t[l]` (≥ 65536: always). Branch-free, so random outcomes cost no
-/// mispredictions.
+/// Bits of one element's trains for up to [`TRAIN_LANES`] vectors (`out`: the element's trains,
+/// `words` per vector, zero where nothing fires): slot s of vector n fires when its 16-bit uniform
+/// (half of a word of Philox(element, s / 8, n, step)) is below the vector's threshold
+/// (≥ 65536: always). The counter names the vector, so which vectors share a Philox evaluation
+/// does not change the bits. Branch-free, so random outcomes cost no mispredictions.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // lane l indexes r[word][l], t, bl and pos alike
 fn fill_trains<const WIDE: bool>(
     stream: &Stream,
-    [element, n0, step]: [u32; 3],
-    t: &[u32; TRAIN_LANES],
-    bl: &[usize; TRAIN_LANES],
+    element: u32,
+    step: u32,
+    lanes: &Lanes,
     out: &mut [u64],
     words: usize,
 ) {
-    let lanes = out.len() / words;
-    out.fill(0);
-    let max_bl = bl[..lanes].iter().copied().max().unwrap_or(0);
+    let max_bl = lanes.bl[..lanes.len].iter().copied().max().unwrap_or(0);
     for block in 0..max_bl.div_ceil(8) {
         let ctr = [
             [element; TRAIN_LANES],
             [block as u32; TRAIN_LANES],
-            std::array::from_fn(|l| n0 + l as u32),
+            lanes.n,
             [step; TRAIN_LANES],
         ];
         let r = if WIDE {
@@ -82,12 +105,13 @@ fn fill_trains<const WIDE: bool>(
         } else {
             stream.blocks(ctr)
         };
-        for l in 0..lanes {
-            let bits = &mut out[l * words..(l + 1) * words];
+        for l in 0..lanes.len {
+            let at = lanes.pos[l] * words;
+            let bits = &mut out[at..at + words];
             for h in 0..8 {
                 let slot = block * 8 + h;
                 let u = (r[h / 2][l] >> (16 * (h % 2))) & 0xFFFF;
-                let fire = u64::from(u < t[l]) & u64::from(slot < bl[l]);
+                let fire = u64::from(u < lanes.t[l]) & u64::from(slot < lanes.bl[l]);
                 bits[slot / 64] |= fire << (slot % 64);
             }
         }
@@ -128,39 +152,34 @@ pub(super) fn make_trains(
         for v in 0..len {
             negative[v / 64] |= u64::from(values[(g.start + v) * width + e] < 0.0) << (v % 64);
         }
-        for (c, chunk) in bits.chunks_mut(TRAIN_LANES * words).enumerate() {
-            let n0 = g.start + c * TRAIN_LANES;
-            let mut t = [0u32; TRAIN_LANES];
-            let mut bl = [0usize; TRAIN_LANES];
-            for l in 0..chunk.len() / words {
-                let n = n0 + l;
-                let train = trains[n];
-                let scale = if which == 0 {
-                    train.x_scale
-                } else {
-                    train.d_scale
-                };
-                t[l] = firing_threshold(
-                    p,
-                    &st.rounding,
-                    st.step,
-                    scale,
-                    values[n * width + e],
-                    e,
-                    n,
-                    which,
-                );
-                bl[l] = if t[l] == 0 { 0 } else { train.bl as usize };
+        // Only vectors whose element can fire draw random numbers (a zero never fires: in a
+        // convolution most patch values or gradients are 0), packed into full lanes.
+        bits.fill(0);
+        let mut lanes = Lanes::default();
+        for v in 0..len {
+            let n = g.start + v;
+            let value = values[n * width + e];
+            if value == 0.0 {
+                continue;
             }
-            fill_trains_on(
-                wide,
-                stream,
-                [e as u32, n0 as u32, st.step],
-                &t,
-                &bl,
-                chunk,
-                words,
-            );
+            let train = trains[n];
+            let scale = if which == 0 {
+                train.x_scale
+            } else {
+                train.d_scale
+            };
+            let t = firing_threshold(p, &st.rounding, st.step, scale, value, e, n, which);
+            if t == 0 || train.bl == 0 {
+                continue;
+            }
+            lanes.push(n, v, t, train.bl as usize);
+            if lanes.is_full() {
+                fill_trains_on(wide, stream, e as u32, st.step, &lanes, bits, words);
+                lanes.len = 0;
+            }
+        }
+        if lanes.len > 0 {
+            fill_trains_on(wide, stream, e as u32, st.step, &lanes, bits, words);
         }
     };
     let min_len = (PAR_ELEMENTS / (len * g.max_bl.max(1))).max(1);
