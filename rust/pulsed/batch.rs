@@ -16,6 +16,9 @@ pub struct PulseScratch {
     pub(super) x_negative: Vec<u64>,
     pub(super) d_negative: Vec<u64>,
     pub(super) planes: Vec<u8>,
+    /// Firing thresholds `[vector][element]` of the group's x and d (deterministic rounding).
+    pub(super) x_thresholds: Vec<u32>,
+    pub(super) d_thresholds: Vec<u32>,
     /// Per (vector of the group, slot): the columns whose x fires (bit 31: x < 0), CSR.
     pub(super) slot_columns: Vec<u32>,
     pub(super) slot_offsets: Vec<u32>,

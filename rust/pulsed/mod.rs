@@ -59,6 +59,7 @@ use captures::{capture_buffers, reads_in_event_order, GroupCaptures};
 use plan::Group;
 use sequential::apply_sequential;
 use trains::make_trains;
+pub use trains::OCTET;
 
 /// Applies the stochastic pulsed update of a batch to a pulsed device array and returns the reads
 /// of `captures` (`[event][rows]` for columns, `[event][cols]` for rows). `weights` are what the

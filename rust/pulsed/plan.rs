@@ -184,7 +184,7 @@ pub(super) struct Group {
 
 /// Firing threshold on a 16-bit uniform for probability `prob` (≥ 1: always fires).
 #[inline]
-fn threshold(prob: f32, step: f32, sto: Option<f32>) -> u32 {
+pub(super) fn threshold(prob: f32, step: f32, sto: Option<f32>) -> u32 {
     let q = if step > 0.0 {
         match sto {
             Some(u) => numeric::floor(prob / step + u) * step,

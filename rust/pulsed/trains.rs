@@ -5,7 +5,7 @@
 use super::batch::{PulseBatch, PulseScratch, Streams};
 use super::counts::{NEGATIVE, POSITIVE};
 use super::lockstep;
-use super::plan::{firing_threshold, Group};
+use super::plan::{firing_threshold, threshold, Group};
 use crate::config::UpdateParameters;
 use crate::periphery::PAR_ELEMENTS;
 use crate::rng::Stream;
@@ -14,28 +14,21 @@ use rayon::prelude::*;
 /// Vectors whose trains are drawn together (one Philox evaluation per lane).
 const TRAIN_LANES: usize = 8;
 
-/// The vectors of one element whose trains are drawn together: lane l is vector `n[l]` (its
-/// Philox counter), its bits go to `pos[l]` (vector within the group), its firing threshold is
-/// `t[l]` and its train length `bl[l]`; lanes past `len` are unused.
+/// Elements whose trains share one Philox evaluation: the eight 16-bit halves of Philox(o, s, n,
+/// step) are slot s of elements 8o..8o + 8 of vector n. A short train (update management often
+/// gives BL = 1) then costs one evaluation per 8 elements, not one per element.
+pub const OCTET: usize = 8;
+
+/// The vectors of one octet whose trains are drawn together: lane l is vector `n[l]` (its Philox
+/// counter), its bits go to `pos[l]` (vector within the group), `t[l][h]` is the firing
+/// threshold of element h of the octet, `bl[l]` the train length; lanes past `len` are unused.
 #[derive(Clone, Copy, Default)]
 struct Lanes {
     len: usize,
     n: [u32; TRAIN_LANES],
     pos: [usize; TRAIN_LANES],
-    t: [u32; TRAIN_LANES],
+    t: [[u32; OCTET]; TRAIN_LANES],
     bl: [usize; TRAIN_LANES],
-}
-
-impl Lanes {
-    fn push(&mut self, n: usize, pos: usize, t: u32, bl: usize) {
-        let l = self.len;
-        (self.n[l], self.pos[l], self.t[l], self.bl[l]) = (n as u32, pos, t, bl);
-        self.len += 1;
-    }
-
-    fn is_full(&self) -> bool {
-        self.len == TRAIN_LANES
-    }
 }
 
 /// [`fill_trains`] compiled for AVX-512 (8 Philox lanes per instruction); only called where
@@ -44,24 +37,27 @@ impl Lanes {
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
 fn fill_trains_avx512(
     stream: &Stream,
-    element: u32,
+    octet: u32,
     step: u32,
     lanes: &Lanes,
     out: &mut [u64],
+    stride: usize,
     words: usize,
 ) {
-    fill_trains::<true>(stream, element, step, lanes, out, words);
+    fill_trains::<true>(stream, octet, step, lanes, out, stride, words);
 }
 
 /// [`fill_trains`] with AVX-512 when `wide` (the caller checked the CPU).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn fill_trains_on(
     wide: bool,
     stream: &Stream,
-    element: u32,
+    octet: u32,
     step: u32,
     lanes: &Lanes,
     out: &mut [u64],
+    stride: usize,
     words: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
@@ -69,34 +65,36 @@ fn fill_trains_on(
         // SAFETY: `wide` is lockstep::has_wide_lanes(): the CPU has every enabled feature.
         #[allow(unsafe_code)]
         unsafe {
-            fill_trains_avx512(stream, element, step, lanes, out, words);
+            fill_trains_avx512(stream, octet, step, lanes, out, stride, words);
         }
         return;
     }
     let _ = wide;
-    fill_trains::<false>(stream, element, step, lanes, out, words);
+    fill_trains::<false>(stream, octet, step, lanes, out, stride, words);
 }
 
-/// Bits of one element's trains for up to [`TRAIN_LANES`] vectors (`out`: the element's trains,
-/// `words` per vector, zero where nothing fires): slot s of vector n fires when its 16-bit uniform
-/// (half of a word of Philox(element, s / 8, n, step)) is below the vector's threshold
-/// (≥ 65536: always). The counter names the vector, so which vectors share a Philox evaluation
-/// does not change the bits. Branch-free, so random outcomes cost no mispredictions.
+/// Bits of one octet's trains for up to [`TRAIN_LANES`] vectors (`out`: the trains of the
+/// octet's elements, `stride` words apart, `words` per vector, zero where nothing fires): slot s
+/// of element h of vector n fires when half h of Philox(octet, s, n, step) is below its threshold
+/// (≥ 65536: always). The counter names the vector and the slot, so which vectors share an
+/// evaluation does not change the bits. Branch-free, so random outcomes cost no mispredictions.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // lane l indexes r[word][l], t, bl and pos alike
 fn fill_trains<const WIDE: bool>(
     stream: &Stream,
-    element: u32,
+    octet: u32,
     step: u32,
     lanes: &Lanes,
     out: &mut [u64],
+    stride: usize,
     words: usize,
 ) {
+    let elements = out.len().div_ceil(stride).min(OCTET);
     let max_bl = lanes.bl[..lanes.len].iter().copied().max().unwrap_or(0);
-    for block in 0..max_bl.div_ceil(8) {
+    for slot in 0..max_bl {
         let ctr = [
-            [element; TRAIN_LANES],
-            [block as u32; TRAIN_LANES],
+            [octet; TRAIN_LANES],
+            [slot as u32; TRAIN_LANES],
             lanes.n,
             [step; TRAIN_LANES],
         ];
@@ -105,14 +103,14 @@ fn fill_trains<const WIDE: bool>(
         } else {
             stream.blocks(ctr)
         };
+        let (word, bit) = (slot / 64, slot % 64);
         for l in 0..lanes.len {
-            let at = lanes.pos[l] * words;
-            let bits = &mut out[at..at + words];
-            for h in 0..8 {
-                let slot = block * 8 + h;
+            let live = u64::from(slot < lanes.bl[l]);
+            let at = lanes.pos[l] * words + word;
+            for h in 0..elements {
                 let u = (r[h / 2][l] >> (16 * (h % 2))) & 0xFFFF;
-                let fire = u64::from(u < lanes.t[l]) & u64::from(slot < lanes.bl[l]);
-                bits[slot / 64] |= fire << (slot % 64);
+                let fire = u64::from(u < lanes.t[l][h]) & live;
+                out[h * stride + at] |= fire << bit;
             }
         }
     }
@@ -141,87 +139,173 @@ pub(super) fn make_trains(
     }
     let trains = &s.trains;
     let wide = lockstep::has_wide_lanes();
-    let element_trains = |stream: &Stream,
-                          values: &[f32],
-                          width: usize,
-                          which: u32,
-                          e: usize,
-                          bits: &mut [u64],
-                          negative: &mut [u64]| {
+    // Without stochastic rounding the thresholds of a whole vector are one branch-free pass over
+    // its contiguous values (vectorized), before the element-major train pass reads them.
+    let precomputed = !(p.sto_round && p.probability_step() > 0.0);
+    if precomputed {
+        let step = p.probability_step();
+        let fill = |out: &mut Vec<u32>, values: &[f32], width: usize, which: u32| {
+            out.resize(len * width, 0);
+            out.par_chunks_mut(width)
+                .with_min_len((PAR_ELEMENTS / width.max(1)).max(1))
+                .enumerate()
+                .for_each(|(v, t)| {
+                    let n = g.start + v;
+                    let scale = if which == 0 {
+                        trains[n].x_scale
+                    } else {
+                        trains[n].d_scale
+                    };
+                    let row = &values[n * width..(n + 1) * width];
+                    for (t, &value) in t.iter_mut().zip(row) {
+                        *t = threshold(scale * value.abs(), step, None);
+                    }
+                });
+        };
+        fill(&mut s.x_thresholds, input.x, cols, 0);
+        fill(&mut s.d_thresholds, input.d, rows, 1);
+    }
+    let (x_thresholds, d_thresholds) = (&s.x_thresholds, &s.d_thresholds);
+    // One octet of elements per task: its trains and sign masks are contiguous.
+    let octet_trains = |stream: &Stream,
+                        values: &[f32],
+                        width: usize,
+                        which: u32,
+                        o: usize,
+                        bits: &mut [u64],
+                        negative: &mut [u64]| {
+        let e0 = o * OCTET;
+        let elements = (width - e0).min(OCTET);
         negative.fill(0);
-        for v in 0..len {
-            negative[v / 64] |= u64::from(values[(g.start + v) * width + e] < 0.0) << (v % 64);
-        }
-        // Only vectors whose element can fire draw random numbers (a zero never fires: in a
-        // convolution most patch values or gradients are 0), packed into full lanes.
         bits.fill(0);
+        // Only vectors in which an element of the octet can fire draw random numbers (a zero
+        // never fires: in a convolution most patch values or gradients are 0), packed into full
+        // lanes.
         let mut lanes = Lanes::default();
         for v in 0..len {
             let n = g.start + v;
-            let value = values[n * width + e];
-            if value == 0.0 {
-                continue;
-            }
+            let row = &values[n * width + e0..n * width + e0 + elements];
             let train = trains[n];
             let scale = if which == 0 {
                 train.x_scale
             } else {
                 train.d_scale
             };
-            let t = firing_threshold(p, &st.rounding, st.step, scale, value, e, n, which);
-            if t == 0 || train.bl == 0 {
+            let mut t = [0u32; OCTET];
+            let mut any = 0u32;
+            if precomputed {
+                let all = if which == 0 {
+                    x_thresholds
+                } else {
+                    d_thresholds
+                };
+                let at = v * width + e0;
+                t[..elements].copy_from_slice(&all[at..at + elements]);
+                for (h, &value) in row.iter().enumerate() {
+                    negative[h * sign_words + v / 64] |= u64::from(value < 0.0) << (v % 64);
+                    any |= t[h];
+                }
+            } else {
+                for (h, &value) in row.iter().enumerate() {
+                    negative[h * sign_words + v / 64] |= u64::from(value < 0.0) << (v % 64);
+                    if value != 0.0 {
+                        t[h] = firing_threshold(
+                            p,
+                            &st.rounding,
+                            st.step,
+                            scale,
+                            value,
+                            e0 + h,
+                            n,
+                            which,
+                        );
+                        any |= t[h];
+                    }
+                }
+            }
+            if any == 0 || train.bl == 0 {
                 continue;
             }
-            lanes.push(n, v, t, train.bl as usize);
-            if lanes.is_full() {
-                fill_trains_on(wide, stream, e as u32, st.step, &lanes, bits, words);
+            let l = lanes.len;
+            (lanes.n[l], lanes.pos[l], lanes.t[l], lanes.bl[l]) =
+                (n as u32, v, t, train.bl as usize);
+            lanes.len += 1;
+            if lanes.len == TRAIN_LANES {
+                fill_trains_on(
+                    wide,
+                    stream,
+                    o as u32,
+                    st.step,
+                    &lanes,
+                    bits,
+                    len * words,
+                    words,
+                );
                 lanes.len = 0;
             }
         }
         if lanes.len > 0 {
-            fill_trains_on(wide, stream, e as u32, st.step, &lanes, bits, words);
+            fill_trains_on(
+                wide,
+                stream,
+                o as u32,
+                st.step,
+                &lanes,
+                bits,
+                len * words,
+                words,
+            );
         }
     };
-    let min_len = (PAR_ELEMENTS / (len * g.max_bl.max(1))).max(1);
+    let min_len = (PAR_ELEMENTS / (OCTET * len * g.max_bl.max(1))).max(1);
     s.x_bits
-        .par_chunks_mut(len * words)
-        .zip(s.x_negative.par_chunks_mut(sign_words))
+        .par_chunks_mut(OCTET * len * words)
+        .zip(s.x_negative.par_chunks_mut(OCTET * sign_words))
         .with_min_len(min_len)
         .enumerate()
-        .for_each(|(j, (bits, neg))| element_trains(&st.x, input.x, cols, 0, j, bits, neg));
+        .for_each(|(o, (bits, neg))| octet_trains(&st.x, input.x, cols, 0, o, bits, neg));
     s.d_bits
-        .par_chunks_mut(len * words)
-        .zip(s.d_negative.par_chunks_mut(sign_words))
+        .par_chunks_mut(OCTET * len * words)
+        .zip(s.d_negative.par_chunks_mut(OCTET * sign_words))
         .with_min_len(min_len)
         .enumerate()
-        .for_each(|(i, (bits, neg))| element_trains(&st.d, input.d, rows, 1, i, bits, neg));
+        .for_each(|(o, (bits, neg))| octet_trains(&st.d, input.d, rows, 1, o, bits, neg));
     if !planes {
         slot_lists(input, g, s);
         return;
     }
-    // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0.
-    let x_bits = &s.x_bits;
+    // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0. A task
+    // takes up to 64 vectors (one sign word) and walks them column by column, so it reads each
+    // column's trains and signs contiguously.
+    let (x_bits, x_negative) = (&s.x_bits, &s.x_negative);
+    let plane_stride = g.max_bl * cols;
     s.planes
-        .par_chunks_mut(g.max_bl * cols)
-        .with_min_len((PAR_ELEMENTS / cols).max(1))
+        .par_chunks_mut(64 * plane_stride)
+        .with_min_len((PAR_ELEMENTS / (64 * cols)).max(1))
         .enumerate()
-        .for_each(|(k, planes)| {
-            let n = g.start + k;
-            let bl = trains[n].bl as usize;
-            planes[..bl * cols].fill(0);
+        .for_each(|(c, planes)| {
+            let k0 = c * 64;
+            let count = planes.len() / plane_stride;
+            for k in 0..count {
+                let bl = trains[g.start + k0 + k].bl as usize;
+                planes[k * plane_stride..k * plane_stride + bl * cols].fill(0);
+            }
             for j in 0..cols {
-                let mark = if input.x[n * cols + j] < 0.0 {
-                    NEGATIVE
-                } else {
-                    POSITIVE
-                };
-                let bits = &x_bits[(j * len + k) * words..(j * len + k + 1) * words];
-                for (w, &word) in bits.iter().enumerate() {
-                    let mut word = word;
-                    while word != 0 {
-                        let slot = w * 64 + word.trailing_zeros() as usize;
-                        planes[slot * cols + j] = mark;
-                        word &= word - 1;
+                let signs = x_negative[j * sign_words + c];
+                let column = &x_bits[(j * len + k0) * words..(j * len + k0 + count) * words];
+                for (k, bits) in column.chunks_exact(words).enumerate() {
+                    let mark = if (signs >> k) & 1 == 1 {
+                        NEGATIVE
+                    } else {
+                        POSITIVE
+                    };
+                    for (w, &word) in bits.iter().enumerate() {
+                        let mut word = word;
+                        while word != 0 {
+                            let slot = w * 64 + word.trailing_zeros() as usize;
+                            planes[k * plane_stride + slot * cols + j] = mark;
+                            word &= word - 1;
+                        }
                     }
                 }
             }

@@ -1045,7 +1045,8 @@ impl GpuTile {
                     .key(key)
                     .u(th_offset)
                     .u(bits_offset);
-                let threads = elements * len * words;
+                // One thread per octet of elements (they share each Philox evaluation).
+                let threads = elements.div_ceil(crate::pulsed::OCTET) * len * words;
                 dispatch(
                     &ctx,
                     &mut enc,

@@ -1,8 +1,8 @@
-// Bit-packed pulse trains of one group of vectors (rust/pulsed.rs `fill_trains`): slot s of
-// element e in vector n fires when the 16-bit code s % 8 of Philox(e, s / 8, n, step) is below
+// Bit-packed pulse trains of one group of vectors (rust/pulsed/trains.rs `fill_trains`): slot s
+// of element e in vector n fires when the 16-bit code e % 8 of Philox(e / 8, s, n, step) is below
 // the element's threshold (65536: always) and s < BL of the vector. One thread writes one 32-slot
-// word; layout bits[(v · words + w) · elements + e] so that neighbouring threads (elements) touch
-// neighbouring words.
+// word of the 8 elements of an octet; layout bits[(v · words + w) · elements + e] so that
+// neighbouring threads (octets) touch neighbouring words.
 
 struct Params {
     elements: u32,
@@ -32,32 +32,40 @@ fn main(
     @builtin(local_invocation_index) lid: u32,
 ) {
     let t = linear_workgroup(wid, nwg) * WG + lid;
-    if t >= p.elements * p.vectors * p.words {
+    let octets = (p.elements + 7u) / 8u;
+    if t >= octets * p.vectors * p.words {
         return;
     }
-    let e = t % p.elements;
-    let rest = t / p.elements;
+    let o = t % octets;
+    let rest = t / octets;
     let w = rest % p.words;
     let v = rest / p.words;
     let n = p.start + v;
-    let threshold = thresholds[p.threshold_offset + n * p.elements + e] & 0x1FFFFu;
+    let e0 = 8u * o;
+    let count = min(8u, p.elements - e0);
+    var thresholds8: array<u32, 8>;
+    var any = 0u;
+    for (var h = 0u; h < count; h++) {
+        thresholds8[h] = thresholds[p.threshold_offset + n * p.elements + e0 + h] & 0x1FFFFu;
+        any = any | thresholds8[h];
+    }
     var bl = lengths[n];
-    if threshold == 0u {
+    if any == 0u {
         bl = 0u;
     }
     let key = vec2<u32>(p.key_lo, p.key_hi);
-    var word = 0u;
-    for (var q = 0u; q < 4u; q++) {
-        let block = 4u * w + q;
-        if 8u * block >= bl {
-            break;
-        }
-        let r = philox(vec4<u32>(e, block, n, p.step), key);
-        for (var h = 0u; h < 8u; h++) {
-            let slot = 8u * block + h;
-            let fire = block_half(r, h) < threshold && slot < bl;
-            word = word | (select(0u, 1u, fire) << (slot - 32u * w));
+    var words8: array<u32, 8>;
+    let first = 32u * w;
+    let last = min(bl, first + 32u);
+    for (var slot = first; slot < last; slot++) {
+        let r = philox(vec4<u32>(o, slot, n, p.step), key);
+        for (var h = 0u; h < count; h++) {
+            let fire = block_half(r, h) < thresholds8[h];
+            words8[h] = words8[h] | (select(0u, 1u, fire) << (slot - first));
         }
     }
-    bits[p.bits_offset + t] = word;
+    let base = p.bits_offset + (v * p.words + w) * p.elements + e0;
+    for (var h = 0u; h < count; h++) {
+        bits[base + h] = words8[h];
+    }
 }
