@@ -119,6 +119,14 @@ pub(super) fn apply_group(
                 let mut flagged = [false; BLOCK];
                 for c0 in (0..cols).step_by(BLOCK) {
                     let width = BLOCK.min(cols - c0);
+                    // A block without coincidences keeps its weights (its normals are drawn by
+                    // counter, so skipping them changes no other device's).
+                    if !captured
+                        && counts.up[c0..c0 + width].iter().all(|&u| u == 0)
+                        && counts.down[c0..c0 + width].iter().all(|&d| d == 0)
+                    {
+                        continue;
+                    }
                     if noisy {
                         xi = c.st.noise.normals64(
                             (c0 / 8) as u32,
@@ -149,6 +157,10 @@ pub(super) fn apply_group(
                         c.st.xi_max,
                         &mut flagged[..width],
                     );
+                    // Nothing left to do for the block: no replays, reads or write noise.
+                    if sigma == 0.0 && !captured && !flagged[..width].iter().any(|&f| f) {
+                        continue;
+                    }
                     let wn = if sigma > 0.0 {
                         c.write_normals(i, c0)
                     } else {
