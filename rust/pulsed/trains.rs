@@ -91,26 +91,34 @@ fn fill_trains<const WIDE: bool>(
 ) {
     let elements = out.len().div_ceil(stride).min(OCTET);
     let max_bl = lanes.bl[..lanes.len].iter().copied().max().unwrap_or(0);
-    for slot in 0..max_bl {
-        let ctr = [
-            [octet; TRAIN_LANES],
-            [slot as u32; TRAIN_LANES],
-            lanes.n,
-            [step; TRAIN_LANES],
-        ];
-        let r = if WIDE {
-            stream.blocks_wide(ctr)
-        } else {
-            stream.blocks(ctr)
-        };
-        let (word, bit) = (slot / 64, slot % 64);
+    // 64 slots at a time in registers, then one store per (lane, element) and word.
+    for word in 0..max_bl.div_ceil(64) {
+        let mut acc = [[0u64; OCTET]; TRAIN_LANES];
+        for slot in word * 64..max_bl.min(word * 64 + 64) {
+            let ctr = [
+                [octet; TRAIN_LANES],
+                [slot as u32; TRAIN_LANES],
+                lanes.n,
+                [step; TRAIN_LANES],
+            ];
+            let r = if WIDE {
+                stream.blocks_wide(ctr)
+            } else {
+                stream.blocks(ctr)
+            };
+            let bit = slot % 64;
+            for l in 0..TRAIN_LANES {
+                let live = u64::from(slot < lanes.bl[l]);
+                for h in 0..OCTET {
+                    let u = (r[h / 2][l] >> (16 * (h % 2))) & 0xFFFF;
+                    acc[l][h] |= (u64::from(u < lanes.t[l][h]) & live) << bit;
+                }
+            }
+        }
         for l in 0..lanes.len {
-            let live = u64::from(slot < lanes.bl[l]);
             let at = lanes.pos[l] * words + word;
             for h in 0..elements {
-                let u = (r[h / 2][l] >> (16 * (h % 2))) & 0xFFFF;
-                let fire = u64::from(u < lanes.t[l][h]) & live;
-                out[h * stride + at] |= fire << bit;
+                out[h * stride + at] = acc[l][h];
             }
         }
     }
