@@ -189,6 +189,23 @@ pub(super) fn make_trains(
         // Only vectors in which an element of the octet can fire draw random numbers (a zero
         // never fires: in a convolution most patch values or gradients are 0), packed into full
         // lanes.
+        let flush = |lanes: &Lanes, bits: &mut [u64]| {
+            fill_trains_on(
+                wide,
+                stream,
+                o as u32,
+                st.step,
+                lanes,
+                bits,
+                len * words,
+                words,
+            );
+        };
+        let side_thresholds = if which == 0 {
+            x_thresholds
+        } else {
+            d_thresholds
+        };
         let mut lanes = Lanes::default();
         for v in 0..len {
             let n = g.start + v;
@@ -201,35 +218,17 @@ pub(super) fn make_trains(
             };
             let mut t = [0u32; OCTET];
             let mut any = 0u32;
-            if precomputed {
-                let all = if which == 0 {
-                    x_thresholds
+            for (h, &value) in row.iter().enumerate() {
+                negative[h * sign_words + v / 64] |= u64::from(value < 0.0) << (v % 64);
+                t[h] = if precomputed {
+                    side_thresholds[v * width + e0 + h]
+                } else if value != 0.0 {
+                    let e = e0 + h;
+                    firing_threshold(p, &st.rounding, st.step, scale, value, e, n, which)
                 } else {
-                    d_thresholds
+                    0
                 };
-                let at = v * width + e0;
-                t[..elements].copy_from_slice(&all[at..at + elements]);
-                for (h, &value) in row.iter().enumerate() {
-                    negative[h * sign_words + v / 64] |= u64::from(value < 0.0) << (v % 64);
-                    any |= t[h];
-                }
-            } else {
-                for (h, &value) in row.iter().enumerate() {
-                    negative[h * sign_words + v / 64] |= u64::from(value < 0.0) << (v % 64);
-                    if value != 0.0 {
-                        t[h] = firing_threshold(
-                            p,
-                            &st.rounding,
-                            st.step,
-                            scale,
-                            value,
-                            e0 + h,
-                            n,
-                            which,
-                        );
-                        any |= t[h];
-                    }
-                }
+                any |= t[h];
             }
             if any == 0 || train.bl == 0 {
                 continue;
@@ -239,30 +238,12 @@ pub(super) fn make_trains(
                 (n as u32, v, t, train.bl as usize);
             lanes.len += 1;
             if lanes.len == TRAIN_LANES {
-                fill_trains_on(
-                    wide,
-                    stream,
-                    o as u32,
-                    st.step,
-                    &lanes,
-                    bits,
-                    len * words,
-                    words,
-                );
+                flush(&lanes, bits);
                 lanes.len = 0;
             }
         }
         if lanes.len > 0 {
-            fill_trains_on(
-                wide,
-                stream,
-                o as u32,
-                st.step,
-                &lanes,
-                bits,
-                len * words,
-                words,
-            );
+            flush(&lanes, bits);
         }
     };
     let min_len = (PAR_ELEMENTS / (OCTET * len * g.max_bl.max(1))).max(1);
