@@ -176,6 +176,36 @@ impl Stream {
         out
     }
 
+    /// [`Stream::normals64`] with the 8 Philox lanes evaluated round by round when `WIDE` (for
+    /// callers compiled with AVX-512); the same values.
+    #[inline(always)]
+    pub fn normals64_on<const WIDE: bool>(
+        &self,
+        a0: u32,
+        b: u32,
+        c: u32,
+        step: u32,
+        table: &NormalTable,
+    ) -> [f32; 64] {
+        if !WIDE {
+            return self.normals64(a0, b, c, step, table);
+        }
+        let r = self.blocks_wide::<8>([
+            std::array::from_fn(|l| a0 + l as u32),
+            [b; 8],
+            [c; 8],
+            [step; 8],
+        ]);
+        let mut out = [0.0; 64];
+        for l in 0..8 {
+            for w in 0..4 {
+                out[8 * l + 2 * w] = table.sample(r[w][l] as u16);
+                out[8 * l + 2 * w + 1] = table.sample((r[w][l] >> 16) as u16);
+            }
+        }
+        out
+    }
+
     /// Four uniforms in [0, 1) with 24-bit resolution.
     #[inline]
     pub fn uniforms4(&self, a: u32, b: u32, c: u32, step: u32) -> [f32; 4] {

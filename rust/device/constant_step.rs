@@ -164,6 +164,7 @@ impl ConstantStepArray {
     /// device is left unchanged and flagged in `replay` (to be pulsed one by one) otherwise.
     /// Applies to the consecutive devices `k0..k0 + w.len()`, branch-free so it vectorizes.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn pulse_groups(
         &self,
         k0: usize,

@@ -35,6 +35,7 @@ impl RowCounts {
     /// Byte accumulators hold two 4-bit counters (positive / negative x_j), so at most 15 planes
     /// are added before they are moved into the u16 counts. A pulse goes up when x_j and d_i
     /// have opposite signs: for d_i > 0 the negative-x nibble counts up, for d_i < 0 the positive.
+    #[inline(always)]
     pub(super) fn accumulate(&mut self, planes: &[u8], cols: usize) {
         self.up.fill(0);
         self.down.fill(0);
