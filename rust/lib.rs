@@ -15,6 +15,7 @@ pub mod numeric;
 pub mod periphery;
 pub mod pulsed;
 pub mod rng;
+pub mod threads;
 pub mod tile;
 
 #[cfg(feature = "python")]

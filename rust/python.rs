@@ -185,18 +185,24 @@ impl PyTile {
     }
 
     /// Writes `forward(x)` into `out`; `x` `[batch, in_size]`, `out` `[batch, out_size]`, float32.
+    /// With `saturation_bound`, returns how many outputs reached it (|y| ≥ bound), else 0.
+    #[pyo3(signature = (x, out, saturation_bound=None))]
     fn forward(
         &self,
         py: Python<'_>,
         x: PyReadonlyArray2<'_, f32>,
         mut out: PyReadwriteArray2<'_, f32>,
-    ) -> PyResult<()> {
+        saturation_bound: Option<f32>,
+    ) -> PyResult<usize> {
         check_width("x", x.shape(), self.cols)?;
         let xs = contiguous("x", &x)?;
         let os = out
             .as_slice_mut()
             .map_err(|_| PyTypeError::new_err("out: expected a C-contiguous float32 array"))?;
-        self.with(py, |t| t.forward(xs, os))
+        self.with(py, |t| {
+            t.forward(xs, &mut *os)?;
+            Ok(saturation_bound.map_or(0, |b| os.iter().filter(|y| y.abs() >= b).count()))
+        })
     }
 
     /// Writes `backward(d)` into `out`; `d` `[batch, out_size]`, `out` `[batch, in_size]`.
@@ -526,6 +532,13 @@ fn backends<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     Ok(d)
 }
 
+/// Makes the calling thread worker 0 of the CPU backend's pool (see `threads.rs`); whether it
+/// did.
+#[pyfunction]
+fn adopt_calling_thread() -> bool {
+    crate::threads::adopt_calling_thread()
+}
+
 /// Threads used by the CPU backend.
 #[pyfunction]
 fn num_threads() -> usize {
@@ -540,6 +553,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu_unavailable_reason, m)?)?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(adopt_calling_thread, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

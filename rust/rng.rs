@@ -166,14 +166,7 @@ impl Stream {
             [c; 8],
             [step; 8],
         ]);
-        let mut out = [0.0; 64];
-        for l in 0..8 {
-            for w in 0..4 {
-                out[8 * l + 2 * w] = table.sample(r[w][l] as u16);
-                out[8 * l + 2 * w + 1] = table.sample((r[w][l] >> 16) as u16);
-            }
-        }
-        out
+        table.samples64(&r)
     }
 
     /// [`Stream::normals64`] with the 8 Philox lanes evaluated round by round when `WIDE` (for
@@ -196,14 +189,29 @@ impl Stream {
             [c; 8],
             [step; 8],
         ]);
-        let mut out = [0.0; 64];
-        for l in 0..8 {
-            for w in 0..4 {
-                out[8 * l + 2 * w] = table.sample(r[w][l] as u16);
-                out[8 * l + 2 * w + 1] = table.sample((r[w][l] >> 16) as u16);
-            }
+        table.samples64(&r)
+    }
+
+    /// The 8 Philox blocks of [`Stream::normals64`] (`r[w][lane]`), round by round when `WIDE`.
+    #[inline(always)]
+    pub fn blocks64_on<const WIDE: bool>(
+        &self,
+        a0: u32,
+        b: u32,
+        c: u32,
+        step: u32,
+    ) -> [[u32; 8]; 4] {
+        let ctr = [
+            std::array::from_fn(|l| a0 + l as u32),
+            [b; 8],
+            [c; 8],
+            [step; 8],
+        ];
+        if WIDE {
+            self.blocks_wide::<8>(ctr)
+        } else {
+            self.blocks::<8>(ctr)
         }
-        out
     }
 
     /// Four uniforms in [0, 1) with 24-bit resolution.
@@ -235,7 +243,9 @@ pub fn normal_max() -> f32 {
 /// mean is exactly 0; the variance is 1 − 2·10⁻⁴ (the mass beyond 4.33σ is folded into the top bin).
 /// The same table on every backend makes the noise bit-identical across CPU and GPU.
 pub struct NormalTable {
-    values: Box<[f32]>,
+    /// Fixed length, so a 15-bit index needs no bounds check and a block of samples compiles
+    /// to vector gathers.
+    values: Box<[f32; NORMAL_LEVELS]>,
 }
 
 impl NormalTable {
@@ -247,7 +257,53 @@ impl NormalTable {
     }
 
     pub fn values(&self) -> &[f32] {
-        &self.values
+        &self.values[..]
+    }
+
+    /// [`NormalTable::samples64`] where `active`, 0 elsewhere (the table is read only for the
+    /// active ones).
+    #[inline(always)]
+    pub fn samples64_where(&self, r: &[[u32; 8]; 4], active: &[bool; 64]) -> [f32; 64] {
+        let mut words = [0u32; 32];
+        for l in 0..8 {
+            for w in 0..4 {
+                words[4 * l + w] = r[w][l];
+            }
+        }
+        let mut out = [0.0; 64];
+        for ((pair, &word), on) in out
+            .chunks_exact_mut(2)
+            .zip(words.iter())
+            .zip(active.chunks_exact(2))
+        {
+            if on[0] {
+                pair[0] = self.sample(word as u16);
+            }
+            if on[1] {
+                pair[1] = self.sample((word >> 16) as u16);
+            }
+        }
+        out
+    }
+
+    /// The 64 normals of 8 Philox blocks (`r[w][lane]`): lane l gives normals 8l..8l + 8, word w
+    /// of it normals 8l + 2w (low half) and 8l + 2w + 1 (high half).
+    #[inline(always)]
+    pub fn samples64(&self, r: &[[u32; 8]; 4]) -> [f32; 64] {
+        // Word w of lane l holds normals 8l + 2w and 8l + 2w + 1, i.e. position 4l + w of the
+        // words in output order; the samples then run over contiguous halves (vector gathers).
+        let mut words = [0u32; 32];
+        for l in 0..8 {
+            for w in 0..4 {
+                words[4 * l + w] = r[w][l];
+            }
+        }
+        let mut out = [0.0; 64];
+        for (pair, &word) in out.chunks_exact_mut(2).zip(words.iter()) {
+            pair[0] = self.sample(word as u16);
+            pair[1] = self.sample((word >> 16) as u16);
+        }
+        out
     }
 }
 
@@ -296,7 +352,10 @@ fn build_normal_table() -> NormalTable {
         *v = x as f32;
     }
     NormalTable {
-        values: values.into_boxed_slice(),
+        values: values
+            .into_boxed_slice()
+            .try_into()
+            .expect("the table has NORMAL_LEVELS entries"),
     }
 }
 
@@ -326,6 +385,29 @@ mod tests {
 
     #[test]
     #[allow(clippy::needless_range_loop)]
+    fn block_normals_match_eight_calls_of_normals8() {
+        let stream = Stream::new(0x1234_5678_9ABC, Purpose::PulseNoise);
+        let table = normal_table();
+        let (a0, b, c, step) = (40, 7, 3, 11);
+        let eight: Vec<f32> = (0..8)
+            .flat_map(|l| stream.normals8(a0 + l, b, c, step, table))
+            .collect();
+        assert_eq!(stream.normals64(a0, b, c, step, table).to_vec(), eight);
+        assert_eq!(
+            stream.normals64_on::<true>(a0, b, c, step, table).to_vec(),
+            eight
+        );
+        let r = stream.blocks64_on::<true>(a0, b, c, step);
+        assert_eq!(r, stream.blocks64_on::<false>(a0, b, c, step));
+        let active: [bool; 64] = std::array::from_fn(|k| k % 3 != 1);
+        let some = table.samples64_where(&r, &active);
+        for k in 0..64 {
+            let expected = if active[k] { eight[k] } else { 0.0 };
+            assert_eq!(some[k].to_bits(), expected.to_bits(), "normal {k}");
+        }
+    }
+
+    #[test]
     fn lanes_match_the_scalar_function() {
         let mut ctr = [[0u32; 8]; 4];
         for l in 0..8 {

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import threading as _threading
+
+from rpusim import _core
+
+# The main thread joins the CPU backend's pool as worker 0 and runs parallel loops itself
+# instead of waking a worker and sleeping (rust/threads.rs); a thread that may end must not.
+if _threading.current_thread() is _threading.main_thread():
+    _core.adopt_calling_thread()
+
 from rpusim import configs, exceptions, inference, nn, optim
 from rpusim._core import __version__
 from rpusim._core import backends as _backends

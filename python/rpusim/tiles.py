@@ -86,6 +86,16 @@ def as_float32_2d(name: str, tensor: Any, width: int) -> tuple[Tensor, tuple[int
     ``[batch, width]`` view or copy, with the original leading shape."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(tensor).__name__}")
+    # The common case (what the layers pass on every call) with the fewest tensor calls.
+    if (
+        tensor.dtype is torch.float32
+        and tensor.ndim == 2
+        and tensor.shape[1] == width
+        and tensor.is_cpu
+        and not tensor.requires_grad
+        and tensor.is_contiguous()
+    ):
+        return tensor, (tensor.shape[0],)
     if not tensor.is_floating_point():
         raise DTypeError(f"{name}: expected a floating-point tensor, got dtype {tensor.dtype}")
     if tensor.dim() == 0 or tensor.shape[-1] != width:
@@ -302,15 +312,20 @@ class AnalogTile:
         gradient back through a saturated output."""
         flat, lead = as_float32_2d("x", x, self.in_size)
         out = torch.empty(flat.shape[0], self.out_size, dtype=torch.float32)
-        self._tile.forward(flat.numpy(), out.numpy())
-        saturated = self._saturated(out)
+        saturated = self._forward_raw(flat, out)
         if self.mapping_scales is not None:
             out *= self.mapping_scales
         return out.reshape(*lead, self.out_size).to(device=x.device, dtype=x.dtype), saturated
 
-    def _saturated(self, raw: Tensor) -> Optional[Tensor]:
+    def _forward_raw(self, flat: Tensor, out: Tensor) -> Optional[Tensor]:
+        """Writes the tile's output of ``flat`` into ``out`` and returns its saturation mask,
+        None when nothing saturated (the core counts the saturated outputs, so the common case
+        builds no mask)."""
         bound = self.saturation_bound()
-        return None if bound is None else raw.abs() >= bound
+        count = self._tile.forward(flat.numpy(), out.numpy(), bound)
+        if bound is None or count == 0:
+            return None
+        return out.abs() >= bound
 
     def backward(self, d: Tensor, saturated: Any = None) -> Tensor:
         """``z = periphery(Wᵀ d)`` for ``d`` of shape ``[..., out_size]``; entries of ``d``

@@ -163,6 +163,7 @@ impl ConstantStepArray {
     /// pulse; the group is applied only when even the worst case stays within the bounds, and the
     /// device is left unchanged and flagged in `replay` (to be pulsed one by one) otherwise.
     /// Applies to the consecutive devices `k0..k0 + w.len()`, branch-free so it vectorizes.
+    /// Returns whether any device was flagged.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub fn pulse_groups(
@@ -174,7 +175,7 @@ impl ConstantStepArray {
         xi: &[f32],
         xi_max: f32,
         replay: &mut [bool],
-    ) {
+    ) -> bool {
         let n = w.len();
         let (dp, dm) = (&self.step_up[k0..k0 + n], &self.step_down[k0..k0 + n]);
         let (hi, lo) = (&self.w_max[k0..k0 + n], &self.w_min[k0..k0 + n]);
@@ -182,6 +183,7 @@ impl ConstantStepArray {
         let (up, down, xi, replay) = (&up[..n], &down[..n], &xi[..n], &mut replay[..n]);
         let s = self.dw_min_std * xi_max;
         let against = (s - 1.0).max(0.0);
+        let mut any = false;
         for q in 0..n {
             let (nu, nd) = (f32::from(up[q]), f32::from(down[q]));
             let highest = w[q] + nu * dp[q] * (1.0 + s) + nd * dm[q] * against;
@@ -192,7 +194,9 @@ impl ConstantStepArray {
             let next = (w[q] + mean + spread * xi[q]).max(lo[q]).min(hi[q]);
             w[q] = if safe { next } else { w[q] };
             replay[q] = !safe;
+            any |= !safe;
         }
+        any
     }
 
     pub fn arrays(&self) -> Vec<(&'static str, &[f32])> {

@@ -168,20 +168,19 @@ fn apply_row<const WIDE: bool>(c: &ApplyContext<'_>, row: Row<'_, '_>, counts: &
         {
             continue;
         }
-        if noisy {
-            xi = c.st.noise.normals64_on::<WIDE>(
-                (c0 / 8) as u32,
-                i as u32,
-                c.g.index,
-                c.st.step,
-                c.st.table,
-            );
-        }
         // Devices read in this group are replayed in order: no group step for them.
         let mut read = [false; BLOCK];
         let (mut up, mut down) = ([0u16; BLOCK], [0u16; BLOCK]);
         up[..width].copy_from_slice(&counts.up[c0..c0 + width]);
         down[..width].copy_from_slice(&counts.down[c0..c0 + width]);
+        if noisy {
+            // Only devices with pulses read their normal (the others' would be multiplied by 0).
+            let active: [bool; BLOCK] = std::array::from_fn(|q| (up[q] | down[q]) != 0);
+            let r =
+                c.st.noise
+                    .blocks64_on::<WIDE>((c0 / 8) as u32, i as u32, c.g.index, c.st.step);
+            xi = c.st.table.samples64_where(&r, &active);
+        }
         if captured {
             for q in 0..width {
                 if !c.captures(i, c0 + q).is_empty() {
@@ -189,7 +188,7 @@ fn apply_row<const WIDE: bool>(c: &ApplyContext<'_>, row: Row<'_, '_>, counts: &
                 }
             }
         }
-        device.pulse_groups(
+        let any_flagged = device.pulse_groups(
             i * cols + c0,
             &mut w[c0..c0 + width],
             &up[..width],
@@ -199,7 +198,7 @@ fn apply_row<const WIDE: bool>(c: &ApplyContext<'_>, row: Row<'_, '_>, counts: &
             &mut flagged[..width],
         );
         // Nothing left to do for the block: no replays, reads or write noise.
-        if sigma == 0.0 && !captured && !flagged[..width].iter().any(|&f| f) {
+        if sigma == 0.0 && !captured && !any_flagged {
             continue;
         }
         let wn = if sigma > 0.0 {
@@ -208,6 +207,9 @@ fn apply_row<const WIDE: bool>(c: &ApplyContext<'_>, row: Row<'_, '_>, counts: &
             [0.0; BLOCK]
         };
         for q in 0..width {
+            if sigma == 0.0 && !flagged[q] && !read[q] {
+                continue;
+            }
             let j = c0 + q;
             let caps = c.captures(i, j);
             let pulses = counts.up[j] > 0 || counts.down[j] > 0;

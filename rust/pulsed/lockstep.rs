@@ -71,7 +71,7 @@ pub(super) fn device_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
                     if wide {
                         wide_lanes(c, &device, group, args, scratch, &mut sink);
                     } else {
-                        run_lanes(c, &device, group, args, scratch, &mut sink);
+                        run_lanes::<S, F, false>(c, &device, group, args, scratch, &mut sink);
                     }
                 }
             }
@@ -128,7 +128,7 @@ fn run_lanes_avx512<S: PulseStep, F: Fn(usize) -> S>(
     scratch: &mut Scratch,
     sink: &mut Sink<'_>,
 ) {
-    run_lanes(c, device, group, rows, scratch, sink);
+    run_lanes::<S, F, true>(c, device, group, rows, scratch, sink);
 }
 
 #[inline(always)]
@@ -147,11 +147,11 @@ fn wide_lanes<S: PulseStep, F: Fn(usize) -> S>(
         run_lanes_avx512(c, device, group, rows, scratch, sink);
     }
     #[cfg(not(target_arch = "x86_64"))]
-    run_lanes(c, device, group, rows, scratch, sink);
+    run_lanes::<S, F, false>(c, device, group, rows, scratch, sink);
 }
 
 #[inline(always)]
-fn run_lanes<S: PulseStep, F: Fn(usize) -> S>(
+fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
     c: &ApplyContext<'_>,
     device: &F,
     LaneGroup { i, j0, n }: LaneGroup,
@@ -228,12 +228,18 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S>(
             const BLOCKS: usize = 16;
             let blocks = total.div_ceil(8);
             for b0 in (0..blocks).step_by(BLOCKS) {
-                let r = c.st.replay.blocks::<BLOCKS>([
+                let ctr = [
                     [(j0 + l) as u32; BLOCKS],
                     [i as u32; BLOCKS],
                     std::array::from_fn(|q| (c.g.index << 20) | (b0 + q) as u32),
                     [c.st.step; BLOCKS],
-                ]);
+                ];
+                // Round by round across the blocks where compiled for AVX-512: the same bits.
+                let r = if WIDE {
+                    c.st.replay.blocks_wide::<BLOCKS>(ctr)
+                } else {
+                    c.st.replay.blocks::<BLOCKS>(ctr)
+                };
                 for q in 0..BLOCKS.min(blocks - b0) {
                     let chunk: &mut [f32; 8] = (&mut out[(b0 + q) * 8..(b0 + q + 1) * 8])
                         .try_into()

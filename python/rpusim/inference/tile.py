@@ -140,8 +140,7 @@ class InferenceTile(AnalogTile):
         self._load()
         flat, lead = as_float32_2d("x", x, self.in_size)
         out = torch.empty(flat.shape[0], self.out_size, dtype=torch.float32)
-        self._tile.forward(flat.numpy(), out.numpy())
-        saturated = self._saturated(out)
+        saturated = self._forward_raw(flat, out)
         if self.mapping_scales is not None:
             out *= self.mapping_scales
         if not self.training and self._loaded == PROGRAMMED and self.alpha is not None:
