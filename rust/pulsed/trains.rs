@@ -207,7 +207,17 @@ pub(super) fn make_trains(
             d_thresholds
         };
         let mut lanes = Lanes::default();
+        // The sign bits of 64 vectors collect in registers, one store per element and word.
+        let mut signs = [0u64; OCTET];
+        let store_signs = |signs: &mut [u64; OCTET], word: usize, negative: &mut [u64]| {
+            for (h, bits) in signs.iter_mut().enumerate().take(elements) {
+                negative[h * sign_words + word] = std::mem::take(bits);
+            }
+        };
         for v in 0..len {
+            if v > 0 && v % 64 == 0 {
+                store_signs(&mut signs, v / 64 - 1, negative);
+            }
             let n = g.start + v;
             let row = &values[n * width + e0..n * width + e0 + elements];
             let train = trains[n];
@@ -219,7 +229,7 @@ pub(super) fn make_trains(
             let mut t = [0u32; OCTET];
             let mut any = 0u32;
             for (h, &value) in row.iter().enumerate() {
-                negative[h * sign_words + v / 64] |= u64::from(value < 0.0) << (v % 64);
+                signs[h] |= u64::from(value < 0.0) << (v % 64);
                 t[h] = if precomputed {
                     side_thresholds[v * width + e0 + h]
                 } else if value != 0.0 {
@@ -241,6 +251,9 @@ pub(super) fn make_trains(
                 flush(&lanes, bits);
                 lanes.len = 0;
             }
+        }
+        if len > 0 {
+            store_signs(&mut signs, (len - 1) / 64, negative);
         }
         if lanes.len > 0 {
             flush(&lanes, bits);
