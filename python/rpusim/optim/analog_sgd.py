@@ -105,17 +105,23 @@ class AnalogSGD(SGD):
         # Checked before anything moves: torch's SGD would step the digital parameters with a
         # NaN lr while the analog update skipped it.
         contexts = []
+        digital_gradients = False
         for k, group in enumerate(self.param_groups):
             check_learning_rate(f"param_groups[{k}]['lr']", group["lr"])
             for j, p in enumerate(group["params"]):
                 if isinstance(p, AnalogContext):
                     check_no_ddp_gradient(p, f"param_groups[{k}]['params'][{j}]")
                     contexts.append(p)
+                elif p.grad is not None:
+                    digital_gradients = True
         # A context's gradient (DDP's empty placeholder, if any) means nothing: torch's step
         # must neither move it nor keep a momentum buffer for it in the tile's optimizer state.
         for ctx in contexts:
             ctx.grad = None
-        super().step()
+        # torch's SGD skips parameters without a gradient: with none it would do nothing (and
+        # its machinery costs as much as a small tile's forward).
+        if digital_gradients:
+            super().step()
         exchange_all(contexts)
         for group in self.param_groups:
             lr = group["lr"]
