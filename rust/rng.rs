@@ -384,7 +384,6 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::needless_range_loop)]
     fn block_normals_match_eight_calls_of_normals8() {
         let stream = Stream::new(0x1234_5678_9ABC, Purpose::PulseNoise);
         let table = normal_table();
@@ -408,6 +407,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn lanes_match_the_scalar_function() {
         let mut ctr = [[0u32; 8]; 4];
         for l in 0..8 {
