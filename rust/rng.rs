@@ -160,36 +160,7 @@ impl Stream {
     /// order (the same values as 8 calls of [`Stream::normals8`]).
     #[inline]
     pub fn normals64(&self, a0: u32, b: u32, c: u32, step: u32, table: &NormalTable) -> [f32; 64] {
-        let r = self.blocks::<8>([
-            std::array::from_fn(|l| a0 + l as u32),
-            [b; 8],
-            [c; 8],
-            [step; 8],
-        ]);
-        table.samples64(&r)
-    }
-
-    /// [`Stream::normals64`] with the 8 Philox lanes evaluated round by round when `WIDE` (for
-    /// callers compiled with AVX-512); the same values.
-    #[inline(always)]
-    pub fn normals64_on<const WIDE: bool>(
-        &self,
-        a0: u32,
-        b: u32,
-        c: u32,
-        step: u32,
-        table: &NormalTable,
-    ) -> [f32; 64] {
-        if !WIDE {
-            return self.normals64(a0, b, c, step, table);
-        }
-        let r = self.blocks_wide::<8>([
-            std::array::from_fn(|l| a0 + l as u32),
-            [b; 8],
-            [c; 8],
-            [step; 8],
-        ]);
-        table.samples64(&r)
+        table.samples64(&self.blocks64_on::<false>(a0, b, c, step))
     }
 
     /// The 8 Philox blocks of [`Stream::normals64`] (`r[w][lane]`), round by round when `WIDE`.
@@ -264,12 +235,7 @@ impl NormalTable {
     /// active ones).
     #[inline(always)]
     pub fn samples64_where(&self, r: &[[u32; 8]; 4], active: &[bool; 64]) -> [f32; 64] {
-        let mut words = [0u32; 32];
-        for l in 0..8 {
-            for w in 0..4 {
-                words[4 * l + w] = r[w][l];
-            }
-        }
+        let words = words_in_output_order(r);
         let mut out = [0.0; 64];
         for ((pair, &word), on) in out
             .chunks_exact_mut(2)
@@ -290,14 +256,7 @@ impl NormalTable {
     /// of it normals 8l + 2w (low half) and 8l + 2w + 1 (high half).
     #[inline(always)]
     pub fn samples64(&self, r: &[[u32; 8]; 4]) -> [f32; 64] {
-        // Word w of lane l holds normals 8l + 2w and 8l + 2w + 1, i.e. position 4l + w of the
-        // words in output order; the samples then run over contiguous halves (vector gathers).
-        let mut words = [0u32; 32];
-        for l in 0..8 {
-            for w in 0..4 {
-                words[4 * l + w] = r[w][l];
-            }
-        }
+        let words = words_in_output_order(r);
         let mut out = [0.0; 64];
         for (pair, &word) in out.chunks_exact_mut(2).zip(words.iter()) {
             pair[0] = self.sample(word as u16);
@@ -305,6 +264,14 @@ impl NormalTable {
         }
         out
     }
+}
+
+/// The words of 8 Philox blocks (`r[w][lane]`) in the order of their normals: word w of lane l
+/// holds normals 8l + 2w and 8l + 2w + 1, so it goes to position 4l + w, and the samples then
+/// run over contiguous halves (vector gathers).
+#[inline(always)]
+fn words_in_output_order(r: &[[u32; 8]; 4]) -> [u32; 32] {
+    std::array::from_fn(|k| r[k % 4][k / 4])
 }
 
 /// The process-wide table (built once, in about a millisecond).
@@ -392,11 +359,8 @@ mod tests {
             .flat_map(|l| stream.normals8(a0 + l, b, c, step, table))
             .collect();
         assert_eq!(stream.normals64(a0, b, c, step, table).to_vec(), eight);
-        assert_eq!(
-            stream.normals64_on::<true>(a0, b, c, step, table).to_vec(),
-            eight
-        );
         let r = stream.blocks64_on::<true>(a0, b, c, step);
+        assert_eq!(table.samples64(&r).to_vec(), eight);
         assert_eq!(r, stream.blocks64_on::<false>(a0, b, c, step));
         let active: [bool; 64] = std::array::from_fn(|k| k % 3 != 1);
         let some = table.samples64_where(&r, &active);
