@@ -193,7 +193,35 @@ pub(super) fn threshold(prob: f32, step: f32, sto: Option<f32>) -> u32 {
     } else {
         prob
     };
-    numeric::round_even(q.clamp(0.0, 1.0) * 65536.0) as u32
+    unit_to_u16_scale(q)
+}
+
+/// [`threshold`] without stochastic rounding for a whole vector: `out[e]` is the threshold of
+/// probability `scale · |values[e]|`. Branch-free with the same IEEE operations (so the same
+/// integers), so it vectorizes.
+#[inline(always)]
+pub(super) fn thresholds(out: &mut [u32], values: &[f32], scale: f32, step: f32) {
+    if step > 0.0 {
+        for (t, &value) in out.iter_mut().zip(values) {
+            let q = numeric::round_even(scale * value.abs() / step) * step;
+            *t = unit_to_u16_scale(q);
+        }
+    } else {
+        for (t, &value) in out.iter_mut().zip(values) {
+            *t = unit_to_u16_scale(scale * value.abs());
+        }
+    }
+}
+
+/// round_even(clamp(q, 0, 1) · 65536) as an integer, NaN giving 0. The clamped product lies in
+/// [0, 65536], far below 2²³: adding 2²³ rounds it to an integer (ties to even, as
+/// `round_even`), which the float's low mantissa bits then hold. No float-to-int conversion, so
+/// a loop of these vectorizes.
+#[inline(always)]
+#[allow(clippy::manual_clamp)] // max/min, not clamp: NaN becomes 0
+fn unit_to_u16_scale(q: f32) -> u32 {
+    const TWO_23: f32 = 8_388_608.0;
+    (q.max(0.0).min(1.0) * 65536.0 + TWO_23).to_bits() - TWO_23.to_bits()
 }
 
 #[cfg(test)]
@@ -222,6 +250,31 @@ mod tests {
         assert_eq!(t.bl, 31);
         assert!((t.x_scale - 1.0).abs() < 1e-5, "x keeps probability 1");
         assert!(t.d_scale > 1.0, "d saturates");
+    }
+
+    #[test]
+    fn vector_thresholds_equal_the_scalar_ones() {
+        // Ties of the 16-bit scale (k + 0.5)/65536, the ends, beyond them, NaN and infinities.
+        let mut values: Vec<f32> = (0..2000).map(|k| (k as f32 + 0.5) / 65536.0).collect();
+        values.extend([0.0, -0.0, 1.0, -1.0, 1.5, 7e-6, 3e38, f32::NAN, f32::INFINITY]);
+        values.extend((0..500).map(|k| (k as f32 * 0.6180339).sin()));
+        for step in [0.0, 1.0 / 65536.0, 0.001, 0.25] {
+            for scale in [1.0, 0.37, 1e3] {
+                let mut out = vec![0; values.len()];
+                thresholds(&mut out, &values, scale, step);
+                for (&t, &v) in out.iter().zip(&values) {
+                    let q = if step > 0.0 {
+                        numeric::round_even(scale * v.abs() / step) * step
+                    } else {
+                        scale * v.abs()
+                    };
+                    // The conversion as written before: clamp, scale, round, saturating cast.
+                    let expected = numeric::round_even(q.clamp(0.0, 1.0) * 65536.0) as u32;
+                    assert_eq!(t, expected, "value {v}, scale {scale}, step {step}");
+                    assert_eq!(t, threshold(scale * v.abs(), step, None));
+                }
+            }
+        }
     }
 
     #[test]

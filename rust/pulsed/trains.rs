@@ -4,8 +4,11 @@
 
 use super::batch::{PulseBatch, PulseScratch, Streams};
 use super::counts::{NEGATIVE, POSITIVE};
+
+/// Trains of at most this many slots are written to the slot planes whole (see make_trains).
+const DENSE_SLOTS: usize = 4;
 use super::lockstep;
-use super::plan::{firing_threshold, threshold, Group};
+use super::plan::{firing_threshold, thresholds, Group};
 use crate::config::UpdateParameters;
 use crate::periphery::PAR_ELEMENTS;
 use crate::rng::Stream;
@@ -71,6 +74,30 @@ fn fill_trains_on(
     }
     let _ = wide;
     fill_trains::<false>(stream, octet, step, lanes, out, stride, words);
+}
+
+/// [`thresholds`] compiled for AVX-512 (16 elements per instruction); the same IEEE operations,
+/// so the same integers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
+fn thresholds_avx512(out: &mut [u32], values: &[f32], scale: f32, step: f32) {
+    thresholds(out, values, scale, step);
+}
+
+/// [`thresholds`] with AVX-512 when `wide` (the caller checked the CPU).
+#[inline(always)]
+fn thresholds_on(wide: bool, out: &mut [u32], values: &[f32], scale: f32, step: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if wide {
+        // SAFETY: `wide` is lockstep::has_wide_lanes(): the CPU has every enabled feature.
+        #[allow(unsafe_code)]
+        unsafe {
+            thresholds_avx512(out, values, scale, step);
+        }
+        return;
+    }
+    let _ = wide;
+    thresholds(out, values, scale, step);
 }
 
 /// Bits of one octet's trains for up to [`TRAIN_LANES`] vectors (`out`: the trains of the
@@ -165,9 +192,7 @@ pub(super) fn make_trains(
                         trains[n].d_scale
                     };
                     let row = &values[n * width..(n + 1) * width];
-                    for (t, &value) in t.iter_mut().zip(row) {
-                        *t = threshold(scale * value.abs(), step, None);
-                    }
+                    thresholds_on(wide, t, row, scale, step);
                 });
         };
         fill(&mut s.x_thresholds, input.x, cols, 0);
@@ -288,24 +313,36 @@ pub(super) fn make_trains(
         .for_each(|(c, planes)| {
             let k0 = c * 64;
             let count = planes.len() / plane_stride;
-            for k in 0..count {
+            // Short trains (one word, at most DENSE_SLOTS slots) are written whole, a byte for
+            // every column and slot, fired or not: no zeroing and no data-dependent branches.
+            // Longer ones are zeroed and their fired slots marked.
+            let mut dense_bl = [None; 64];
+            for (k, dense) in dense_bl.iter_mut().enumerate().take(count) {
                 let bl = trains[g.start + k0 + k].bl as usize;
-                planes[k * plane_stride..k * plane_stride + bl * cols].fill(0);
+                if words == 1 && bl <= DENSE_SLOTS {
+                    *dense = Some(bl);
+                } else {
+                    planes[k * plane_stride..k * plane_stride + bl * cols].fill(0);
+                }
             }
             for j in 0..cols {
                 let signs = x_negative[j * sign_words + c];
                 let column = &x_bits[(j * len + k0) * words..(j * len + k0 + count) * words];
                 for (k, bits) in column.chunks_exact(words).enumerate() {
-                    let mark = if (signs >> k) & 1 == 1 {
-                        NEGATIVE
-                    } else {
-                        POSITIVE
-                    };
+                    // Branch-free: the sign is as random as the firing.
+                    let mark = POSITIVE + ((signs >> k) & 1) as u8 * (NEGATIVE - POSITIVE);
+                    let plane = &mut planes[k * plane_stride + j..];
+                    if let Some(bl) = dense_bl[k] {
+                        for slot in 0..bl {
+                            plane[slot * cols] = mark * ((bits[0] >> slot) & 1) as u8;
+                        }
+                        continue;
+                    }
                     for (w, &word) in bits.iter().enumerate() {
                         let mut word = word;
                         while word != 0 {
                             let slot = w * 64 + word.trailing_zeros() as usize;
-                            planes[k * plane_stride + slot * cols + j] = mark;
+                            plane[slot * cols] = mark;
                             word &= word - 1;
                         }
                     }
