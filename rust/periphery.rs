@@ -9,6 +9,7 @@ use crate::config::{
 };
 use crate::gemm::{matmul, MatRef};
 use crate::numeric;
+use crate::pulsed::has_wide_lanes;
 use crate::rng::{normal_table, NormalTable, Purpose, Stream};
 use rayon::prelude::*;
 
@@ -55,6 +56,8 @@ struct Settings<'a> {
     out_step: f32,
     out_bound: f32,
     max_reduction: f32,
+    /// DAC and ADC compiled for AVX-512 (see [`crate::pulsed::has_wide_lanes`]).
+    wide: bool,
 }
 
 /// `out[n, :] = periphery(Wᵀ-view · x[n, :])` for a batch of `batch` vectors.
@@ -90,6 +93,7 @@ pub fn analog_mvm(
             f32::INFINITY
         },
         max_reduction: max_reduction(io),
+        wide: has_wide_lanes(),
     };
     let noise = Noise {
         input: Stream::new(seed, Purpose::InputNoise),
@@ -238,6 +242,7 @@ pub fn read_one_hot(io: &IoParameters, values: &mut [f32], seed: u64, step: u32,
             f32::INFINITY
         },
         max_reduction: 1.0,
+        wide: false,
     };
     let noise = Noise {
         input: Stream::new(seed, Purpose::InputNoise),
@@ -286,6 +291,32 @@ pub fn noise_scale(io: &IoParameters, x: &[f32]) -> f32 {
     }
 }
 
+/// Normals 64·b .. 64·b + len (len ≤ 64) of vector n in pass `pass` of `stream`: normal e is
+/// normal e % 8 of counter (e / 8, pass, n, step). A full block takes its 8 counters as the lanes
+/// of one Philox evaluation.
+#[inline(always)]
+fn normals_of<const WIDE: bool>(
+    stream: &Stream,
+    noise: &Noise,
+    b: usize,
+    len: usize,
+    pass: u32,
+    n: u32,
+) -> [f32; 64] {
+    let a0 = 8 * b as u32;
+    if len == 64 {
+        return noise
+            .table
+            .samples64(&stream.blocks64_on::<WIDE>(a0, pass, n, noise.step));
+    }
+    let mut out = [0.0; 64];
+    for (k, chunk) in out[..len].chunks_mut(8).enumerate() {
+        let xi = stream.normals8(a0 + k as u32, pass, n, noise.step, noise.table);
+        chunk.copy_from_slice(&xi[..chunk.len()]);
+    }
+    out
+}
+
 #[inline(always)]
 fn quantize(v: f32, step: f32, inv_step: f32, u: f32, stochastic: bool) -> f32 {
     if stochastic {
@@ -298,6 +329,41 @@ fn quantize(v: f32, step: f32, inv_step: f32, u: f32, stochastic: bool) -> f32 {
 /// DAC of one vector: u = clip(quantise(x / scale), ±inp_bound) + inp_noise·ξ.
 /// Returns ‖u‖² (for the output-referred weight noise).
 fn dac(
+    s: &Settings<'_>,
+    noise: &Noise,
+    x: &[f32],
+    scale: f32,
+    u: &mut [f32],
+    n: u32,
+    pass: u32,
+) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if s.wide {
+        // SAFETY: `wide` is has_wide_lanes(): the CPU has every enabled feature.
+        #[allow(unsafe_code)]
+        return unsafe { dac_avx512(s, noise, x, scale, u, n, pass) };
+    }
+    dac_on::<false>(s, noise, x, scale, u, n, pass)
+}
+
+/// [`dac`] compiled for AVX-512 (16 elements per instruction, 8 Philox lanes for 64 normals);
+/// the same IEEE operations, so the same values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
+fn dac_avx512(
+    s: &Settings<'_>,
+    noise: &Noise,
+    x: &[f32],
+    scale: f32,
+    u: &mut [f32],
+    n: u32,
+    pass: u32,
+) -> f32 {
+    dac_on::<true>(s, noise, x, scale, u, n, pass)
+}
+
+#[inline(always)]
+fn dac_on<const WIDE: bool>(
     s: &Settings<'_>,
     noise: &Noise,
     x: &[f32],
@@ -332,10 +398,8 @@ fn dac(
         }
     }
     if io.inp_noise > 0.0 {
-        for (b, uc) in u.chunks_mut(8).enumerate() {
-            let xi = noise
-                .input
-                .normals8(b as u32, pass, n, noise.step, noise.table);
+        for (b, uc) in u.chunks_mut(64).enumerate() {
+            let xi = normals_of::<WIDE>(&noise.input, noise, b, uc.len(), pass, n);
             for (ui, e) in uc.iter_mut().zip(xi) {
                 *ui += io.inp_noise * e;
             }
@@ -357,16 +421,48 @@ fn adc(
     n: u32,
     pass: u32,
 ) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if s.wide {
+        // SAFETY: `wide` is has_wide_lanes(): the CPU has every enabled feature.
+        #[allow(unsafe_code)]
+        return unsafe { adc_avx512(s, noise, v, norm2, pcm_sum, n, pass) };
+    }
+    adc_on::<false>(s, noise, v, norm2, pcm_sum, n, pass)
+}
+
+/// [`adc`] compiled for AVX-512; the same IEEE operations, so the same values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
+fn adc_avx512(
+    s: &Settings<'_>,
+    noise: &Noise,
+    v: &mut [f32],
+    norm2: f32,
+    pcm_sum: Option<&[f32]>,
+    n: u32,
+    pass: u32,
+) -> bool {
+    adc_on::<true>(s, noise, v, norm2, pcm_sum, n, pass)
+}
+
+#[inline(always)]
+fn adc_on<const WIDE: bool>(
+    s: &Settings<'_>,
+    noise: &Noise,
+    v: &mut [f32],
+    norm2: f32,
+    pcm_sum: Option<&[f32]>,
+    n: u32,
+    pass: u32,
+) -> bool {
     let io = s.io;
     // Output noise and output-referred weight noise are independent Gaussians: one draw with
     // the combined variance out_noise² + (weight-noise variance).
     let out_var = io.out_noise * io.out_noise;
     match pcm_sum {
         Some(sums) if io.w_noise_type == WeightNoiseType::PcmRead => {
-            for (b, (vc, sc)) in v.chunks_mut(8).zip(sums.chunks(8)).enumerate() {
-                let xi = noise
-                    .output
-                    .normals8(b as u32, pass, n, noise.step, noise.table);
+            for (b, (vc, sc)) in v.chunks_mut(64).zip(sums.chunks(64)).enumerate() {
+                let xi = normals_of::<WIDE>(&noise.output, noise, b, vc.len(), pass, n);
                 for ((vi, si), e) in vc.iter_mut().zip(sc).zip(xi) {
                     let sigma = pcm_sigma(io.out_noise, io.w_noise, *si);
                     *vi += sigma * e;
@@ -381,10 +477,8 @@ fn adc(
             };
             let sigma = (out_var + w_var).sqrt();
             if sigma > 0.0 {
-                for (b, vc) in v.chunks_mut(8).enumerate() {
-                    let xi = noise
-                        .output
-                        .normals8(b as u32, pass, n, noise.step, noise.table);
+                for (b, vc) in v.chunks_mut(64).enumerate() {
+                    let xi = normals_of::<WIDE>(&noise.output, noise, b, vc.len(), pass, n);
                     for (vi, e) in vc.iter_mut().zip(xi) {
                         *vi += sigma * e;
                     }
@@ -412,7 +506,8 @@ fn adc(
     let mut saturated = false;
     if bound.is_finite() {
         for vi in v.iter_mut() {
-            saturated |= *vi >= bound || (io.bm_test_negative_bound && *vi <= -bound);
+            // Non-short-circuit: no branch per output.
+            saturated |= (*vi >= bound) | (io.bm_test_negative_bound & (*vi <= -bound));
             *vi = vi.clamp(-bound, bound);
         }
     }

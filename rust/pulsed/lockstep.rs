@@ -91,7 +91,7 @@ type LaneRows<'r> = (&'r mut [f32], Option<&'r mut [f32]>, &'r [f32]);
 
 /// Whether the CPU runs 16-lane single-precision vectors (AVX-512): one register per parameter
 /// of the LANES devices. The same IEEE operations either way, so the results do not change.
-pub(super) fn has_wide_lanes() -> bool {
+pub(crate) fn has_wide_lanes() -> bool {
     if PORTABLE_ONLY.load(Ordering::Relaxed) {
         return false;
     }

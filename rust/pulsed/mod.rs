@@ -48,6 +48,7 @@ pub use batch::{ArrayUpdate, Lr, Polarity, PulseBatch, PulseScratch};
 pub use captures::{capture_table, Capture, CapturePlan};
 pub use dense::{coincidences, dense_factors, dense_update, is_dense};
 pub use float::{float_update, float_update_with_captures};
+pub(crate) use lockstep::has_wide_lanes;
 pub use lockstep::portable_lanes_only;
 pub use plan::{firing_threshold, plan_groups, plan_train, plan_trains, Train};
 pub use response::{Pulsed, Response};

@@ -69,3 +69,50 @@ fn saturated_outputs_are_recovered_by_bound_management() {
     without.forward(&x, &mut y).unwrap();
     assert!(y.iter().all(|v| (v - 12.0).abs() < 1e-4), "{y:?}");
 }
+
+/// The DAC and ADC compiled for AVX-512 (64 normals per Philox pass, vector compares) give the
+/// bits of the baseline build: noisy, quantized, saturating reads of widths that are and are not
+/// multiples of 64, with PCM and additive weight noise, forward and backward.
+#[test]
+fn wide_periphery_matches_the_portable_one() {
+    use rpusim::config::WeightNoiseType;
+    use rpusim::pulsed::portable_lanes_only;
+    let noisy = |w_noise_type, sto| IoParameters {
+        inp_noise: 0.05,
+        out_noise: 0.06,
+        w_noise: 0.02,
+        w_noise_type,
+        inp_sto_round: sto,
+        out_sto_round: sto,
+        out_bound: 4.0,
+        bm_test_negative_bound: true,
+        ..IoParameters::default()
+    };
+    let run = |io: IoParameters, rows: usize, cols: usize, portable: bool| {
+        portable_lanes_only(portable);
+        let mut tile = cpu_tile(ideal(io), rows, cols, 3);
+        tile.set_weights(&data(rows * cols, 1)).unwrap();
+        let batch = 5;
+        let x: Vec<f32> = data(batch * cols, 2).iter().map(|v| 3.0 * v).collect();
+        let mut y = vec![0.0; batch * rows];
+        tile.forward(&x, &mut y).unwrap();
+        let mut z = vec![0.0; batch * cols];
+        tile.backward(&data(batch * rows, 3), &mut z).unwrap();
+        portable_lanes_only(false);
+        (y, z)
+    };
+    for noise in [WeightNoiseType::PcmRead, WeightNoiseType::AdditiveConstant] {
+        for sto in [false, true] {
+            for (rows, cols) in [(70, 100), (129, 130), (200, 3), (64, 64)] {
+                let io = noisy(noise, sto);
+                let wide = run(io.clone(), rows, cols, false);
+                let portable = run(io, rows, cols, true);
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                let case = format!("{noise:?}, sto {sto}, {rows}×{cols}");
+                assert!(wide.0.iter().any(|&v| v != 0.0), "{case}");
+                assert_eq!(bits(&wide.0), bits(&portable.0), "forward, {case}");
+                assert_eq!(bits(&wide.1), bits(&portable.1), "backward, {case}");
+            }
+        }
+    }
+}
