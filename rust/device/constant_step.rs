@@ -123,9 +123,8 @@ impl ConstantStepArray {
         }
     }
 
-    /// `count` pulses in one direction on device `k` as one group, w ± count·Δ + σΔ√count·ξ, if no
-    /// order of them can reach a bound (see [`Self::pulse_groups`]); None otherwise.
-    #[inline]
+    /// `count` pulses in one direction on device `k` as one group (see [`ConstantStep::pulse_run`]).
+    #[inline(always)]
     pub fn pulse_run(
         &self,
         k: usize,
@@ -135,26 +134,7 @@ impl ConstantStepArray {
         xi: f32,
         xi_max: f32,
     ) -> Option<f32> {
-        let s = self.dw_min_std * xi_max;
-        let against = (s - 1.0).max(0.0);
-        let c = count as f32;
-        let (step, sign) = if up {
-            (self.step_up[k], 1.0)
-        } else {
-            (self.step_down[k], -1.0)
-        };
-        let forward = w + sign * c * step * (1.0 + s);
-        let backward = w - sign * c * step * against;
-        let (highest, lowest) = if up {
-            (forward, backward)
-        } else {
-            (backward, forward)
-        };
-        if highest > self.w_max[k] || lowest < self.w_min[k] {
-            return None;
-        }
-        let next = w + sign * c * step + self.dw_min_std * step * c.sqrt() * xi;
-        Some(next.max(self.w_min[k]).min(self.w_max[k]))
+        self.device(k).pulse_run(w, up, count, xi, xi_max)
     }
 
     /// `up` up-pulses and `down` down-pulses on each device as one group:
@@ -236,6 +216,34 @@ pub struct ConstantLanes {
     lo: [f32; LANES],
     hi: [f32; LANES],
     std: [f32; LANES],
+}
+
+impl ConstantStep {
+    /// `count` pulses in one direction as one group, w ± count·Δ + σΔ√count·ξ, if no order of them
+    /// can reach a bound (see [`ConstantStepArray::pulse_groups`]); None otherwise.
+    #[inline(always)]
+    pub fn pulse_run(&self, w: f32, up: bool, count: u32, xi: f32, xi_max: f32) -> Option<f32> {
+        let s = self.std * xi_max;
+        let against = (s - 1.0).max(0.0);
+        let c = count as f32;
+        let (step, sign) = if up {
+            (self.up, 1.0)
+        } else {
+            (self.down, -1.0)
+        };
+        let forward = w + sign * c * step * (1.0 + s);
+        let backward = w - sign * c * step * against;
+        let (highest, lowest) = if up {
+            (forward, backward)
+        } else {
+            (backward, forward)
+        };
+        if highest > self.hi || lowest < self.lo {
+            return None;
+        }
+        let next = w + sign * c * step + self.std * step * c.sqrt() * xi;
+        Some(next.max(self.lo).min(self.hi))
+    }
 }
 
 impl PulseStep for ConstantStep {

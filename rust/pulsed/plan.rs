@@ -256,7 +256,17 @@ mod tests {
     fn vector_thresholds_equal_the_scalar_ones() {
         // Ties of the 16-bit scale (k + 0.5)/65536, the ends, beyond them, NaN and infinities.
         let mut values: Vec<f32> = (0..2000).map(|k| (k as f32 + 0.5) / 65536.0).collect();
-        values.extend([0.0, -0.0, 1.0, -1.0, 1.5, 7e-6, 3e38, f32::NAN, f32::INFINITY]);
+        values.extend([
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            1.5,
+            7e-6,
+            3e38,
+            f32::NAN,
+            f32::INFINITY,
+        ]);
         values.extend((0..500).map(|k| (k as f32 * 0.6180339).sin()));
         for step in [0.0, 1.0 / 65536.0, 0.001, 0.25] {
             for scale in [1.0, 0.37, 1e3] {

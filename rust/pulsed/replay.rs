@@ -35,6 +35,7 @@ pub(super) struct ReplayNormals<'a> {
 }
 
 impl ReplayNormals<'_> {
+    #[inline(always)]
     pub(super) fn next(&mut self) -> f32 {
         if self.drawn.is_multiple_of(8) {
             let block = (self.group << 20) | (self.drawn / 8);
@@ -71,7 +72,8 @@ pub(super) fn replay<S: PulseStep>(
 ) -> (f32, bool) {
     let (cols, words) = (c.input.cols, c.g.words);
     let len = c.g.end - c.g.start;
-    let k = i * cols + j;
+    // The device's own parameters for runs, read once.
+    let runs = runs.map(|a| a.device(i * cols + j));
     let noisy = c.pulsed.steps().dw_min_std > 0.0;
     let mut normals = ReplayNormals {
         st: c.st,
@@ -104,17 +106,27 @@ pub(super) fn replay<S: PulseStep>(
     let mut next_cap = 0;
     // The vectors with a coincidence of d_i and x_j, found 64 at a time without a branch per
     // vector (whether a vector of `fired` has one is as random as the trains).
-    for chunk in fired.chunks(64) {
+    // When d_i fired in every vector (one word each), `fired` is 0..len and the words are read
+    // in place, vector by vector.
+    let every = words == 1 && fired.len() == len;
+    for (q, chunk) in fired.chunks(64).enumerate() {
         let mut hits = 0u64;
-        for (f, &v) in chunk.iter().enumerate() {
-            let v = v as usize;
-            let any = if words == 1 {
-                d_row[v] & x_col[v]
-            } else {
-                let (db, xb) = (&d_row[v * words..(v + 1) * words], &x_col[v * words..]);
-                db.iter().zip(xb).fold(0, |a, (d, x)| a | (d & x))
-            };
-            hits |= u64::from(any != 0) << f;
+        if every {
+            let vs = q * 64..q * 64 + chunk.len();
+            for (f, (d, x)) in d_row[vs.clone()].iter().zip(&x_col[vs]).enumerate() {
+                hits |= u64::from(d & x != 0) << f;
+            }
+        } else {
+            for (f, &v) in chunk.iter().enumerate() {
+                let v = v as usize;
+                let any = if words == 1 {
+                    d_row[v] & x_col[v]
+                } else {
+                    let (db, xb) = (&d_row[v * words..(v + 1) * words], &x_col[v * words..]);
+                    db.iter().zip(xb).fold(0, |a, (d, x)| a | (d & x))
+                };
+                hits |= u64::from(any != 0) << f;
+            }
         }
         while hits != 0 {
             let v = chunk[hits.trailing_zeros() as usize] as usize;
@@ -141,7 +153,7 @@ pub(super) fn replay<S: PulseStep>(
             }
             pulsed = true;
             if let (true, Some(a)) = (count > 1, runs) {
-                if let Some(next) = a.pulse_run(k, w, up, count, xi(), c.st.xi_max) {
+                if let Some(next) = a.pulse_run(w, up, count, xi(), c.st.xi_max) {
                     w = next;
                     continue;
                 }
