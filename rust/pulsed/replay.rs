@@ -106,18 +106,20 @@ pub(super) fn replay<S: PulseStep>(
     let mut next_cap = 0;
     // The vectors with a coincidence of d_i and x_j, found 64 at a time without a branch per
     // vector (whether a vector of `fired` has one is as random as the trains).
-    // When d_i fired in every vector (one word each), `fired` is 0..len and the words are read
-    // in place, vector by vector.
-    let every = words == 1 && fired.len() == len;
-    for (q, chunk) in fired.chunks(64).enumerate() {
+    // With one word per vector and d_i firing in most of them, all vectors are scanned in place
+    // (a vector where d_i did not fire has no coincidence); otherwise those of `fired`.
+    let in_place = words == 1 && 4 * fired.len() >= len;
+    let scanned = if in_place { len } else { fired.len() };
+    for q0 in (0..scanned).step_by(64) {
+        let width = 64.min(scanned - q0);
         let mut hits = 0u64;
-        if every {
-            let vs = q * 64..q * 64 + chunk.len();
+        if in_place {
+            let vs = q0..q0 + width;
             for (f, (d, x)) in d_row[vs.clone()].iter().zip(&x_col[vs]).enumerate() {
                 hits |= u64::from(d & x != 0) << f;
             }
         } else {
-            for (f, &v) in chunk.iter().enumerate() {
+            for (f, &v) in fired[q0..q0 + width].iter().enumerate() {
                 let v = v as usize;
                 let any = if words == 1 {
                     d_row[v] & x_col[v]
@@ -129,7 +131,8 @@ pub(super) fn replay<S: PulseStep>(
             }
         }
         while hits != 0 {
-            let v = chunk[hits.trailing_zeros() as usize] as usize;
+            let f = q0 + hits.trailing_zeros() as usize;
+            let v = if in_place { f } else { fired[f] as usize };
             hits &= hits - 1;
             while next_cap < caps.len() && (caps[next_cap].0 as usize) < v {
                 sink.put(caps[next_cap].1, j, visible(w, pulsed));
