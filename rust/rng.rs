@@ -231,23 +231,24 @@ impl NormalTable {
         &self.values[..]
     }
 
-    /// [`NormalTable::samples64`] where `active`, 0 elsewhere (the table is read only for the
-    /// active ones).
+    /// [`NormalTable::samples64`] where bit e of `active` is set, 0 elsewhere. A few active
+    /// normals are looked up one by one; many take the vector gathers of all 64.
     #[inline(always)]
-    pub fn samples64_where(&self, r: &[[u32; 8]; 4], active: &[bool; 64]) -> [f32; 64] {
-        let words = words_in_output_order(r);
-        let mut out = [0.0; 64];
-        for ((pair, &word), on) in out
-            .chunks_exact_mut(2)
-            .zip(words.iter())
-            .zip(active.chunks_exact(2))
-        {
-            if on[0] {
-                pair[0] = self.sample(word as u16);
+    pub fn samples64_where(&self, r: &[[u32; 8]; 4], active: u64) -> [f32; 64] {
+        if active.count_ones() <= 8 {
+            let words = words_in_output_order(r);
+            let mut out = [0.0; 64];
+            let mut left = active;
+            while left != 0 {
+                let e = left.trailing_zeros() as usize;
+                left &= left - 1;
+                out[e] = self.sample((words[e / 2] >> (16 * (e % 2))) as u16);
             }
-            if on[1] {
-                pair[1] = self.sample((word >> 16) as u16);
-            }
+            return out;
+        }
+        let mut out = self.samples64(r);
+        for (e, v) in out.iter_mut().enumerate() {
+            *v = if (active >> e) & 1 == 1 { *v } else { 0.0 };
         }
         out
     }
@@ -257,10 +258,22 @@ impl NormalTable {
     #[inline(always)]
     pub fn samples64(&self, r: &[[u32; 8]; 4]) -> [f32; 64] {
         let words = words_in_output_order(r);
+        // The table borrowed once and the halves gathered in two plain passes, then interleaved:
+        // straight-line vector gathers and one shuffle.
+        let values: &[f32; NORMAL_LEVELS] = &self.values;
+        let signed = |bits: u32| {
+            let magnitude = values[(bits & 0x7FFF) as usize];
+            f32::from_bits(magnitude.to_bits() | ((bits & 0x8000) << 16))
+        };
+        let (mut low, mut high) = ([0.0f32; 32], [0.0f32; 32]);
+        for k in 0..32 {
+            low[k] = signed(words[k]);
+            high[k] = signed(words[k] >> 16);
+        }
         let mut out = [0.0; 64];
-        for (pair, &word) in out.chunks_exact_mut(2).zip(words.iter()) {
-            pair[0] = self.sample(word as u16);
-            pair[1] = self.sample((word >> 16) as u16);
+        for k in 0..32 {
+            out[2 * k] = low[k];
+            out[2 * k + 1] = high[k];
         }
         out
     }
@@ -362,11 +375,20 @@ mod tests {
         let r = stream.blocks64_on::<true>(a0, b, c, step);
         assert_eq!(table.samples64(&r).to_vec(), eight);
         assert_eq!(r, stream.blocks64_on::<false>(a0, b, c, step));
-        let active: [bool; 64] = std::array::from_fn(|k| k % 3 != 1);
-        let some = table.samples64_where(&r, &active);
-        for k in 0..64 {
-            let expected = if active[k] { eight[k] } else { 0.0 };
-            assert_eq!(some[k].to_bits(), expected.to_bits(), "normal {k}");
+        // Many active (the vector gathers) and a few (the look-ups one by one).
+        for active in [
+            (0..64).fold(0u64, |m, k| m | u64::from(k % 3 != 1) << k),
+            1 << 5 | 1 << 6 | 1 << 63,
+        ] {
+            let some = table.samples64_where(&r, active);
+            for k in 0..64 {
+                let expected = if (active >> k) & 1 == 1 {
+                    eight[k]
+                } else {
+                    0.0
+                };
+                assert_eq!(some[k].to_bits(), expected.to_bits(), "normal {k}");
+            }
         }
     }
 

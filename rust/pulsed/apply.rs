@@ -175,11 +175,11 @@ fn apply_row<const WIDE: bool>(c: &ApplyContext<'_>, row: Row<'_, '_>, counts: &
         down[..width].copy_from_slice(&counts.down[c0..c0 + width]);
         if noisy {
             // Only devices with pulses read their normal (the others' would be multiplied by 0).
-            let active: [bool; BLOCK] = std::array::from_fn(|q| (up[q] | down[q]) != 0);
+            let active = (0..BLOCK).fold(0u64, |m, q| m | u64::from((up[q] | down[q]) != 0) << q);
             let r =
                 c.st.noise
                     .blocks64_on::<WIDE>((c0 / 8) as u32, i as u32, c.g.index, c.st.step);
-            xi = c.st.table.samples64_where(&r, &active);
+            xi = c.st.table.samples64_where(&r, active);
         }
         if captured {
             for q in 0..width {
