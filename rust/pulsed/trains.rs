@@ -232,53 +232,54 @@ pub(super) fn make_trains(
             d_thresholds
         };
         let mut lanes = Lanes::default();
-        // The sign bits of 64 vectors collect in registers, one store per element and word.
-        let mut signs = [0u64; OCTET];
-        let store_signs = |signs: &mut [u64; OCTET], word: usize, negative: &mut [u64]| {
-            for (h, bits) in signs.iter_mut().enumerate().take(elements) {
-                negative[h * sign_words + word] = std::mem::take(bits);
-            }
-        };
-        for v in 0..len {
-            if v > 0 && v % 64 == 0 {
-                store_signs(&mut signs, v / 64 - 1, negative);
-            }
-            let n = g.start + v;
-            let row = &values[n * width + e0..n * width + e0 + elements];
-            let train = trains[n];
-            let scale = if which == 0 {
-                train.x_scale
-            } else {
-                train.d_scale
-            };
-            let mut t = [0u32; OCTET];
-            let mut any = 0u32;
-            for (h, &value) in row.iter().enumerate() {
-                signs[h] |= u64::from(value < 0.0) << (v % 64);
-                t[h] = if precomputed {
-                    side_thresholds[v * width + e0 + h]
-                } else if value != 0.0 {
-                    let e = e0 + h;
-                    firing_threshold(p, &st.rounding, st.step, scale, value, e, n, which)
+        // 64 vectors at a time: one pass collects their sign bits (in registers, one store per
+        // element) and thresholds and marks the vectors in which an element can fire, without a
+        // branch per vector; only the marked ones are then packed into lanes, in vector order.
+        let mut t = [[0u32; OCTET]; 64];
+        for v0 in (0..len).step_by(64) {
+            let mut signs = [0u64; OCTET];
+            let mut fires = 0u64;
+            for (q, tq) in t.iter_mut().enumerate().take(len - v0) {
+                let v = v0 + q;
+                let n = g.start + v;
+                let row = &values[n * width + e0..n * width + e0 + elements];
+                let train = trains[n];
+                let scale = if which == 0 {
+                    train.x_scale
                 } else {
-                    0
+                    train.d_scale
                 };
-                any |= t[h];
+                let mut any = 0u32;
+                for (h, &value) in row.iter().enumerate() {
+                    signs[h] |= u64::from(value < 0.0) << q;
+                    tq[h] = if precomputed {
+                        side_thresholds[v * width + e0 + h]
+                    } else if value != 0.0 {
+                        let e = e0 + h;
+                        firing_threshold(p, &st.rounding, st.step, scale, value, e, n, which)
+                    } else {
+                        0
+                    };
+                    any |= tq[h];
+                }
+                fires |= u64::from((any != 0) & (train.bl != 0)) << q;
             }
-            if any == 0 || train.bl == 0 {
-                continue;
+            for (h, &word) in signs.iter().enumerate().take(elements) {
+                negative[h * sign_words + v0 / 64] = word;
             }
-            let l = lanes.len;
-            (lanes.n[l], lanes.pos[l], lanes.t[l], lanes.bl[l]) =
-                (n as u32, v, t, train.bl as usize);
-            lanes.len += 1;
-            if lanes.len == TRAIN_LANES {
-                flush(&lanes, bits);
-                lanes.len = 0;
+            while fires != 0 {
+                let q = fires.trailing_zeros() as usize;
+                fires &= fires - 1;
+                let n = g.start + v0 + q;
+                let l = lanes.len;
+                (lanes.n[l], lanes.pos[l], lanes.t[l], lanes.bl[l]) =
+                    (n as u32, v0 + q, t[q], trains[n].bl as usize);
+                lanes.len += 1;
+                if lanes.len == TRAIN_LANES {
+                    flush(&lanes, bits);
+                    lanes.len = 0;
+                }
             }
-        }
-        if len > 0 {
-            store_signs(&mut signs, (len - 1) / 64, negative);
         }
         if lanes.len > 0 {
             flush(&lanes, bits);
@@ -313,15 +314,13 @@ pub(super) fn make_trains(
         .for_each(|(c, planes)| {
             let k0 = c * 64;
             let count = planes.len() / plane_stride;
-            // Short trains (one word, at most DENSE_SLOTS slots) are written whole, a byte for
-            // every column and slot, fired or not: no zeroing and no data-dependent branches.
-            // Longer ones are zeroed and their fired slots marked.
-            let mut dense_bl = [None; 64];
-            for (k, dense) in dense_bl.iter_mut().enumerate().take(count) {
-                let bl = trains[g.start + k0 + k].bl as usize;
-                if words == 1 && bl <= DENSE_SLOTS {
-                    *dense = Some(bl);
-                } else {
+            // Short trains (a group of one word and at most DENSE_SLOTS slots) are written whole,
+            // the group's max_bl slots of every column, fired or not: no zeroing, and no
+            // data-dependent branch. Longer ones are zeroed and their fired slots marked.
+            let dense = words == 1 && g.max_bl <= DENSE_SLOTS;
+            if !dense {
+                for k in 0..count {
+                    let bl = trains[g.start + k0 + k].bl as usize;
                     planes[k * plane_stride..k * plane_stride + bl * cols].fill(0);
                 }
             }
@@ -332,8 +331,8 @@ pub(super) fn make_trains(
                     // Branch-free: the sign is as random as the firing.
                     let mark = POSITIVE + ((signs >> k) & 1) as u8 * (NEGATIVE - POSITIVE);
                     let plane = &mut planes[k * plane_stride + j..];
-                    if let Some(bl) = dense_bl[k] {
-                        for slot in 0..bl {
+                    if dense {
+                        for slot in 0..g.max_bl {
                             plane[slot * cols] = mark * ((bits[0] >> slot) & 1) as u8;
                         }
                         continue;
