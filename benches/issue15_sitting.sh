@@ -1,7 +1,8 @@
 #!/bin/bash
 # One sitting of issue 15's CPU targets (BENCHMARKS.md §12): aihwkit, this build ("new") and a
 # base build alternated. BASE_PYTHONPATH: a folder holding the base build's `rpusim` package
-# (put first on PYTHONPATH); AIHWKIT_PYTHON: the venv of ../shared/tools/setup_aihwkit.sh.
+# (put first on PYTHONPATH); AIHWKIT_PYTHON: the venv of ../shared/tools/setup_aihwkit.sh;
+# LATE_AIHWKIT=1 also times aihwkit after 1 500 steps (about 4 minutes).
 set -u
 cd "$(dirname "$0")/.."
 : "${BASE_PYTHONPATH:?set BASE_PYTHONPATH to a folder holding the base build rpusim package}"
@@ -21,6 +22,11 @@ for i in 1 2; do
   b=$(RAYON_NUM_THREADS=1 base ../shared/tools/step_bench.py rpusim 256 256 1)
   echo "STEP1T 256 256 1 round $i new $n base $b"
 done
+for i in 1 2; do
+  echo "LATE round $i new $(python benches/python/late_state_step.py rpusim)"
+  echo "LATE round $i base $(base benches/python/late_state_step.py rpusim)"
+done
+if [ -n "${LATE_AIHWKIT:-}" ]; then echo "LATE aihwkit $($AIH benches/python/late_state_step.py aihwkit 2>&1 | tail -1)"; fi
 python benches/python/bench_compounds.py --loss linear --repeat 1 --seconds 3 --aihwkit-python "$AIH"
 for i in 1 2 3; do
   echo "L1 round $i base $(one base benches/python/lenet5_steps.py constant-step --steps 400 2>&1 | tail -1)"
