@@ -309,6 +309,12 @@ fn normals_of<const WIDE: bool>(
             .table
             .samples64(&stream.blocks64_on::<WIDE>(a0, pass, n, noise.step));
     }
+    if WIDE {
+        // Eight Philox lanes cost less than one scalar evaluation: a short vector takes the
+        // whole block and reads the table for its first `len` normals.
+        let r = stream.blocks64_on::<true>(a0, pass, n, noise.step);
+        return noise.table.samples64_where(&r, u64::MAX >> (64 - len));
+    }
     let mut out = [0.0; 64];
     for (k, chunk) in out[..len].chunks_mut(8).enumerate() {
         let xi = stream.normals8(a0 + k as u32, pass, n, noise.step, noise.table);

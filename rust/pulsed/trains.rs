@@ -250,7 +250,7 @@ pub(super) fn make_trains(
                     train.d_scale
                 };
                 let mut any = 0u32;
-                for (h, &value) in row.iter().enumerate() {
+                let mut element = |h: usize, value: f32| {
                     signs[h] |= u64::from(value < 0.0) << q;
                     tq[h] = if precomputed {
                         side_thresholds[v * width + e0 + h]
@@ -261,6 +261,16 @@ pub(super) fn make_trains(
                         0
                     };
                     any |= tq[h];
+                };
+                // A full octet with a fixed trip count, so the compiler unrolls it.
+                if let Ok(full) = <&[f32; OCTET]>::try_from(row) {
+                    for (h, &value) in full.iter().enumerate() {
+                        element(h, value);
+                    }
+                } else {
+                    for (h, &value) in row.iter().enumerate() {
+                        element(h, value);
+                    }
                 }
                 fires |= u64::from((any != 0) & (train.bl != 0)) << q;
             }
