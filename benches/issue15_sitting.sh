@@ -38,10 +38,11 @@ for i in 1 2; do
   echo "L2 round $i new $(python benches/python/lenet5_steps.py constant-step --steps 400 2>&1 | tail -1)"
   echo "L2 round $i float $(python benches/python/lenet5_steps.py float --steps 400 2>&1 | tail -1)"
 done
-example() { "$@" -m rpusim.examples.lenet5 --epochs 1 --limit 4000 --data-dir ../shared/data --no-progress --out /tmp/issue15_example 2>&1 | grep epoch; }
+# example RUNNER DEVICE: RUNNER is python (this build) or base.
+example() { "$1" -m rpusim.examples.lenet5 --device "$2" --epochs 1 --limit 4000 --data-dir ../shared/data --no-progress --out /tmp/issue15_example 2>&1 | grep epoch; }
 for i in 1 2; do
-  echo "EX round $i base $(example base --device constant-step)"
-  echo "EX round $i new $(example python --device constant-step)"
-  echo "EX round $i float $(example python --device float)"
+  echo "EX round $i base $(example base constant-step)"
+  echo "EX round $i new $(example python constant-step)"
+  echo "EX round $i float $(example python float)"
 done
 date
