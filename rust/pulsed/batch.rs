@@ -66,6 +66,19 @@ pub enum Polarity {
     DownAsUp,
 }
 
+impl Polarity {
+    /// The direction in which this array takes a pulse of direction `up` (true: up), or None
+    /// when it does not take it.
+    #[inline(always)]
+    pub fn taken(self, up: bool) -> Option<bool> {
+        match self {
+            Polarity::Both => Some(up),
+            Polarity::UpOnly => up.then_some(true),
+            Polarity::DownAsUp => (!up).then_some(true),
+        }
+    }
+}
+
 /// Inputs of one pulsed update call.
 pub struct PulseBatch<'a> {
     pub x: &'a [f32],

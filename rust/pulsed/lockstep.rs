@@ -5,7 +5,6 @@
 //! same order, with the same normals as when replayed alone, so the results are identical.
 
 use super::apply::ApplyContext;
-use super::batch::Polarity;
 use super::captures::Sink;
 use super::counts::BLOCK;
 use super::replay::fired_vectors;
@@ -190,14 +189,11 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
             }
             let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
             // A pulse goes up when x_j and d_i have opposite signs.
-            let mut up = ((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1;
-            match polarity {
-                Polarity::Both => {}
-                Polarity::UpOnly if !up => continue,
-                Polarity::DownAsUp if up => continue,
-                Polarity::UpOnly => {}
-                Polarity::DownAsUp => up = true,
-            }
+            let Some(up) =
+                polarity.taken(((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1)
+            else {
+                continue;
+            };
             *count = hits as u16;
             longest = longest.max(hits as usize);
             ups |= u32::from(up) << l;

@@ -2,7 +2,6 @@
 //! the sequential replay normals of its stream.
 
 use super::apply::ApplyContext;
-use super::batch::Polarity;
 use super::batch::{PulseScratch, Streams};
 use super::captures::Sink;
 use crate::device::{ConstantStepArray, PulseStep};
@@ -146,14 +145,11 @@ pub(super) fn replay<S: PulseStep>(
                 db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum()
             };
             // A pulse goes up when x_j and d_i have opposite signs.
-            let mut up = ((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1;
-            match polarity {
-                Polarity::Both => {}
-                Polarity::UpOnly if !up => continue,
-                Polarity::DownAsUp if up => continue,
-                Polarity::UpOnly => {}
-                Polarity::DownAsUp => up = true,
-            }
+            let Some(up) =
+                polarity.taken(((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1)
+            else {
+                continue;
+            };
             pulsed = true;
             if let (true, Some(a)) = (count > 1, runs) {
                 if let Some(next) = a.pulse_run(w, up, count, xi(), c.st.xi_max) {

@@ -3,7 +3,6 @@
 //! lanes of [`super::lockstep`]), whichever the pulse density favours.
 
 use super::apply::ApplyContext;
-use super::batch::Polarity;
 use super::captures::Sink;
 use super::counts::BLOCK;
 use super::lockstep;
@@ -136,14 +135,9 @@ fn slot_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
                         for &e in list {
                             let j = (e & 0x7FFF_FFFF) as usize;
                             // A pulse goes up when x_j and d_i have opposite signs.
-                            let mut up = (e >> 31) != d_negative;
-                            match polarity {
-                                Polarity::Both => {}
-                                Polarity::UpOnly if !up => continue,
-                                Polarity::DownAsUp if up => continue,
-                                Polarity::UpOnly => {}
-                                Polarity::DownAsUp => up = true,
-                            }
+                            let Some(up) = polarity.taken((e >> 31) != d_negative) else {
+                                continue;
+                            };
                             let xi = if noisy { state.normal(c, i, j) } else { 0.0 };
                             row[j] = device(i * cols + j).pulse(row[j], up, xi);
                             state.pulsed[j] = true;
