@@ -104,9 +104,9 @@ pub(super) fn replay<S: PulseStep>(
     let polarity = c.input.polarity;
     let mut next_cap = 0;
     // The vectors with a coincidence of d_i and x_j, found 64 at a time without a branch per
-    // vector (whether a vector of `fired` has one is as random as the trains).
-    // With one word per vector and d_i firing in most of them, all vectors are scanned in place
-    // (a vector where d_i did not fire has no coincidence); otherwise those of `fired`.
+    // vector (whether one has a coincidence is as random as the trains). With one word per
+    // vector and d_i firing in at least a quarter of them, every vector is scanned in place
+    // (where d_i did not fire there is none); otherwise only those of `fired`.
     let in_place = words == 1 && 4 * fired.len() >= len;
     let scanned = if in_place { len } else { fired.len() };
     for q0 in (0..scanned).step_by(64) {
