@@ -4,15 +4,15 @@
 
 use super::batch::{PulseBatch, PulseScratch, Streams};
 use super::counts::{NEGATIVE, POSITIVE};
-
-/// Trains of at most this many slots are written to the slot planes whole (see make_trains).
-const DENSE_SLOTS: usize = 4;
 use super::lockstep;
 use super::plan::{firing_threshold, thresholds, Group};
 use crate::config::UpdateParameters;
 use crate::periphery::PAR_ELEMENTS;
 use crate::rng::Stream;
 use rayon::prelude::*;
+
+/// Trains of at most this many slots are written to the slot planes whole (see make_trains).
+const DENSE_SLOTS: usize = 4;
 
 /// Vectors whose trains are drawn together (one Philox evaluation per lane).
 const TRAIN_LANES: usize = 8;
