@@ -310,7 +310,7 @@ fn normals_of<const WIDE: bool>(
             .samples64(&stream.blocks64_on::<WIDE>(a0, pass, n, noise.step));
     }
     if WIDE {
-        // Eight Philox lanes cost less than one scalar evaluation: a short vector takes the
+        // Eight Philox lanes cost about one scalar evaluation: a short vector takes the
         // whole block and reads the table for its first `len` normals.
         let r = stream.blocks64_on::<true>(a0, pass, n, noise.step);
         return noise.table.samples64_where(&r, u64::MAX >> (64 - len));
