@@ -253,6 +253,21 @@ impl NormalTable {
         out
     }
 
+    /// The normals of the low and of the high halves of `L` words (vector gathers).
+    #[inline(always)]
+    pub fn sample_halves<const L: usize>(&self, words: &[u32; L]) -> ([f32; L], [f32; L]) {
+        // The table borrowed once, so that the look-ups compile to gathers.
+        let values: &[f32; NORMAL_LEVELS] = &self.values;
+        let signed = |bits: u32| {
+            let magnitude = values[(bits & 0x7FFF) as usize];
+            f32::from_bits(magnitude.to_bits() | ((bits & 0x8000) << 16))
+        };
+        (
+            std::array::from_fn(|k| signed(words[k])),
+            std::array::from_fn(|k| signed(words[k] >> 16)),
+        )
+    }
+
     /// The 64 normals of 8 Philox blocks (`r[w][lane]`): lane l gives normals 8l..8l + 8, word w
     /// of it normals 8l + 2w (low half) and 8l + 2w + 1 (high half).
     #[inline(always)]

@@ -62,6 +62,67 @@ pub trait PulseStep: Copy {
         w: &[f32; LANES],
         xi: &[f32; LANES],
     ) -> [f32; LANES];
+
+    /// Runs `train` on LANES devices: [`Self::pulse_lanes`] once per pulse index, lanes past
+    /// their count keep their weight. Models override it with a vector form where the CPU has
+    /// one; the results are the same.
+    #[inline(always)]
+    fn pulse_train_lanes(lanes: &Self::Lanes, w: &mut [f32; LANES], train: &LaneTrain<'_>) {
+        pulse_train_portable::<Self>(lanes, w, train);
+    }
+}
+
+/// The pulses of LANES devices with the vector boundaries dropped (no reads between them):
+/// lane l takes its m-th pulse in iteration m < `counts[l]`, up when bit m of its direction
+/// words (`directions[l * stride..]`) is set, with cycle-to-cycle normal `normals[m * LANES + l]`
+/// (all zero when `normals` is None).
+pub struct LaneTrain<'a> {
+    /// The longest lane's count: the iterations.
+    pub pulses: usize,
+    pub counts: [u32; LANES],
+    pub directions: &'a [u64],
+    /// Direction words per lane to run (pulses / 64 rounded up) and apart.
+    pub words: usize,
+    pub stride: usize,
+    pub normals: Option<&'a [f32]>,
+    /// Whether the caller runs with AVX-512 (has_wide_lanes): vector forms may be used.
+    pub wide: bool,
+}
+
+impl LaneTrain<'_> {
+    /// Lane l's direction word `word`, for every lane.
+    #[inline(always)]
+    pub fn direction_words(&self, word: usize) -> [u64; LANES] {
+        std::array::from_fn(|l| self.directions[l * self.stride + word])
+    }
+}
+
+/// [`PulseStep::pulse_train_lanes`] with [`PulseStep::pulse_lanes`].
+#[inline(always)]
+pub fn pulse_train_portable<S: PulseStep>(
+    lanes: &S::Lanes,
+    w: &mut [f32; LANES],
+    train: &LaneTrain<'_>,
+) {
+    let mut xi = [0.0f32; LANES];
+    for word in 0..train.words {
+        let bits = train.direction_words(word);
+        for bit in 0..64.min(train.pulses - word * 64) {
+            let m = word * 64 + bit;
+            if let Some(normals) = train.normals {
+                xi = normals[m * LANES..(m + 1) * LANES]
+                    .try_into()
+                    .expect("LANES normals");
+            }
+            let up: [bool; LANES] = std::array::from_fn(|l| (bits[l] >> bit) & 1 == 1);
+            let next = S::pulse_lanes(lanes, &up, w, &xi);
+            let m = m as u32;
+            // Lanes whose pulses are done keep their weight (a select, not a branch).
+            for l in 0..LANES {
+                w[l] = if m < train.counts[l] { next[l] } else { w[l] };
+            }
+        }
+    }
 }
 
 /// Devices advanced together by the lockstep application of dense pulses.

@@ -5,11 +5,12 @@
 //! same order, with the same normals as when replayed alone, so the results are identical.
 
 use super::apply::ApplyContext;
+use super::batch::Polarity;
 use super::captures::Sink;
 use super::counts::BLOCK;
 use super::replay::fired_vectors;
 use super::sequential::Rows;
-use crate::device::{PulseStep, LANES};
+use crate::device::{LaneTrain, PulseStep, LANES};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -21,8 +22,10 @@ struct Scratch {
     counts: Vec<[u16; LANES]>,
     /// Per fired vector: bit l set when lane l's pulses go up.
     ups: Vec<u32>,
-    /// The lanes' replay normals, lane l at `l * stride`.
+    /// The lanes' replay normals, pulse-major (lane l's m-th at `m * LANES + l`).
     normals: Vec<f32>,
+    /// Per lane, bit m set when its m-th pulse goes up (lane l's words at `l * words`).
+    directions: Vec<u64>,
 }
 
 /// The device-ordered application of `sequential_rows` ([`super::sequential`]), lanes of LANES
@@ -158,93 +161,67 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
     scratch: &mut Scratch,
     sink: &mut Sink<'_>,
 ) {
-    let (cols, words) = (c.input.cols, c.g.words);
-    let len = c.g.end - c.g.start;
-    let s = c.s;
-    let sign_words = len.div_ceil(64);
+    let cols = c.input.cols;
     // Lanes past n repeat the last device; they get no pulses and are not written back.
     let lane = |l: usize| j0 + l.min(n - 1);
     let lanes = S::lanes(&std::array::from_fn(|l| device(i * cols + lane(l))));
     let mut w: [f32; LANES] = std::array::from_fn(|l| row[lane(l)]);
 
-    // Pass 1: every lane's pulse count and direction per fired vector.
-    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
-    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
-    let polarity = c.input.polarity;
-    scratch.counts.clear();
-    scratch.ups.clear();
-    let mut totals = [0usize; LANES];
-    let mut longest = 0;
-    for &v in &scratch.fired {
-        let v = v as usize;
-        let db = &d_row[v * words..(v + 1) * words];
-        let mut counts = [0u16; LANES];
-        let mut ups = 0u32;
-        for (l, count) in counts.iter_mut().enumerate().take(n) {
-            let j = j0 + l;
-            let xb = &s.x_bits[(j * len + v) * words..(j * len + v + 1) * words];
-            let hits: u32 = db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum();
-            if hits == 0 {
-                continue;
-            }
-            let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
-            // A pulse goes up when x_j and d_i have opposite signs.
-            let Some(up) =
-                polarity.taken(((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1)
-            else {
-                continue;
-            };
-            *count = hits as u16;
-            longest = longest.max(hits as usize);
-            ups |= u32::from(up) << l;
-            totals[l] += hits as usize;
-        }
-        scratch.counts.push(counts);
-        scratch.ups.push(ups);
-    }
+    let caps: [&[(u32, u32)]; LANES] = std::array::from_fn(|l| c.captures(i, lane(l)));
+    let any_caps = caps[..n].iter().any(|c| !c.is_empty());
+
+    // Pass 1: every lane's pulses. With reads, per fired vector (the reads fall between
+    // vectors); without, as one train per lane.
+    let lanes_in = LanesIn {
+        c,
+        i,
+        j0,
+        n,
+        fired: &scratch.fired,
+    };
+    let (totals, longest) = if any_caps {
+        vector_counts(&lanes_in, &mut scratch.counts, &mut scratch.ups)
+    } else {
+        lane_trains(&lanes_in, &mut scratch.directions)
+    };
 
     // The replay normals of device (i, j): counter (j, i, group·2²⁰ + block, step), 8 a block.
+    // Stored pulse-major: lane l's m-th normal at m·LANES + l, so that one pulse of all lanes
+    // reads one contiguous vector.
     let noisy = c.pulsed.steps().dw_min_std > 0.0;
-    // A masked iteration reads up to `longest` normals past a lane's last one (values unused).
-    let stride = totals
-        .iter()
-        .max()
-        .copied()
-        .unwrap_or(0)
-        .next_multiple_of(8)
-        + longest;
+    let most_pulses = totals.iter().max().copied().unwrap_or(0);
+    // A masked iteration of the per-vector loop reads up to `longest` normals past a lane's
+    // last one (values unused).
+    let depth = most_pulses.next_multiple_of(8) + longest;
     if noisy {
-        if scratch.normals.len() < LANES * stride {
-            scratch.normals.resize(LANES * stride, 0.0);
+        if scratch.normals.len() < LANES * depth {
+            scratch.normals.resize(LANES * depth, 0.0);
         }
-        for (l, &total) in totals.iter().enumerate().take(n) {
-            let out = &mut scratch.normals[l * stride..(l + 1) * stride];
-            // Blocks of 8 normals, BLOCKS counters evaluated together (the same numbers as
-            // Stream::normals8 block by block).
-            const BLOCKS: usize = 16;
-            let blocks = total.div_ceil(8);
-            for b0 in (0..blocks).step_by(BLOCKS) {
-                let ctr = [
-                    [(j0 + l) as u32; BLOCKS],
-                    [i as u32; BLOCKS],
-                    std::array::from_fn(|q| (c.g.index << 20) | (b0 + q) as u32),
-                    [c.st.step; BLOCKS],
-                ];
-                // Round by round across the blocks where compiled for AVX-512: the same bits.
-                let r = if WIDE {
-                    c.st.replay.blocks_wide::<BLOCKS>(ctr)
-                } else {
-                    c.st.replay.blocks::<BLOCKS>(ctr)
-                };
-                for q in 0..BLOCKS.min(blocks - b0) {
-                    let chunk: &mut [f32; 8] = (&mut out[(b0 + q) * 8..(b0 + q + 1) * 8])
-                        .try_into()
-                        .expect("8 normals");
-                    for w in 0..4 {
-                        chunk[2 * w] = c.st.table.sample(r[w][q] as u16);
-                        chunk[2 * w + 1] = c.st.table.sample((r[w][q] >> 16) as u16);
-                    }
-                }
+        // Block b of every lane at once: the lanes' counters differ in their first word only,
+        // and the block's 8 normals of the LANES lanes fill 8 contiguous pulse rows.
+        let table = c.st.table;
+        let lanes_j: [u32; LANES] = std::array::from_fn(|l| (j0 + l) as u32);
+        for b in 0..most_pulses.div_ceil(8) {
+            let ctr = [
+                lanes_j,
+                [i as u32; LANES],
+                [(c.g.index << 20) | b as u32; LANES],
+                [c.st.step; LANES],
+            ];
+            // Round by round across the lanes where compiled for AVX-512: the same bits.
+            let r = if WIDE {
+                c.st.replay.blocks_wide::<LANES>(ctr)
+            } else {
+                c.st.replay.blocks::<LANES>(ctr)
+            };
+            let out: &mut [f32; 8 * LANES] = (&mut scratch.normals
+                [b * 8 * LANES..(b + 1) * 8 * LANES])
+                .try_into()
+                .expect("8 pulse rows");
+            for (w, words) in r.iter().enumerate() {
+                let (low, high) = table.sample_halves(words);
+                out[2 * w * LANES..(2 * w + 1) * LANES].copy_from_slice(&low);
+                out[(2 * w + 1) * LANES..(2 * w + 2) * LANES].copy_from_slice(&high);
             }
         }
     }
@@ -263,53 +240,70 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
             w
         }
     };
-    let caps: [&[(u32, u32)]; LANES] = std::array::from_fn(|l| c.captures(i, lane(l)));
-    let any_caps = caps[..n].iter().any(|c| !c.is_empty());
-    let mut next_cap = [0usize; LANES];
-    let mut used = [0usize; LANES];
-    let mut pulsed = [false; LANES];
+    let pulsed: [bool; LANES] = std::array::from_fn(|l| totals[l] > 0);
 
     // Pass 2: the pulses, LANES devices per iteration (masked where a lane has no pulse left).
-    for (f, &v) in scratch.fired.iter().enumerate() {
-        if any_caps {
+    if any_caps {
+        // Vector by vector, so that reads between vectors see the weights of that moment.
+        let mut next_cap = [0usize; LANES];
+        let mut used = [0usize; LANES];
+        let mut pulsed_yet = [false; LANES];
+        for (f, &v) in scratch.fired.iter().enumerate() {
             for l in 0..n {
                 while next_cap[l] < caps[l].len() && caps[l][next_cap[l]].0 < v {
-                    sink.put(caps[l][next_cap[l]].1, j0 + l, visible(w[l], l, pulsed[l]));
+                    sink.put(
+                        caps[l][next_cap[l]].1,
+                        j0 + l,
+                        visible(w[l], l, pulsed_yet[l]),
+                    );
                     next_cap[l] += 1;
                 }
             }
-        }
-        let counts = scratch.counts[f];
-        let most = counts.iter().max().copied().unwrap_or(0);
-        if most == 0 {
-            continue;
-        }
-        let ups = scratch.ups[f];
-        let up: [bool; LANES] = std::array::from_fn(|l| (ups >> l) & 1 == 1);
-        let counts_f: [f32; LANES] = std::array::from_fn(|l| f32::from(counts[l]));
-        let mut xi = [0.0f32; LANES];
-        for m in 0..most {
-            if noisy {
+            let counts = scratch.counts[f];
+            let most = counts.iter().max().copied().unwrap_or(0);
+            if most == 0 {
+                continue;
+            }
+            let ups = scratch.ups[f];
+            let up: [bool; LANES] = std::array::from_fn(|l| (ups >> l) & 1 == 1);
+            let counts_f: [f32; LANES] = std::array::from_fn(|l| f32::from(counts[l]));
+            let mut xi = [0.0f32; LANES];
+            for m in 0..most {
+                if noisy {
+                    for l in 0..LANES {
+                        xi[l] = scratch.normals[(used[l] + m as usize) * LANES + l];
+                    }
+                }
+                let next = S::pulse_lanes(&lanes, &up, &w, &xi);
+                // Lanes whose pulses are done keep their weight (a select, not a branch).
+                let m = f32::from(m);
                 for l in 0..LANES {
-                    xi[l] = scratch.normals[l * stride + used[l] + m as usize];
+                    w[l] = if m < counts_f[l] { next[l] } else { w[l] };
                 }
             }
-            let next = S::pulse_lanes(&lanes, &up, &w, &xi);
-            // Lanes whose pulses are done keep their weight (a select, not a branch).
-            let m = f32::from(m);
             for l in 0..LANES {
-                w[l] = if m < counts_f[l] { next[l] } else { w[l] };
+                used[l] += counts[l] as usize;
+                pulsed_yet[l] |= counts[l] > 0;
             }
         }
-        for l in 0..LANES {
-            used[l] += counts[l] as usize;
-            pulsed[l] |= counts[l] > 0;
+        for l in 0..n {
+            for &(_, event) in &caps[l][next_cap[l]..] {
+                sink.put(event, j0 + l, visible(w[l], l, pulsed[l]));
+            }
         }
-    }
-    for l in 0..n {
-        for &(_, event) in &caps[l][next_cap[l]..] {
-            sink.put(event, j0 + l, visible(w[l], l, pulsed[l]));
-        }
+    } else {
+        // Without reads the vectors' boundaries do not matter: lane l takes its m-th pulse in
+        // iteration m.
+        let train = LaneTrain {
+            pulses: most_pulses,
+            counts: std::array::from_fn(|l| totals[l] as u32),
+            directions: &scratch.directions,
+            words: most_pulses.div_ceil(64),
+            stride: scratch.directions.len() / LANES,
+            normals: noisy.then_some(&scratch.normals[..]),
+            wide: WIDE,
+        };
+        S::pulse_train_lanes(&lanes, &mut w, &train);
     }
 
     row[j0..j0 + n].copy_from_slice(&w[..n]);
@@ -319,5 +313,155 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
                 a[j0 + l] = w[l] + sigma * write_normals[l];
             }
         }
+    }
+}
+
+/// What pass 1 reads of a lane group.
+struct LanesIn<'a, 'c> {
+    c: &'a ApplyContext<'c>,
+    i: usize,
+    j0: usize,
+    n: usize,
+    fired: &'a [u32],
+}
+
+/// A pulse goes up when x_j and d_i have opposite signs; the array's polarity then keeps it
+/// (as up or down) or drops it. As bit masks: keep bit u (1: up) says whether a pulse of raw
+/// direction u is taken, and the taken direction is u ^ flip.
+fn polarity_bits(polarity: Polarity) -> (u32, u32) {
+    match polarity {
+        Polarity::Both => (0b11, 0),
+        Polarity::UpOnly => (0b10, 0),
+        Polarity::DownAsUp => (0b01, 1),
+    }
+}
+
+/// Per fired vector: every lane's pulse count (0 where its direction is dropped) and a mask of
+/// the lanes going up; returns the lanes' totals and the largest count.
+#[inline(always)]
+fn vector_counts(
+    g: &LanesIn<'_, '_>,
+    counts_out: &mut Vec<[u16; LANES]>,
+    ups_out: &mut Vec<u32>,
+) -> ([usize; LANES], usize) {
+    let LanesIn { c, i, j0, n, fired } = *g;
+    let s = c.s;
+    let (words, len) = (c.g.words, c.g.end - c.g.start);
+    let sign_words = len.div_ceil(64);
+    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
+    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
+    let polarity = c.input.polarity;
+    counts_out.clear();
+    ups_out.clear();
+    let mut totals = [0usize; LANES];
+    let mut longest = 0;
+    for &v in fired {
+        let v = v as usize;
+        let db = &d_row[v * words..(v + 1) * words];
+        let mut counts = [0u16; LANES];
+        let mut ups = 0u32;
+        for (l, count) in counts.iter_mut().enumerate().take(n) {
+            let j = j0 + l;
+            let xb = &s.x_bits[(j * len + v) * words..(j * len + v + 1) * words];
+            let hits: u32 = db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum();
+            if hits == 0 {
+                continue;
+            }
+            let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
+            let Some(up) =
+                polarity.taken(((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1)
+            else {
+                continue;
+            };
+            *count = hits as u16;
+            longest = longest.max(hits as usize);
+            ups |= u32::from(up) << l;
+            totals[l] += hits as usize;
+        }
+        counts_out.push(counts);
+        ups_out.push(ups);
+    }
+    (totals, longest)
+}
+
+/// Lane by lane: the lane's pulses over all fired vectors as one train, its directions as bits
+/// (lane l's at `l * stride`, stride = directions.len() / LANES, bit m for its m-th pulse, set
+/// when up). Branch-free per vector: where pulses are sparse, a branch on "any hit" would be
+/// mispredicted about every other vector. Returns the lanes' totals (and 0 for the per-vector
+/// padding, which this layout does not need).
+#[inline(always)]
+fn lane_trains(g: &LanesIn<'_, '_>, directions: &mut Vec<u64>) -> ([usize; LANES], usize) {
+    let LanesIn { c, i, j0, n, fired } = *g;
+    let s = c.s;
+    let (words, len) = (c.g.words, c.g.end - c.g.start);
+    let sign_words = len.div_ceil(64);
+    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
+    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
+    let (keep, flip) = polarity_bits(c.input.polarity);
+    // A lane has at most as many pulses as d_i fired slots; a spare word takes the high half
+    // of the last range (written even when empty).
+    let d_slots: usize = fired
+        .iter()
+        .map(|&v| {
+            let v = v as usize;
+            d_row[v * words..(v + 1) * words]
+                .iter()
+                .map(|b| b.count_ones() as usize)
+                .sum::<usize>()
+        })
+        .sum();
+    let stride = d_slots / 64 + 2;
+    directions.clear();
+    directions.resize(LANES * stride, 0);
+    let mut totals = [0usize; LANES];
+    for (l, total) in totals.iter_mut().enumerate().take(n) {
+        let j = j0 + l;
+        let x_row = &s.x_bits[j * len * words..(j + 1) * len * words];
+        let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
+        let bits = &mut directions[l * stride..(l + 1) * stride];
+        let mut at = 0usize;
+        for &v in fired {
+            let v = v as usize;
+            let hits = if words == 1 {
+                (d_row[v] & x_row[v]).count_ones()
+            } else {
+                let (db, xb) = (
+                    &d_row[v * words..(v + 1) * words],
+                    &x_row[v * words..(v + 1) * words],
+                );
+                db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum()
+            };
+            let raw_up = (((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1) as u32;
+            let count = (hits * ((keep >> raw_up) & 1)) as usize;
+            let up = raw_up ^ flip;
+            if count <= 64 {
+                // Bits at..at + count as a 128-bit mask over two words (count ≤ 64).
+                let ones = ((1u128 << count) - 1) << (at % 64);
+                let ones = ones * u128::from(up);
+                bits[at / 64] |= ones as u64;
+                bits[at / 64 + 1] |= (ones >> 64) as u64;
+            } else if up == 1 {
+                set_bits(bits, at, count);
+            }
+            at += count;
+        }
+        *total = at;
+    }
+    (totals, 0)
+}
+
+/// Sets bits `at..at + count` of a bit array.
+fn set_bits(bits: &mut [u64], at: usize, count: usize) {
+    let (mut at, end) = (at, at + count);
+    while at < end {
+        let (word, bit) = (at / 64, at % 64);
+        let span = (64 - bit).min(end - at);
+        let ones = if span == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << span) - 1) << bit
+        };
+        bits[word] |= ones;
+        at += span;
     }
 }

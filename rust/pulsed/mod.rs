@@ -108,7 +108,7 @@ pub fn pulsed_update(
                 end,
             )
         };
-        make_trains(p, input, &group, &streams, s, pulsed.grouped());
+        make_trains(p, input, &group, &streams, s, pulsed);
         let ctx = ApplyContext {
             pulsed,
             input,

@@ -61,6 +61,12 @@ impl<'a> Pulsed<'a> {
         }
     }
 
+    /// Whether pulse-by-pulse application may run devices in lockstep lanes
+    /// ([`PulseStep::LOCKSTEP`]).
+    pub fn lockstep(&self) -> bool {
+        matches!(self.response, Response::Constant(_) | Response::Linear(_))
+    }
+
     /// Whether pulses may be applied in groups (see [`ConstantStepArray::pulse_groups`]).
     pub fn grouped(&self) -> bool {
         matches!(self.response, Response::Constant(_)) && self.reference.is_empty()

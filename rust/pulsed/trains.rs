@@ -6,7 +6,9 @@ use super::batch::{PulseBatch, PulseScratch, Streams};
 use super::counts::{NEGATIVE, POSITIVE};
 use super::lockstep;
 use super::plan::{firing_threshold, thresholds, Group};
+use super::response::Pulsed;
 use crate::config::UpdateParameters;
+use crate::device::LANES;
 use crate::periphery::PAR_ELEMENTS;
 use crate::rng::Stream;
 use rayon::prelude::*;
@@ -160,8 +162,9 @@ pub(super) fn make_trains(
     g: &Group,
     st: &Streams,
     s: &mut PulseScratch,
-    planes: bool,
+    pulsed: Pulsed<'_>,
 ) {
+    let planes = pulsed.grouped();
     let (rows, cols, words) = (input.rows, input.cols, g.words);
     let len = g.end - g.start;
     let sign_words = len.div_ceil(64);
@@ -309,7 +312,7 @@ pub(super) fn make_trains(
         .enumerate()
         .for_each(|(o, (bits, neg))| octet_trains(&st.d, input.d, rows, 1, o, bits, neg));
     if !planes {
-        slot_lists(input, g, s);
+        slot_lists(input, g, s, pulsed.lockstep());
         return;
     }
     // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0. A task
@@ -363,7 +366,7 @@ pub(super) fn make_trains(
 /// For every (vector, slot) of the group the columns whose x_j fires in it, in column order, with
 /// the sign of x_j in bit 31 (the slot-ordered application of
 /// [`super::sequential::apply_sequential`]).
-fn slot_lists(input: &PulseBatch<'_>, g: &Group, s: &mut PulseScratch) {
+fn slot_lists(input: &PulseBatch<'_>, g: &Group, s: &mut PulseScratch, lockstep: bool) {
     let (rows, cols, words, max_bl) = (input.rows, input.cols, g.words, g.max_bl);
     let len = g.end - g.start;
     // Expected pulses (x firings × d firings per slot, vector by vector) against the (device,
@@ -378,13 +381,17 @@ fn slot_lists(input: &PulseBatch<'_>, g: &Group, s: &mut PulseScratch) {
             x_fires[k] += b.iter().map(|w| w.count_ones()).sum::<u32>();
         }
     }
+    let mut active_rows = 0usize;
     for e in 0..rows {
         let bits = &s.d_bits[e * len * words..(e + 1) * len * words];
+        let mut active = false;
         for (k, b) in bits.chunks_exact(words).enumerate() {
             let c: u32 = b.iter().map(|w| w.count_ones()).sum();
             d_fires[k] += c;
             d_rows[k] += u32::from(c > 0);
+            active |= c > 0;
         }
+        active_rows += usize::from(active);
     }
     let (mut pulses, mut visits) = (0.0f64, 0.0f64);
     for k in 0..len {
@@ -392,7 +399,17 @@ fn slot_lists(input: &PulseBatch<'_>, g: &Group, s: &mut PulseScratch) {
         pulses += f64::from(x_fires[k]) * f64::from(d_fires[k]) / bl;
         visits += f64::from(d_rows[k]) * cols as f64;
     }
-    s.dense = s.pinned_dense.unwrap_or(pulses > 1.5 * visits);
+    // Lockstep lanes cost per lane group (parameters, normal blocks), per (device, vector)
+    // visited (counting) and per pulse; the slot order about 4× as much per pulse and nothing
+    // else (fitted on 512² soft bounds, batch 1 to 64: BENCHMARKS §14). Device by device
+    // without lanes costs per pulse about what the slot order does.
+    let lane_groups = (active_rows * cols.div_ceil(LANES)) as f64;
+    let dense = if lockstep {
+        pulses > 0.4 * visits + 16.0 * lane_groups
+    } else {
+        pulses > 1.5 * visits
+    };
+    s.dense = s.pinned_dense.unwrap_or(dense);
     if s.dense {
         return;
     }

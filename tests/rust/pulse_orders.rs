@@ -75,7 +75,12 @@ struct Outcome {
 
 /// Slot order (`None`) or lanes (`Some(portable)`: baseline instructions, or AVX-512 where the
 /// CPU has it).
-fn run(config: &DeviceConfig, lr: f32, polarity: Polarity, lanes: Option<bool>) -> Outcome {
+fn run(
+    config: &DeviceConfig,
+    (lr, desired_bl): (f32, u32),
+    polarity: Polarity,
+    lanes: Option<bool>,
+) -> Outcome {
     // 37 columns: two lane groups of a 64-column block plus a partial one.
     let (rows, cols, batch) = (23, 37, 12);
     let device = DeviceArray::build(config, rows, cols, 5).unwrap();
@@ -121,7 +126,10 @@ fn run(config: &DeviceConfig, lr: f32, polarity: Polarity, lanes: Option<bool>) 
         };
         let pulsed = Pulsed::of(&device).expect("a pulsed device");
         reads.extend(pulsed_update(
-            &UpdateParameters::default(),
+            &UpdateParameters {
+                desired_bl,
+                ..UpdateParameters::default()
+            },
             pulsed,
             &mut weights,
             noisy.then_some(&mut apparent[..]),
@@ -145,11 +153,12 @@ fn bits(v: &[f32]) -> Vec<u32> {
 #[test]
 fn every_order_gives_the_same_weights_and_reads() {
     for (name, config) in devices() {
-        // Sparse (about one pulse per device and vector or fewer) and dense (many).
-        for lr in [0.02, 1.0] {
+        // Sparse (about one pulse per device and vector or fewer) and dense (many), and trains
+        // longer than one 64-slot word (more than 64 pulses per device and vector).
+        for (lr, desired_bl) in [(0.02, 31), (1.0, 31), (4.0, 100)] {
             for polarity in [Polarity::Both, Polarity::UpOnly, Polarity::DownAsUp] {
-                let slots = run(&config, lr, polarity, None);
-                let case = format!("{name}, lr {lr}, {polarity:?}");
+                let slots = run(&config, (lr, desired_bl), polarity, None);
+                let case = format!("{name}, lr {lr}, BL {desired_bl}, {polarity:?}");
                 let start = data(23 * 37, 3);
                 let moved = slots
                     .weights
@@ -160,7 +169,7 @@ fn every_order_gives_the_same_weights_and_reads() {
                 assert!(moved > 50, "{case}: only {moved} devices moved");
                 assert!(!slots.reads.is_empty(), "{case}: no reads");
                 for portable in [true, false] {
-                    let lanes = run(&config, lr, polarity, Some(portable));
+                    let lanes = run(&config, (lr, desired_bl), polarity, Some(portable));
                     let case = format!("{case}, portable lanes {portable}");
                     assert_eq!(
                         bits(&slots.weights),
