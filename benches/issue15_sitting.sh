@@ -28,6 +28,7 @@ for i in 1 2; do
 done
 if [ -n "${LATE_AIHWKIT:-}" ]; then echo "LATE aihwkit $($AIH benches/python/late_state_step.py aihwkit 2>&1 | tail -1)"; fi
 python benches/python/bench_compounds.py --loss linear --repeat 1 --seconds 3 --aihwkit-python "$AIH"
+echo "COMPOUNDS base"; base benches/python/bench_compounds.py --loss linear --repeat 1 --seconds 3
 for i in 1 2 3; do
   echo "L1 round $i base $(one base benches/python/lenet5_steps.py constant-step --steps 400 2>&1 | tail -1)"
   echo "L1 round $i new $(one python benches/python/lenet5_steps.py constant-step --steps 400 2>&1 | tail -1)"

@@ -240,21 +240,25 @@ impl PulseStep for LinearStep {
     }
 }
 
-/// [`LinearStep::pulse_train_lanes`] in AVX-512 registers: one register per parameter, the
-/// directions and the running lanes as masks. The operations are those of
-/// [`LinearStep::pulse_lanes`] in the same order (no fused multiply-adds), and the selects
-/// keep its comparisons' operand order (so ±0 and NaN come out the same): the same bits.
+/// [`LinearStep::pulse_train_lanes`] in AVX-512 registers: REGS registers of 16 lanes per
+/// parameter (independent dependency chains side by side), the directions and the running
+/// lanes as masks. The operations are those of [`LinearStep::pulse_lanes`] in the same order
+/// (no fused multiply-adds), and the selects keep its comparisons' operand order (so ±0 and NaN
+/// come out the same): the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn linear_train_avx512(d: &LinearLanes, w: &mut [f32; LANES], train: &LaneTrain<'_>) {
     use std::arch::x86_64::*;
-    const _: () = assert!(LANES == 16, "one 512-bit register of f32 per parameter");
-    let load = |a: &[f32; LANES]| {
-        // SAFETY: 16 f32 from a [f32; 16].
-        #[allow(unsafe_code)]
-        unsafe {
-            _mm512_loadu_ps(a.as_ptr())
-        }
+    const REGS: usize = LANES / 16;
+    const _: () = assert!(LANES % 16 == 0, "whole 512-bit registers of f32");
+    let load = |a: &[f32; LANES]| -> [__m512; REGS] {
+        std::array::from_fn(|r| {
+            // SAFETY: 16 f32 of a [f32; LANES] from 16·r.
+            #[allow(unsafe_code)]
+            unsafe {
+                _mm512_loadu_ps(a[16 * r..].as_ptr())
+            }
+        })
     };
     let (up, down, slope_up, slope_down) = (
         load(&d.up),
@@ -265,21 +269,25 @@ fn linear_train_avx512(d: &LinearLanes, w: &mut [f32; LANES], train: &LaneTrain<
     let (lo, hi, std) = (load(&d.lo), load(&d.hi), load(&d.std));
     let (zero, one) = (_mm512_setzero_ps(), _mm512_set1_ps(1.0));
     let sign = _mm512_set1_epi32(i32::MIN);
-    // SAFETY: 16 u32 from a [u32; 16].
-    #[allow(unsafe_code)]
-    let counts = unsafe { _mm512_loadu_si512(train.counts.as_ptr().cast()) };
+    let counts: [__m512i; REGS] = std::array::from_fn(|r| {
+        // SAFETY: 16 u32 of a [u32; LANES] from 16·r.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm512_loadu_si512(train.counts[16 * r..].as_ptr().cast())
+        }
+    });
     let mut wv = load(w);
-    let mut xi = zero;
+    let mut xi = [zero; REGS];
     for word in 0..train.words {
         let bits = train.direction_words(word);
-        // SAFETY: 8 u64 from each half of a [u64; 16].
-        #[allow(unsafe_code)]
-        let (bits_lo, bits_hi) = unsafe {
-            (
-                _mm512_loadu_si512(bits.as_ptr().cast()),
-                _mm512_loadu_si512(bits[8..].as_ptr().cast()),
-            )
-        };
+        // Lanes 8h..8h + 8 as one register of u64.
+        let halves: [__m512i; 2 * REGS] = std::array::from_fn(|h| {
+            // SAFETY: 8 u64 of a [u64; LANES] from 8·h.
+            #[allow(unsafe_code)]
+            unsafe {
+                _mm512_loadu_si512(bits[8 * h..].as_ptr().cast())
+            }
+        });
         for bit in 0..64.min(train.pulses - word * 64) {
             let m = word * 64 + bit;
             if let Some(normals) = train.normals {
@@ -289,37 +297,42 @@ fn linear_train_avx512(d: &LinearLanes, w: &mut [f32; LANES], train: &LaneTrain<
                 xi = load(row);
             }
             let probe = _mm512_set1_epi64(1 << bit);
-            let is_up: __mmask16 = u16::from(_mm512_test_epi64_mask(bits_lo, probe))
-                | u16::from(_mm512_test_epi64_mask(bits_hi, probe)) << 8;
-            let running = _mm512_cmpgt_epu32_mask(counts, _mm512_set1_epi32(m as i32));
-            let step = _mm512_mask_blend_ps(is_up, down, up);
-            let slope = _mm512_mask_blend_ps(is_up, slope_down, slope_up);
-            let mut dw = _mm512_add_ps(step, _mm512_mul_ps(slope, wv));
-            if !d.allow_increasing {
-                // `if dw < 0 { 0 } else { dw }`: max(0, dw) returns dw unless 0 > dw.
-                dw = _mm512_max_ps(zero, dw);
+            let m = _mm512_set1_epi32(m as i32);
+            for r in 0..REGS {
+                let is_up: __mmask16 = u16::from(_mm512_test_epi64_mask(halves[2 * r], probe))
+                    | u16::from(_mm512_test_epi64_mask(halves[2 * r + 1], probe)) << 8;
+                let running = _mm512_cmpgt_epu32_mask(counts[r], m);
+                let step = _mm512_mask_blend_ps(is_up, down[r], up[r]);
+                let slope = _mm512_mask_blend_ps(is_up, slope_down[r], slope_up[r]);
+                let mut dw = _mm512_add_ps(step, _mm512_mul_ps(slope, wv[r]));
+                if !d.allow_increasing {
+                    // `if dw < 0 { 0 } else { dw }`: max(0, dw) returns dw unless 0 > dw.
+                    dw = _mm512_max_ps(zero, dw);
+                }
+                dw = if d.mult_noise {
+                    _mm512_mul_ps(dw, _mm512_add_ps(one, _mm512_mul_ps(std[r], xi[r])))
+                } else {
+                    _mm512_add_ps(dw, _mm512_mul_ps(_mm512_mul_ps(step, std[r]), xi[r]))
+                };
+                // directed_add: the sign of dw flipped on down pulses.
+                let signed = _mm512_castsi512_ps(_mm512_mask_xor_epi32(
+                    _mm512_castps_si512(dw),
+                    !is_up,
+                    _mm512_castps_si512(dw),
+                    sign,
+                ));
+                let next = _mm512_add_ps(wv[r], signed);
+                // clip: `if v < lo { lo } else { v }`, then `if v > hi { hi } else { v }`.
+                let next = _mm512_min_ps(hi[r], _mm512_max_ps(lo[r], next));
+                wv[r] = _mm512_mask_mov_ps(wv[r], running, next);
             }
-            dw = if d.mult_noise {
-                _mm512_mul_ps(dw, _mm512_add_ps(one, _mm512_mul_ps(std, xi)))
-            } else {
-                _mm512_add_ps(dw, _mm512_mul_ps(_mm512_mul_ps(step, std), xi))
-            };
-            // directed_add: the sign of dw flipped on down pulses.
-            let signed = _mm512_castsi512_ps(_mm512_mask_xor_epi32(
-                _mm512_castps_si512(dw),
-                !is_up,
-                _mm512_castps_si512(dw),
-                sign,
-            ));
-            let next = _mm512_add_ps(wv, signed);
-            // clip: `if v < lo { lo } else { v }`, then `if v > hi { hi } else { v }`.
-            let next = _mm512_min_ps(hi, _mm512_max_ps(lo, next));
-            wv = _mm512_mask_mov_ps(wv, running, next);
         }
     }
-    // SAFETY: 16 f32 into a [f32; 16].
-    #[allow(unsafe_code)]
-    unsafe {
-        _mm512_storeu_ps(w.as_mut_ptr(), wv);
+    for (r, v) in wv.iter().enumerate() {
+        // SAFETY: 16 f32 into a [f32; LANES] from 16·r.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm512_storeu_ps(w[16 * r..].as_mut_ptr(), *v);
+        }
     }
 }
