@@ -250,7 +250,7 @@ impl PulseStep for LinearStep {
 fn linear_train_avx512(d: &LinearLanes, w: &mut [f32; LANES], train: &LaneTrain<'_>) {
     use std::arch::x86_64::*;
     const REGS: usize = LANES / 16;
-    const _: () = assert!(LANES % 16 == 0, "whole 512-bit registers of f32");
+    const _: () = assert!(LANES.is_multiple_of(16), "whole 512-bit registers of f32");
     let load = |a: &[f32; LANES]| -> [__m512; REGS] {
         std::array::from_fn(|r| {
             // SAFETY: 16 f32 of a [f32; LANES] from 16·r.
