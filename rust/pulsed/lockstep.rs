@@ -419,31 +419,49 @@ fn lane_trains(g: &LanesIn<'_, '_>, directions: &mut Vec<u64>) -> ([usize; LANES
         let x_row = &s.x_bits[j * len * words..(j + 1) * len * words];
         let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
         let bits = &mut directions[l * stride..(l + 1) * stride];
+        let direction = |v: usize| {
+            let raw_up = (((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1) as u32;
+            ((keep >> raw_up) & 1, raw_up ^ flip)
+        };
         let mut at = 0usize;
-        for &v in fired {
-            let v = v as usize;
-            let hits = if words == 1 {
-                (d_row[v] & x_row[v]).count_ones()
-            } else {
+        if words == 1 {
+            // At most 64 pulses per vector, so `at` moves at most one word per vector: the two
+            // words being written stay in registers.
+            let (mut low, mut high, mut word) = (0u64, 0u64, 0usize);
+            for &v in fired {
+                let v = v as usize;
+                let (taken, up) = direction(v);
+                let count = (d_row[v] & x_row[v]).count_ones() * taken;
+                if at / 64 != word {
+                    bits[word] = low;
+                    (low, high, word) = (high, 0, word + 1);
+                }
+                // `count` ones (0..=64) where the pulses go up, moved to bit at % 64 of the two
+                // words (shifts below 64 only).
+                let ones = ((1u64 << (count & 63)) - 1) | 0u64.wrapping_sub(u64::from(count >> 6));
+                let ones = ones & 0u64.wrapping_sub(u64::from(up));
+                let shift = (at % 64) as u32;
+                low |= ones << shift;
+                high |= (ones >> 1) >> (63 - shift);
+                at += count as usize;
+            }
+            bits[word] = low;
+            bits[word + 1] = high;
+        } else {
+            for &v in fired {
+                let v = v as usize;
+                let (taken, up) = direction(v);
                 let (db, xb) = (
                     &d_row[v * words..(v + 1) * words],
                     &x_row[v * words..(v + 1) * words],
                 );
-                db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum()
-            };
-            let raw_up = (((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1) as u32;
-            let count = (hits * ((keep >> raw_up) & 1)) as usize;
-            let up = raw_up ^ flip;
-            if count <= 64 {
-                // Bits at..at + count as a 128-bit mask over two words (count ≤ 64).
-                let ones = ((1u128 << count) - 1) << (at % 64);
-                let ones = ones * u128::from(up);
-                bits[at / 64] |= ones as u64;
-                bits[at / 64 + 1] |= (ones >> 64) as u64;
-            } else if up == 1 {
-                set_bits(bits, at, count);
+                let hits: u32 = db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum();
+                let count = (hits * taken) as usize;
+                if up == 1 {
+                    set_bits(bits, at, count);
+                }
+                at += count;
             }
-            at += count;
         }
         *total = at;
     }
