@@ -5,9 +5,9 @@
 //! same order, with the same normals as when replayed alone, so the results are identical.
 
 use super::apply::ApplyContext;
-use super::batch::Polarity;
 use super::captures::Sink;
 use super::counts::BLOCK;
+use super::lane_trains::{lane_trains, vector_counts, LanesIn};
 use super::replay::fired_vectors;
 use super::sequential::Rows;
 use crate::device::{LaneTrain, PulseStep, LANES};
@@ -182,7 +182,7 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
     let (totals, longest) = if any_caps {
         vector_counts(&lanes_in, &mut scratch.counts, &mut scratch.ups)
     } else {
-        lane_trains(&lanes_in, &mut scratch.directions)
+        lane_trains::<WIDE>(&lanes_in, &mut scratch.directions)
     };
 
     // The replay normals of device (i, j): counter (j, i, group·2²⁰ + block, step), 8 a block.
@@ -313,173 +313,5 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
                 a[j0 + l] = w[l] + sigma * write_normals[l];
             }
         }
-    }
-}
-
-/// What pass 1 reads of a lane group.
-struct LanesIn<'a, 'c> {
-    c: &'a ApplyContext<'c>,
-    i: usize,
-    j0: usize,
-    n: usize,
-    fired: &'a [u32],
-}
-
-/// A pulse goes up when x_j and d_i have opposite signs; the array's polarity then keeps it
-/// (as up or down) or drops it. As bit masks: keep bit u (1: up) says whether a pulse of raw
-/// direction u is taken, and the taken direction is u ^ flip.
-fn polarity_bits(polarity: Polarity) -> (u32, u32) {
-    match polarity {
-        Polarity::Both => (0b11, 0),
-        Polarity::UpOnly => (0b10, 0),
-        Polarity::DownAsUp => (0b01, 1),
-    }
-}
-
-/// Per fired vector: every lane's pulse count (0 where its direction is dropped) and a mask of
-/// the lanes going up; returns the lanes' totals and the largest count.
-#[inline(always)]
-fn vector_counts(
-    g: &LanesIn<'_, '_>,
-    counts_out: &mut Vec<[u16; LANES]>,
-    ups_out: &mut Vec<u32>,
-) -> ([usize; LANES], usize) {
-    let LanesIn { c, i, j0, n, fired } = *g;
-    let s = c.s;
-    let (words, len) = (c.g.words, c.g.end - c.g.start);
-    let sign_words = len.div_ceil(64);
-    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
-    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
-    let polarity = c.input.polarity;
-    counts_out.clear();
-    ups_out.clear();
-    let mut totals = [0usize; LANES];
-    let mut longest = 0;
-    for &v in fired {
-        let v = v as usize;
-        let db = &d_row[v * words..(v + 1) * words];
-        let mut counts = [0u16; LANES];
-        let mut ups = 0u32;
-        for (l, count) in counts.iter_mut().enumerate().take(n) {
-            let j = j0 + l;
-            let xb = &s.x_bits[(j * len + v) * words..(j * len + v + 1) * words];
-            let hits: u32 = db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum();
-            if hits == 0 {
-                continue;
-            }
-            let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
-            let Some(up) =
-                polarity.taken(((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1 == 1)
-            else {
-                continue;
-            };
-            *count = hits as u16;
-            longest = longest.max(hits as usize);
-            ups |= u32::from(up) << l;
-            totals[l] += hits as usize;
-        }
-        counts_out.push(counts);
-        ups_out.push(ups);
-    }
-    (totals, longest)
-}
-
-/// Lane by lane: the lane's pulses over all fired vectors as one train, its directions as bits
-/// (lane l's at `l * stride`, stride = directions.len() / LANES, bit m for its m-th pulse, set
-/// when up). Branch-free per vector: where pulses are sparse, a branch on "any hit" would be
-/// mispredicted about every other vector. Returns the lanes' totals (and 0 for the per-vector
-/// padding, which this layout does not need).
-#[inline(always)]
-fn lane_trains(g: &LanesIn<'_, '_>, directions: &mut Vec<u64>) -> ([usize; LANES], usize) {
-    let LanesIn { c, i, j0, n, fired } = *g;
-    let s = c.s;
-    let (words, len) = (c.g.words, c.g.end - c.g.start);
-    let sign_words = len.div_ceil(64);
-    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
-    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
-    let (keep, flip) = polarity_bits(c.input.polarity);
-    // A lane has at most as many pulses as d_i fired slots; a spare word takes the high half
-    // of the last range (written even when empty).
-    let d_slots: usize = fired
-        .iter()
-        .map(|&v| {
-            let v = v as usize;
-            d_row[v * words..(v + 1) * words]
-                .iter()
-                .map(|b| b.count_ones() as usize)
-                .sum::<usize>()
-        })
-        .sum();
-    let stride = d_slots / 64 + 2;
-    directions.clear();
-    directions.resize(LANES * stride, 0);
-    let mut totals = [0usize; LANES];
-    for (l, total) in totals.iter_mut().enumerate().take(n) {
-        let j = j0 + l;
-        let x_row = &s.x_bits[j * len * words..(j + 1) * len * words];
-        let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
-        let bits = &mut directions[l * stride..(l + 1) * stride];
-        let direction = |v: usize| {
-            let raw_up = (((d_signs[v / 64] ^ x_signs[v / 64]) >> (v % 64)) & 1) as u32;
-            ((keep >> raw_up) & 1, raw_up ^ flip)
-        };
-        let mut at = 0usize;
-        if words == 1 {
-            // At most 64 pulses per vector, so `at` moves at most one word per vector: the two
-            // words being written stay in registers.
-            let (mut low, mut high, mut word) = (0u64, 0u64, 0usize);
-            for &v in fired {
-                let v = v as usize;
-                let (taken, up) = direction(v);
-                let count = (d_row[v] & x_row[v]).count_ones() * taken;
-                if at / 64 != word {
-                    bits[word] = low;
-                    (low, high, word) = (high, 0, word + 1);
-                }
-                // `count` ones (0..=64) where the pulses go up, moved to bit at % 64 of the two
-                // words (shifts below 64 only).
-                let ones = ((1u64 << (count & 63)) - 1) | 0u64.wrapping_sub(u64::from(count >> 6));
-                let ones = ones & 0u64.wrapping_sub(u64::from(up));
-                let shift = (at % 64) as u32;
-                low |= ones << shift;
-                high |= (ones >> 1) >> (63 - shift);
-                at += count as usize;
-            }
-            bits[word] = low;
-            bits[word + 1] = high;
-        } else {
-            for &v in fired {
-                let v = v as usize;
-                let (taken, up) = direction(v);
-                let (db, xb) = (
-                    &d_row[v * words..(v + 1) * words],
-                    &x_row[v * words..(v + 1) * words],
-                );
-                let hits: u32 = db.iter().zip(xb).map(|(a, b)| (a & b).count_ones()).sum();
-                let count = (hits * taken) as usize;
-                if up == 1 {
-                    set_bits(bits, at, count);
-                }
-                at += count;
-            }
-        }
-        *total = at;
-    }
-    (totals, 0)
-}
-
-/// Sets bits `at..at + count` of a bit array.
-fn set_bits(bits: &mut [u64], at: usize, count: usize) {
-    let (mut at, end) = (at, at + count);
-    while at < end {
-        let (word, bit) = (at / 64, at % 64);
-        let span = (64 - bit).min(end - at);
-        let ones = if span == 64 {
-            u64::MAX
-        } else {
-            ((1u64 << span) - 1) << bit
-        };
-        bits[word] |= ones;
-        at += span;
     }
 }

@@ -22,7 +22,7 @@
 //! * `counts.rs`: coincidence counting of a row over a group (nibble planes).
 //! * `apply.rs`: grouped application of the counts (constant steps).
 //! * `sequential.rs`: pulse-by-pulse application, slot by slot or device by device;
-//!   `lockstep.rs`: the device-ordered one in lanes.
+//!   `lockstep.rs`: the device-ordered one in lanes, `lane_trains.rs` its pass 1.
 //! * `replay.rs`: one device's pulses in vector order with its reads.
 //! * `dense.rs`: deterministic coincidence counts (`MEAN_COUNT`, `DETERMINISTIC_IMPLICIT`).
 //! * `float.rs`: the exact floating-point update.
@@ -36,6 +36,7 @@ mod captures;
 mod counts;
 mod dense;
 mod float;
+mod lane_trains;
 mod lockstep;
 mod plan;
 mod replay;
