@@ -399,13 +399,13 @@ fn slot_lists(input: &PulseBatch<'_>, g: &Group, s: &mut PulseScratch, lockstep:
         pulses += f64::from(x_fires[k]) * f64::from(d_fires[k]) / bl;
         visits += f64::from(d_rows[k]) * cols as f64;
     }
-    // Lockstep lanes cost per lane group (parameters, normal blocks), per (device, vector)
-    // visited (counting) and per pulse; the slot order about 4× as much per pulse and nothing
-    // else (fitted on 512² soft bounds, batch 1 to 64: BENCHMARKS §14). Device by device
-    // without lanes costs per pulse about what the slot order does.
+    // Lockstep lanes in AVX-512 cost per lane group (parameters, normal blocks), a little per
+    // (device, vector) visited (counting) and per pulse; the slot order about 4× as much per
+    // pulse and nothing else (fitted on 512² soft bounds, batch 1 to 64: BENCHMARKS §14).
+    // Portable lanes, and device by device without lanes, keep the earlier rule.
     let lane_groups = (active_rows * cols.div_ceil(LANES)) as f64;
-    let dense = if lockstep {
-        pulses > 0.4 * visits + 16.0 * lane_groups
+    let dense = if lockstep && lockstep::has_wide_lanes() {
+        pulses > 0.05 * visits + 28.0 * lane_groups
     } else {
         pulses > 1.5 * visits
     };
