@@ -14,6 +14,56 @@ pub(super) struct LanesIn<'a, 'c> {
     pub(super) fired: &'a [u32],
 }
 
+/// The group's layout as pass 1 reads it: words per train, vectors, sign words per element,
+/// and row i's d trains and signs.
+#[derive(Clone, Copy)]
+struct RowBits<'a> {
+    words: usize,
+    len: usize,
+    sign_words: usize,
+    d_row: &'a [u64],
+    d_signs: &'a [u64],
+}
+
+impl<'a> LanesIn<'a, '_> {
+    #[inline(always)]
+    fn row_bits(&self) -> RowBits<'a> {
+        let (s, i) = (self.c.s, self.i);
+        let (words, len) = (self.c.g.words, self.c.g.end - self.c.g.start);
+        let sign_words = len.div_ceil(64);
+        RowBits {
+            words,
+            len,
+            sign_words,
+            d_row: &s.d_bits[i * len * words..(i + 1) * len * words],
+            d_signs: &s.d_negative[i * sign_words..(i + 1) * sign_words],
+        }
+    }
+
+    /// Clears `directions` for the lanes' trains and returns each lane's stride: a lane has at
+    /// most as many pulses as d_i fired slots, and a spare word takes the high half of the last
+    /// range (written even when empty).
+    #[inline(always)]
+    fn clear_directions(&self, row: &RowBits<'_>, directions: &mut Vec<u64>) -> usize {
+        let words = row.words;
+        let d_slots: usize = self
+            .fired
+            .iter()
+            .map(|&v| {
+                let v = v as usize;
+                row.d_row[v * words..(v + 1) * words]
+                    .iter()
+                    .map(|b| b.count_ones() as usize)
+                    .sum::<usize>()
+            })
+            .sum();
+        let stride = d_slots / 64 + 2;
+        directions.clear();
+        directions.resize(LANES * stride, 0);
+        stride
+    }
+}
+
 /// A pulse goes up when x_j and d_i have opposite signs; the array's polarity then keeps it
 /// (as up or down) or drops it. As bit masks: keep bit u (1: up) says whether a pulse of raw
 /// direction u is taken, and the taken direction is u ^ flip.
@@ -33,12 +83,17 @@ pub(super) fn vector_counts(
     counts_out: &mut Vec<[u16; LANES]>,
     ups_out: &mut Vec<u32>,
 ) -> ([usize; LANES], usize) {
-    let LanesIn { c, i, j0, n, fired } = *g;
+    let LanesIn {
+        c, j0, n, fired, ..
+    } = *g;
     let s = c.s;
-    let (words, len) = (c.g.words, c.g.end - c.g.start);
-    let sign_words = len.div_ceil(64);
-    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
-    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
+    let RowBits {
+        words,
+        len,
+        sign_words,
+        d_row,
+        d_signs,
+    } = g.row_bits();
     let polarity = c.input.polarity;
     counts_out.clear();
     ups_out.clear();
@@ -95,28 +150,20 @@ pub(super) fn lane_trains<const WIDE: bool>(
 /// [`lane_trains`] one lane at a time.
 #[inline(always)]
 fn lane_trains_portable(g: &LanesIn<'_, '_>, directions: &mut Vec<u64>) -> ([usize; LANES], usize) {
-    let LanesIn { c, i, j0, n, fired } = *g;
+    let LanesIn {
+        c, j0, n, fired, ..
+    } = *g;
     let s = c.s;
-    let (words, len) = (c.g.words, c.g.end - c.g.start);
-    let sign_words = len.div_ceil(64);
-    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
-    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
+    let row = g.row_bits();
+    let RowBits {
+        words,
+        len,
+        sign_words,
+        d_row,
+        d_signs,
+    } = row;
     let (keep, flip) = polarity_bits(c.input.polarity);
-    // A lane has at most as many pulses as d_i fired slots; a spare word takes the high half
-    // of the last range (written even when empty).
-    let d_slots: usize = fired
-        .iter()
-        .map(|&v| {
-            let v = v as usize;
-            d_row[v * words..(v + 1) * words]
-                .iter()
-                .map(|b| b.count_ones() as usize)
-                .sum::<usize>()
-        })
-        .sum();
-    let stride = d_slots / 64 + 2;
-    directions.clear();
-    directions.resize(LANES * stride, 0);
+    let stride = g.clear_directions(&row, directions);
     let mut totals = [0usize; LANES];
     for (l, total) in totals.iter_mut().enumerate().take(n) {
         let j = j0 + l;
@@ -197,20 +244,14 @@ fn set_bits(bits: &mut [u64], at: usize, count: usize) {
 fn lane_trains_avx512(g: &LanesIn<'_, '_>, directions: &mut Vec<u64>) -> [usize; LANES] {
     use std::arch::x86_64::*;
     const _: () = assert!(LANES == 16, "two registers of 8 lanes");
-    let LanesIn { c, i, j0, n, fired } = *g;
+    let LanesIn {
+        c, j0, n, fired, ..
+    } = *g;
     let s = c.s;
-    let len = c.g.end - c.g.start;
-    let sign_words = len.div_ceil(64);
-    let d_row = &s.d_bits[i * len..(i + 1) * len];
-    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
+    let row = g.row_bits();
+    let (len, sign_words, d_row, d_signs) = (row.len, row.sign_words, row.d_row, row.d_signs);
     let (keep, flip) = polarity_bits(c.input.polarity);
-    let d_slots: usize = fired
-        .iter()
-        .map(|&v| d_row[v as usize].count_ones() as usize)
-        .sum();
-    let stride = d_slots / 64 + 2;
-    directions.clear();
-    directions.resize(LANES * stride, 0);
+    let stride = g.clear_directions(&row, directions);
     // Every gathered and scattered index below is in bounds: lanes past n repeat the last
     // device, vectors are below len, and a lane's words stay below its stride (see
     // lane_trains_portable).
