@@ -9,8 +9,10 @@ tiles from their own pairs only), so they see the same float library and thread 
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -291,12 +293,25 @@ def mismatched(rank: int) -> list[str]:
     return messages
 
 
-def run(rank: int, world: int, port: int, out: str) -> None:
+def run(rank: int, world: int, port: int, out: str, deadline_s: float) -> None:
+    """Trains every scenario on this rank. ``<out>/rank<r>.log`` records each scenario as it
+    starts and ends, and ``<out>/rank<r>.stacks`` gets the Python stacks of all threads shortly
+    before the test's deadline, so a run that does not finish says where it stood."""
     started = time.perf_counter()
+    log = open(Path(out) / f"rank{rank}.log", "w", buffering=1)
+    stacks = open(Path(out) / f"rank{rank}.stacks", "w")
+    faulthandler.dump_traceback_later(max(deadline_s - 15.0, 1.0), file=stacks)
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
+    # Both ranks live on this host: gloo's pairs connect over the loopback device instead of
+    # the address the host name resolves to (which some containers cannot reach).
+    if os.path.exists("/sys/class/net/lo"):
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+    # A rank that waits on a collective its peer never joins raises before the test's deadline.
+    collective_timeout = timedelta(seconds=max(deadline_s - 30.0, 10.0))
+    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=collective_timeout)
+    log.write(f"{time.perf_counter() - started:.1f} s: process group up\n")
     try:
         pulsed_config = perfect(presets.ReRamSBPreset())
         pulsed_config.mapping.max_input_size = 4  # the first layer is split over two tiles
@@ -329,8 +344,13 @@ def run(rank: int, world: int, port: int, out: str) -> None:
         results: dict[str, Any] = {"seconds": {"start": time.perf_counter() - started}}
         for name, scenario in scenarios.items():
             t0 = time.perf_counter()
+            log.write(f"{t0 - started:.1f} s: {name} starts\n")
             results[name] = scenario()
             results["seconds"][name] = time.perf_counter() - t0
         torch.save(results, Path(out) / f"rank{rank}.pt")
+        log.write(f"{time.perf_counter() - started:.1f} s: saved\n")
     finally:
+        faulthandler.cancel_dump_traceback_later()
         dist.destroy_process_group()
+        log.close()
+        stacks.close()

@@ -30,7 +30,7 @@ from rpusim.nn import AnalogLinear, AnalogSequential, convert_to_analog
 from rpusim.optim import AnalogContext, AnalogSGD
 
 WORLD = 2
-TIMEOUT_S = 180  # far above the ~20-45 s the two processes take on a busy 2-core machine
+TIMEOUT_S = 300  # far above the 7-45 s the two processes take on a busy 2-core machine
 
 
 def free_port() -> int:
@@ -39,13 +39,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def rank_reports(out: Path) -> str:
+    """Each rank's progress log and the thread stacks it dumped before the deadline."""
+    parts = []
+    for r in range(WORLD):
+        for suffix in ("log", "stacks"):
+            path = out / f"rank{r}.{suffix}"
+            text = path.read_text() if path.exists() else "(not written)"
+            parts.append(f"--- rank {r} {suffix}:\n{text.strip()}")
+    return "\n".join(parts)
+
+
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """Runs ``ddp_worker.run`` on 2 gloo ranks once; the results of each rank."""
     out = tmp_path_factory.mktemp("ddp")
     context = mp.start_processes(
         ddp_worker.run,
-        args=(WORLD, free_port(), str(out)),
+        args=(WORLD, free_port(), str(out), float(TIMEOUT_S)),
         nprocs=WORLD,
         join=False,
         start_method="spawn",
@@ -55,7 +66,9 @@ def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         if time.monotonic() > deadline:
             for process in context.processes:
                 process.kill()
-            pytest.fail(f"the {WORLD} gloo ranks did not finish within {TIMEOUT_S} s")
+            pytest.fail(
+                f"the {WORLD} gloo ranks did not finish within {TIMEOUT_S} s\n{rank_reports(out)}"
+            )
     return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
 
 
