@@ -14,6 +14,7 @@ use numpy::{
 use pyo3::exceptions::{PyMemoryError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use rayon::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
@@ -124,14 +125,17 @@ impl PyTile {
             Ok(mut tile) => f(&mut tile).map(Ok),
             Err(_) => Ok(Err(())),
         })?;
-        result.map_err(|()| {
-            RpusimError::new_err(
-                "tile: an earlier call on this tile failed with an internal error (a panic in \
-                 the rpusim core) and its state may be inconsistent; rebuild the tile, e.g. \
-                 from a saved state",
-            )
-        })
+        result.map_err(|()| poisoned())
     }
+}
+
+/// The error of a call on a tile whose lock a caught panic poisoned.
+fn poisoned() -> PyErr {
+    RpusimError::new_err(
+        "tile: an earlier call on this tile failed with an internal error (a panic in the \
+         rpusim core) and its state may be inconsistent; rebuild the tile, e.g. from a saved \
+         state",
+    )
 }
 
 #[pymethods]
@@ -502,6 +506,59 @@ fn describe(obj: &Bound<'_, PyAny>) -> String {
     }
 }
 
+/// The pulsed updates of several tiles at once (`AnalogSGD.step`): `jobs` holds (tile, x, d, lr)
+/// as for `Tile.update`. The tiles update side by side on the CPU pool, so the threads are not
+/// left idle by small tiles; each tile's result is that of its own `update` call (its random
+/// numbers depend on its seed and counters only). A tile named twice updates in order. The
+/// first error is raised; the other tiles' updates have been applied then.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn update_tiles(
+    py: Python<'_>,
+    jobs: Vec<(
+        Bound<'_, PyTile>,
+        PyReadonlyArray2<'_, f32>,
+        PyReadonlyArray2<'_, f32>,
+        f32,
+    )>,
+) -> PyResult<()> {
+    let mut arrays = Vec::with_capacity(jobs.len());
+    for (tile, x, d, lr) in &jobs {
+        let t = tile.get();
+        check_width("x", x.shape(), t.cols)?;
+        check_width("d", d.shape(), t.rows)?;
+        arrays.push((contiguous("x", x)?, contiguous("d", d)?, *lr));
+    }
+    let tiles: Vec<&PyTile> = jobs.iter().map(|(tile, ..)| tile.get()).collect();
+    let distinct = tiles
+        .iter()
+        .enumerate()
+        .all(|(k, a)| tiles[..k].iter().all(|b| !std::ptr::eq(*a, *b)));
+    if !distinct {
+        for (t, (x, d, lr)) in tiles.iter().zip(arrays) {
+            t.with(py, |tile| tile.update(x, d, lr))?;
+        }
+        return Ok(());
+    }
+    // Each lock is taken on the thread that updates the tile, so a panic there poisons it (as
+    // in `PyTile::with`). Ok(Err(())): a tile's lock was poisoned already.
+    let result = compute(py, || {
+        tiles
+            .par_iter()
+            .zip(arrays.par_iter())
+            .map(|(t, &(x, d, lr))| match t.inner.lock() {
+                Ok(mut tile) => tile.update(x, d, lr).map(Ok),
+                Err(_) => Ok(Err(())),
+            })
+            .collect::<crate::Result<Vec<std::result::Result<(), ()>>>>()
+    })?;
+    result
+        .into_iter()
+        .collect::<std::result::Result<Vec<()>, ()>>()
+        .map(|_| ())
+        .map_err(|()| poisoned())
+}
+
 /// Philox4x32-10 of one counter and key (for known-answer checks from Python).
 #[pyfunction]
 fn philox4x32_10_block(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
@@ -554,6 +611,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(adopt_calling_thread, m)?)?;
+    m.add_function(wrap_pyfunction!(update_tiles, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

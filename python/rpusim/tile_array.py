@@ -20,6 +20,7 @@ from rpusim.exceptions import ConfigError, StateError
 from rpusim.inference.tile import InferenceTile
 from rpusim.tiles import (
     AnalogTile,
+    CoreUpdate,
     as_float32_2d,
     check_runtime,
     check_weights,
@@ -116,6 +117,21 @@ class AnalogTileArray(AnalogTile):
         for (o0, o1), row in zip(self.out_splits, self.tiles):
             for (i0, i1), tile in zip(self.in_splits, row):
                 tile.update(xf[:, i0:i1], df[:, o0:o1], lr)
+
+    def batched_update(self, x: Tensor, d: Tensor, lr: float) -> Optional[list[CoreUpdate]]:
+        """The core calls of every tile's update (see ``AnalogTile.batched_update``); None
+        where one of the tiles has none."""
+        if getattr(self.update, "__func__", None) is not AnalogTileArray.update:
+            return None
+        xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
+        calls: list[CoreUpdate] = []
+        for (o0, o1), row in zip(self.out_splits, self.tiles):
+            for (i0, i1), tile in zip(self.in_splits, row):
+                part = tile.batched_update(xf[:, i0:i1], df[:, o0:o1], lr)
+                if part is None:
+                    return None
+                calls.extend(part)
+        return calls
 
     def sgd_step(self, x: Tensor, d: Tensor, lr: float, state: dict[str, Any], **sgd: Any) -> None:
         """The inference tiles' ``sgd_step`` on their slices (momentum buffers per tile)."""

@@ -147,6 +147,9 @@ def update_arguments(
     return xf, df, float(lr)
 
 
+# One call of the core's update: (core tile, x [batch, in], d [batch, out], lr).
+CoreUpdate = tuple[Any, Any, Any, float]
+
 # The reference tile's learning rate before any set_learning_rate.
 DEFAULT_TILE_LEARNING_RATE = 0.1
 
@@ -349,6 +352,11 @@ class AnalogTile:
         ``tile.update(x, d)``)."""
         if lr is None:
             lr = self.get_learning_rate()
+        for core, xs, ds, rate in self._core_updates(x, d, lr):
+            core.update(xs, ds, rate)
+
+    def _core_updates(self, x: Any, d: Any, lr: Any) -> list[CoreUpdate]:
+        """``update(x, d, lr)`` as calls of the core: (core tile, x, d, lr)."""
         xf, df, lr = update_arguments(x, d, lr, self.in_size, self.out_size)
         scales = self.mapping_scales
         if scales is not None:
@@ -358,7 +366,18 @@ class AnalogTile:
                 lr = lr / mean
             else:
                 df = (df / scales).contiguous()
-        self._tile.update(xf.numpy(), df.numpy(), lr)
+        return [(self._tile, xf.numpy(), df.numpy(), lr)]
+
+    def batched_update(self, x: Tensor, d: Tensor, lr: float) -> Optional[list[CoreUpdate]]:
+        """The core calls of ``update(x, d, lr)``, for ``_core.update_tiles`` to run with other
+        tiles' side by side (``AnalogSGD.step``); None where ``update`` is more than them (an
+        ``update`` of a subclass or set on the instance, or a backend other than the CPU's,
+        whose updates are queued).
+        """
+        own = getattr(self.update, "__func__", None) is AnalogTile.update
+        if not own or self.backend != "cpu":
+            return None
+        return self._core_updates(x, d, lr)
 
     def post_update_step(self) -> None:
         """Decay and diffusion of one mini-batch (``AnalogSGD.step`` calls it once per step)."""

@@ -7,9 +7,10 @@ from typing import Any, Callable, Iterable, Optional
 import torch
 from torch.optim import SGD
 
+from rpusim import _core
 from rpusim.distributed import check_no_ddp_gradient, exchange_all
 from rpusim.optim.context import AnalogContext
-from rpusim.tiles import check_learning_rate
+from rpusim.tiles import CoreUpdate, check_learning_rate
 
 
 class AnalogSGD(SGD):
@@ -123,15 +124,39 @@ class AnalogSGD(SGD):
         if digital_gradients:
             super().step()
         exchange_all(contexts)
+        # The pulsed updates of CPU tiles run in one call, side by side (a small tile's update
+        # alone leaves threads idle); each tile's result is that of its own update call.
+        batched: list[CoreUpdate] = []
         for group in self.param_groups:
             lr = group["lr"]
             for p in group["params"]:
-                if not isinstance(p, AnalogContext):
+                if not isinstance(p, AnalogContext) or not p.has_pairs():
                     continue
-                if p.has_pairs():
-                    x, d = p.take_pairs()
-                    if lr > 0:
-                        self._update_tile(p, group, x, -d if group.get("maximize") else d, lr)
-                # Once per step, with or without pairs: decay and diffusion of the devices.
-                p.analog_tile.post_update_step()
+                x, d = p.take_pairs()
+                if lr > 0:
+                    d = -d if group.get("maximize") else d
+                    calls = self._batched_update(p, group, x, d, lr)
+                    if calls is None:
+                        self._update_tile(p, group, x, d, lr)
+                    else:
+                        batched.extend(calls)
+        if batched:
+            _core.update_tiles(batched)
+        # Once per step, with or without pairs: decay and diffusion of the devices.
+        for ctx in contexts:
+            ctx.analog_tile.post_update_step()
         return loss
+
+    def _batched_update(
+        self, ctx: AnalogContext, group: dict[str, Any], x: Any, d: Any, lr: float
+    ) -> Optional[list[CoreUpdate]]:
+        """``_update_tile`` as core calls for ``_core.update_tiles``, where it reduces to them
+        (pulsed CPU tiles; not the digital SGD step of inference tiles)."""
+        tile = ctx.analog_tile
+        digital = group["momentum"] != 0 or group["weight_decay"] != 0
+        if digital and getattr(tile, "digital_weights", False):
+            return None
+        calls = tile.batched_update(x, d, lr) if hasattr(tile, "batched_update") else None
+        if calls is not None:
+            tile.set_learning_rate(lr)  # as _update_tile
+        return calls
