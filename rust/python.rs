@@ -507,10 +507,11 @@ fn describe(obj: &Bound<'_, PyAny>) -> String {
 }
 
 /// The pulsed updates of several tiles at once (`AnalogSGD.step`): `jobs` holds (tile, x, d, lr)
-/// as for `Tile.update`. The tiles update side by side on the CPU pool, so the threads are not
-/// left idle by small tiles; each tile's result is that of its own `update` call (its random
-/// numbers depend on its seed and counters only). A tile named twice updates in order. The
-/// first error is raised; the other tiles' updates have been applied then.
+/// as for `Tile.update`. CPU tiles update side by side on the pool, so the threads are not left
+/// idle by small tiles; each tile's result is that of its own `update` call (its random numbers
+/// depend on its seed and counters only). With a tile named twice, or one on the gpu backend
+/// (whose updates are queued anyway), the updates run one after another in order. The first
+/// error is raised; the other tiles' updates have been applied then.
 #[pyfunction]
 #[allow(clippy::type_complexity)]
 fn update_tiles(
@@ -534,7 +535,12 @@ fn update_tiles(
         .iter()
         .enumerate()
         .all(|(k, a)| tiles[..k].iter().all(|b| !std::ptr::eq(*a, *b)));
-    if !distinct {
+    let on_cpu = |t: &PyTile| {
+        t.inner
+            .lock()
+            .is_ok_and(|tile| tile.backend() == BackendKind::Cpu)
+    };
+    if tiles.len() < 2 || !distinct || !tiles.iter().all(|t| on_cpu(t)) {
         for (t, (x, d, lr)) in tiles.iter().zip(arrays) {
             t.with(py, |tile| tile.update(x, d, lr))?;
         }

@@ -371,11 +371,8 @@ class AnalogTile:
     def batched_update(self, x: Tensor, d: Tensor, lr: float) -> Optional[list[CoreUpdate]]:
         """The core calls of ``update(x, d, lr)``, for ``_core.update_tiles`` to run with other
         tiles' side by side (``AnalogSGD.step``); None where ``update`` is more than them (an
-        ``update`` of a subclass or set on the instance, or a backend other than the CPU's,
-        whose updates are queued).
-        """
-        own = getattr(self.update, "__func__", None) is AnalogTile.update
-        if not own or self.backend != "cpu":
+        ``update`` of a subclass or set on the instance)."""
+        if getattr(self.update, "__func__", None) is not AnalogTile.update:
             return None
         return self._core_updates(x, d, lr)
 

@@ -78,9 +78,12 @@ def assert_same(a: Any, b: Any, path: str = "state") -> None:
         assert a == b, path
 
 
-def test_batched_step_equals_one_update_per_tile(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batched_step_equals_one_update_per_tile(
+    monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """On the cpu side by side; gpu tiles (queued updates) one after another in order."""
     torch.manual_seed(11)
-    net = model()
+    net = model().to_backend(backend)
     twin = copy.deepcopy(net)
     before = copy.deepcopy(net.state_dict())
 

@@ -140,7 +140,10 @@ class AnalogSGD(SGD):
                         self._update_tile(p, group, x, d, lr)
                     else:
                         batched.extend(calls)
-        if batched:
+        if len(batched) == 1:
+            core, x, d, lr = batched[0]
+            core.update(x, d, lr)
+        elif batched:
             _core.update_tiles(batched)
         # Once per step, with or without pairs: decay and diffusion of the devices.
         for ctx in contexts:
