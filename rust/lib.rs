@@ -12,6 +12,7 @@ pub mod error;
 pub mod gemm;
 pub mod memory;
 pub mod numeric;
+pub mod patches;
 pub mod periphery;
 pub mod pulsed;
 pub mod rng;

@@ -5,6 +5,7 @@
 use crate::backend::{self, BackendKind};
 use crate::config::TileConfig;
 use crate::error::Error;
+use crate::patches::{col2im, im2col, PatchGeometry};
 use crate::rng::philox4x32_10;
 use crate::tile::{Counters, Tile, TileState};
 use numpy::{
@@ -200,9 +201,7 @@ impl PyTile {
     ) -> PyResult<usize> {
         check_width("x", x.shape(), self.cols)?;
         let xs = contiguous("x", &x)?;
-        let os = out
-            .as_slice_mut()
-            .map_err(|_| PyTypeError::new_err("out: expected a C-contiguous float32 array"))?;
+        let os = writable("out", &mut out)?;
         self.with(py, |t| {
             t.forward(xs, &mut *os)?;
             Ok(saturation_bound.map_or(0, |b| os.iter().filter(|y| y.abs() >= b).count()))
@@ -218,9 +217,7 @@ impl PyTile {
     ) -> PyResult<()> {
         check_width("d", d.shape(), self.rows)?;
         let ds = contiguous("d", &d)?;
-        let os = out
-            .as_slice_mut()
-            .map_err(|_| PyTypeError::new_err("out: expected a C-contiguous float32 array"))?;
+        let os = writable("out", &mut out)?;
         self.with(py, |t| t.backward(ds, os))
     }
 
@@ -565,6 +562,92 @@ fn update_tiles(
         .map_err(|()| poisoned())
 }
 
+/// (n, c, h, w, kernel h, kernel w, stride h, stride w, dilation h, dilation w).
+type Conv2dGeometry = (
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+);
+
+fn patch_geometry(geometry: Conv2dGeometry) -> PyResult<PatchGeometry> {
+    let (n, c, h, w, kh, kw, sh, sw, dh, dw) = geometry;
+    PatchGeometry {
+        n,
+        c,
+        h,
+        w,
+        kh,
+        kw,
+        stride: (sh, sw),
+        dilation: (dh, dw),
+    }
+    .checked()
+    .map_err(to_py)
+}
+
+fn check_shape(arg: &'static str, shape: &[usize], expected: [usize; 2]) -> PyResult<()> {
+    if shape != expected {
+        return Err(to_py(Error::Shape {
+            arg,
+            expected: expected.to_vec(),
+            got: shape.to_vec(),
+        }));
+    }
+    Ok(())
+}
+
+fn writable<'a>(arg: &str, a: &'a mut PyReadwriteArray2<'_, f32>) -> PyResult<&'a mut [f32]> {
+    a.as_slice_mut()
+        .map_err(|_| PyTypeError::new_err(format!("{arg}: expected a C-contiguous float32 array")))
+}
+
+/// Writes the patches of a 2-D convolution of `x` (`[n·c, h·w]`, the padded input) into `out`
+/// (`[n·oh·ow, c·kh·kw]`); see `patches.rs`.
+#[pyfunction]
+fn conv2d_patches(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f32>,
+    mut out: PyReadwriteArray2<'_, f32>,
+    geometry: Conv2dGeometry,
+) -> PyResult<()> {
+    let g = patch_geometry(geometry)?;
+    check_shape("x", x.shape(), [g.n * g.c, g.h * g.w])?;
+    check_shape("out", out.shape(), [g.patches(), g.patch_len()])?;
+    let xs = contiguous("x", &x)?;
+    let os = writable("out", &mut out)?;
+    compute(py, || {
+        im2col(&g, xs, os);
+        Ok(())
+    })
+}
+
+/// Writes the input gradient of [`conv2d_patches`] into `out` (`[n·c, h·w]`) from the patches'
+/// gradient `grad` (`[n·oh·ow, c·kh·kw]`), summed in a fixed order.
+#[pyfunction]
+fn conv2d_patches_backward(
+    py: Python<'_>,
+    grad: PyReadonlyArray2<'_, f32>,
+    mut out: PyReadwriteArray2<'_, f32>,
+    geometry: Conv2dGeometry,
+) -> PyResult<()> {
+    let g = patch_geometry(geometry)?;
+    check_shape("grad", grad.shape(), [g.patches(), g.patch_len()])?;
+    check_shape("out", out.shape(), [g.n * g.c, g.h * g.w])?;
+    let gs = contiguous("grad", &grad)?;
+    let os = writable("out", &mut out)?;
+    compute(py, || {
+        col2im(&g, gs, os);
+        Ok(())
+    })
+}
+
 /// Philox4x32-10 of one counter and key (for known-answer checks from Python).
 #[pyfunction]
 fn philox4x32_10_block(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
@@ -618,6 +701,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(adopt_calling_thread, m)?)?;
     m.add_function(wrap_pyfunction!(update_tiles, m)?)?;
+    m.add_function(wrap_pyfunction!(conv2d_patches, m)?)?;
+    m.add_function(wrap_pyfunction!(conv2d_patches_backward, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

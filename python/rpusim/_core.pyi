@@ -10,6 +10,8 @@ __all__ = [
     "__version__",
     "adopt_calling_thread",
     "backends",
+    "conv2d_patches",
+    "conv2d_patches_backward",
     "gpu_unavailable_reason",
     "num_threads",
     "philox4x32_10_block",
@@ -70,4 +72,14 @@ def num_threads() -> int: ...
 def adopt_calling_thread() -> bool: ...
 def update_tiles(
     jobs: list[tuple[Tile, npt.NDArray[np.float32], npt.NDArray[np.float32], float]],
+) -> None: ...
+def conv2d_patches(
+    x: npt.NDArray[np.float32],
+    out: npt.NDArray[np.float32],
+    geometry: tuple[int, ...],
+) -> None: ...
+def conv2d_patches_backward(
+    grad: npt.NDArray[np.float32],
+    out: npt.NDArray[np.float32],
+    geometry: tuple[int, ...],
 ) -> None: ...

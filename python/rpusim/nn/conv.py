@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rpusim import _core
 from rpusim.configs.rpu_configs import RPUConfig, SingleRPUConfig
 from rpusim.exceptions import ConfigError, ShapeError
 from rpusim.nn.base import AnalogLayerBase
@@ -38,6 +39,47 @@ def _tuple(name: str, value: SizeArg, dims: int, minimum: int) -> tuple[int, ...
             f"{name}: expected an int >= {minimum} or a tuple of {dims} of them, got {value!r}"
         )
     return values
+
+
+class Conv2dPatches(torch.autograd.Function):
+    """The patches ``[N · OH · OW, C · KH · KW]`` of a float32 CPU 2-D convolution input
+    ``[N, C, H, W]`` (padded), built by the core (``patches.rs``): the values of torch's
+    ``unfold`` views copied, faster, and a backward that sums each input element's patch
+    gradients in a fixed order. ``geometry``: (N, C, H, W, KH, KW, stride h, stride w,
+    dilation h, dilation w); ``out``: (OH, OW)."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, x: Tensor, geometry: tuple[int, ...], out: tuple[int, int]
+    ) -> Tensor:
+        n, c, h, w, kh, kw = geometry[:6]
+        patches = torch.empty(n * out[0] * out[1], c * kh * kw)
+        flat = x.detach().contiguous().reshape(n * c, h * w)
+        _core.conv2d_patches(flat.numpy(), patches.numpy(), geometry)
+        ctx.geometry = geometry
+        return patches
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Optional[Tensor], None, None]:  # type: ignore[override]
+        n, c, h, w = ctx.geometry[:4]
+        out = torch.empty(n * c, h * w)
+        _core.conv2d_patches_backward(
+            grad.to(torch.float32).contiguous().numpy(), out.numpy(), ctx.geometry
+        )
+        return out.reshape(n, c, h, w), None, None
+
+
+def conv2d_patches(
+    x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]
+) -> tuple[Tensor, tuple[int, ...]]:
+    """:class:`Conv2dPatches` of ``x`` and the output's spatial shape (OH, OW)."""
+    n, c, h, w = x.shape
+    out = tuple(
+        (size - dl * (k - 1) - 1) // s + 1
+        for size, k, s, dl in zip((h, w), kernel, stride, dilation)
+    )
+    geometry = (n, c, h, w, *kernel, *stride, *dilation)
+    return Conv2dPatches.apply(x, geometry, out), out
 
 
 class _AnalogConvNd(AnalogLayerBase, nn.Module):
@@ -206,6 +248,8 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
         shape (``L`` = its product)."""
         d = self.dims
         x = self._pad(x)
+        if d == 2 and x.dtype == torch.float32 and x.device.type == "cpu":
+            return conv2d_patches(x, self.kernel_size, self.stride, self.dilation)
         for axis, (k, s, dl) in enumerate(zip(self.kernel_size, self.stride, self.dilation)):
             x = x.unfold(2 + axis, dl * (k - 1) + 1, s)
             if dl > 1:
