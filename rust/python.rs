@@ -608,6 +608,25 @@ fn writable<'a>(arg: &str, a: &'a mut PyReadwriteArray2<'_, f32>) -> PyResult<&'
         .map_err(|_| PyTypeError::new_err(format!("{arg}: expected a C-contiguous float32 array")))
 }
 
+/// Checks `src` and `out` against the shapes of `g`'s image (`[n·c, h·w]`) or patches
+/// (`[n·oh·ow, c·kh·kw]`) and runs `f(g, src, out)` without the GIL.
+fn map_patches(
+    py: Python<'_>,
+    g: &PatchGeometry,
+    (arg, src, src_shape): (&'static str, &PyReadonlyArray2<'_, f32>, [usize; 2]),
+    (out, out_shape): (&mut PyReadwriteArray2<'_, f32>, [usize; 2]),
+    f: fn(&PatchGeometry, &[f32], &mut [f32]),
+) -> PyResult<()> {
+    check_shape(arg, src.shape(), src_shape)?;
+    check_shape("out", out.shape(), out_shape)?;
+    let source = contiguous(arg, src)?;
+    let target = writable("out", out)?;
+    compute(py, || {
+        f(g, source, target);
+        Ok(())
+    })
+}
+
 /// Writes the patches of a 2-D convolution of `x` (`[n·c, h·w]`, the padded input) into `out`
 /// (`[n·oh·ow, c·kh·kw]`); see `patches.rs`.
 #[pyfunction]
@@ -618,14 +637,8 @@ fn conv2d_patches(
     geometry: Conv2dGeometry,
 ) -> PyResult<()> {
     let g = patch_geometry(geometry)?;
-    check_shape("x", x.shape(), [g.n * g.c, g.h * g.w])?;
-    check_shape("out", out.shape(), [g.patches(), g.patch_len()])?;
-    let xs = contiguous("x", &x)?;
-    let os = writable("out", &mut out)?;
-    compute(py, || {
-        im2col(&g, xs, os);
-        Ok(())
-    })
+    let (image, patches) = ([g.n * g.c, g.h * g.w], [g.patches(), g.patch_len()]);
+    map_patches(py, &g, ("x", &x, image), (&mut out, patches), im2col)
 }
 
 /// Writes the input gradient of [`conv2d_patches`] into `out` (`[n·c, h·w]`) from the patches'
@@ -638,14 +651,8 @@ fn conv2d_patches_backward(
     geometry: Conv2dGeometry,
 ) -> PyResult<()> {
     let g = patch_geometry(geometry)?;
-    check_shape("grad", grad.shape(), [g.patches(), g.patch_len()])?;
-    check_shape("out", out.shape(), [g.n * g.c, g.h * g.w])?;
-    let gs = contiguous("grad", &grad)?;
-    let os = writable("out", &mut out)?;
-    compute(py, || {
-        col2im(&g, gs, os);
-        Ok(())
-    })
+    let (image, patches) = ([g.n * g.c, g.h * g.w], [g.patches(), g.patch_len()]);
+    map_patches(py, &g, ("grad", &grad, patches), (&mut out, image), col2im)
 }
 
 /// Philox4x32-10 of one counter and key (for known-answer checks from Python).
