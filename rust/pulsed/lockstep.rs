@@ -3,6 +3,12 @@
 //! (each reads the weight the last one wrote: ~20 cycles of latency per pulse); LANES
 //! independent chains keep the core busy instead. Every device gets exactly the pulses, in the
 //! same order, with the same normals as when replayed alone, so the results are identical.
+//!
+//! A lane iteration costs the same whether or not a lane still has a pulse, so a lane group runs
+//! as long as its busiest device. Blocks of a row without reads are therefore packed: their
+//! columns, busiest first, fill the lanes, and columns without pulses take none. Blocks with
+//! reads run consecutive columns vector by vector, so that each read falls between the right
+//! vectors.
 
 use super::apply::ApplyContext;
 use super::captures::Sink;
@@ -26,6 +32,8 @@ struct Scratch {
     normals: Vec<f32>,
     /// Per lane, bit m set when its m-th pulse goes up (lane l's words at `l * words`).
     directions: Vec<u64>,
+    /// The trains of a block's columns in column order (column q's words at `q * stride`).
+    block_directions: Vec<u64>,
 }
 
 /// The device-ordered application of `sequential_rows` ([`super::sequential`]), lanes of LANES
@@ -56,6 +64,7 @@ pub(super) fn device_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
                 slots: c.slots,
                 cols,
             };
+            let row_captured = c.row_captured(i);
             for c0 in (0..cols).step_by(BLOCK) {
                 let width = BLOCK.min(cols - c0);
                 let wn = if sigma > 0.0 {
@@ -63,6 +72,19 @@ pub(super) fn device_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
                 } else {
                     [0.0; BLOCK]
                 };
+                // Without reads in the block, a device's pulses do not depend on which lane runs
+                // them.
+                let packed = !row_captured || (c0..c0 + width).all(|j| c.captures(i, j).is_empty());
+                if packed {
+                    let block = Block { i, c0, width };
+                    let args = (row as &mut [f32], app.as_deref_mut(), &wn[..]);
+                    if wide {
+                        wide_packed(c, &device, block, args, scratch);
+                    } else {
+                        packed_lanes::<S, F, false>(c, &device, block, args, scratch);
+                    }
+                    continue;
+                }
                 for l0 in (0..width).step_by(LANES) {
                     let group = LaneGroup {
                         i,
@@ -78,6 +100,169 @@ pub(super) fn device_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
                 }
             }
         });
+}
+
+/// The replay normals of the devices (i, lanes_j[l]), pulse-major: lane l's m-th normal at
+/// `m * LANES + l`, so that one pulse of all lanes reads one contiguous vector; `extra` rows
+/// past the longest lane's last block are left for reads whose values go unused. Device (i, j)
+/// draws counter (j, i, group·2²⁰ + block, step), 8 a block, whichever lane it runs in.
+#[inline(always)]
+fn replay_normals<const WIDE: bool>(
+    c: &ApplyContext<'_>,
+    i: usize,
+    lanes_j: [u32; LANES],
+    most_pulses: usize,
+    extra: usize,
+    normals: &mut Vec<f32>,
+) {
+    let depth = most_pulses.next_multiple_of(8) + extra;
+    if normals.len() < LANES * depth {
+        normals.resize(LANES * depth, 0.0);
+    }
+    // Block b of every lane at once: the lanes' counters differ in their first word only, and
+    // the block's 8 normals of the LANES lanes fill 8 contiguous pulse rows.
+    let table = c.st.table;
+    for b in 0..most_pulses.div_ceil(8) {
+        let ctr = [
+            lanes_j,
+            [i as u32; LANES],
+            [(c.g.index << 20) | b as u32; LANES],
+            [c.st.step; LANES],
+        ];
+        // Round by round across the lanes where compiled for AVX-512: the same bits.
+        let r = if WIDE {
+            c.st.replay.blocks_wide::<LANES>(ctr)
+        } else {
+            c.st.replay.blocks::<LANES>(ctr)
+        };
+        let out: &mut [f32; 8 * LANES] = (&mut normals[b * 8 * LANES..(b + 1) * 8 * LANES])
+            .try_into()
+            .expect("8 pulse rows");
+        for (w, words) in r.iter().enumerate() {
+            let (low, high) = table.sample_halves(words);
+            out[2 * w * LANES..(2 * w + 1) * LANES].copy_from_slice(&low);
+            out[(2 * w + 1) * LANES..(2 * w + 2) * LANES].copy_from_slice(&high);
+        }
+    }
+}
+
+/// Columns c0..c0 + width (width ≤ BLOCK) of row i.
+#[derive(Clone, Copy)]
+struct Block {
+    i: usize,
+    c0: usize,
+    width: usize,
+}
+
+/// [`packed_lanes`] compiled for AVX-512 where the CPU has it.
+#[inline(always)]
+fn wide_packed<S: PulseStep, F: Fn(usize) -> S>(
+    c: &ApplyContext<'_>,
+    device: &F,
+    block: Block,
+    rows: LaneRows<'_>,
+    scratch: &mut Scratch,
+) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: callers check has_wide_lanes(), so the CPU has every enabled feature.
+    #[allow(unsafe_code)]
+    unsafe {
+        packed_lanes_avx512(c, device, block, rows, scratch);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    packed_lanes::<S, F, false>(c, device, block, rows, scratch);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
+fn packed_lanes_avx512<S: PulseStep, F: Fn(usize) -> S>(
+    c: &ApplyContext<'_>,
+    device: &F,
+    block: Block,
+    rows: LaneRows<'_>,
+    scratch: &mut Scratch,
+) {
+    packed_lanes::<S, F, true>(c, device, block, rows, scratch);
+}
+
+/// A block of a row without reads, its devices packed into lanes by pulse count: pass 1 takes
+/// every column's train, then the columns with pulses, busiest first, fill the lanes, so that
+/// the lanes of one iteration have similar counts (little masked work) and columns without
+/// pulses take no lane. Each device gets the same pulses and normals as in any other lane.
+#[inline(always)]
+fn packed_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
+    c: &ApplyContext<'_>,
+    device: &F,
+    Block { i, c0, width }: Block,
+    (row, mut app, write_normals): LaneRows<'_>,
+    scratch: &mut Scratch,
+) {
+    let cols = c.input.cols;
+    let mut totals = [0usize; BLOCK];
+    let mut stride = 0;
+    scratch.block_directions.clear();
+    for l0 in (0..width).step_by(LANES) {
+        let n = LANES.min(width - l0);
+        let lanes_in = LanesIn {
+            c,
+            i,
+            j0: c0 + l0,
+            n,
+            fired: &scratch.fired,
+        };
+        let (t, _) = lane_trains::<WIDE>(&lanes_in, &mut scratch.directions);
+        stride = scratch.directions.len() / LANES;
+        scratch
+            .block_directions
+            .extend_from_slice(&scratch.directions);
+        totals[l0..l0 + n].copy_from_slice(&t[..n]);
+    }
+    let mut order = [0u8; BLOCK];
+    let mut busy = 0;
+    for (q, &t) in totals[..width].iter().enumerate() {
+        if t > 0 {
+            order[busy] = q as u8;
+            busy += 1;
+        }
+    }
+    order[..busy].sort_unstable_by_key(|&q| std::cmp::Reverse(totals[q as usize]));
+    let noisy = c.pulsed.steps().dw_min_std > 0.0;
+    let sigma = c.pulsed.write_noise;
+    for p in (0..busy).step_by(LANES) {
+        let n = LANES.min(busy - p);
+        // Lanes past n repeat the last column with no pulses and are not written back.
+        let q: [usize; LANES] = std::array::from_fn(|l| order[p + l.min(n - 1)] as usize);
+        let counts: [u32; LANES] =
+            std::array::from_fn(|l| if l < n { totals[q[l]] as u32 } else { 0 });
+        let most_pulses = counts[0] as usize;
+        scratch.directions.clear();
+        scratch.directions.resize(LANES * stride, 0);
+        for (lane, &from) in scratch.directions.chunks_mut(stride).zip(&q[..n]) {
+            lane.copy_from_slice(&scratch.block_directions[from * stride..(from + 1) * stride]);
+        }
+        if noisy {
+            let lanes_j: [u32; LANES] = std::array::from_fn(|l| (c0 + q[l]) as u32);
+            replay_normals::<WIDE>(c, i, lanes_j, most_pulses, 0, &mut scratch.normals);
+        }
+        let lanes = S::lanes(&std::array::from_fn(|l| device(i * cols + c0 + q[l])));
+        let mut w: [f32; LANES] = std::array::from_fn(|l| row[c0 + q[l]]);
+        let train = LaneTrain {
+            pulses: most_pulses,
+            counts,
+            directions: &scratch.directions,
+            words: most_pulses.div_ceil(64),
+            stride,
+            normals: noisy.then_some(&scratch.normals[..]),
+            wide: WIDE,
+        };
+        S::pulse_train_lanes(&lanes, &mut w, &train);
+        for (&w, &q) in w.iter().zip(&q[..n]) {
+            row[c0 + q] = w;
+            if let Some(a) = app.as_deref_mut() {
+                a[c0 + q] = w + sigma * write_normals[q];
+            }
+        }
+    }
 }
 
 /// Devices (i, j0..j0 + n), n ≤ LANES.
@@ -185,45 +370,13 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
         lane_trains::<WIDE>(&lanes_in, &mut scratch.directions)
     };
 
-    // The replay normals of device (i, j): counter (j, i, group·2²⁰ + block, step), 8 a block.
-    // Stored pulse-major: lane l's m-th normal at m·LANES + l, so that one pulse of all lanes
-    // reads one contiguous vector.
     let noisy = c.pulsed.steps().dw_min_std > 0.0;
     let most_pulses = totals.iter().max().copied().unwrap_or(0);
-    // A masked iteration of the per-vector loop reads up to `longest` normals past a lane's
-    // last one (values unused).
-    let depth = most_pulses.next_multiple_of(8) + longest;
     if noisy {
-        if scratch.normals.len() < LANES * depth {
-            scratch.normals.resize(LANES * depth, 0.0);
-        }
-        // Block b of every lane at once: the lanes' counters differ in their first word only,
-        // and the block's 8 normals of the LANES lanes fill 8 contiguous pulse rows.
-        let table = c.st.table;
         let lanes_j: [u32; LANES] = std::array::from_fn(|l| (j0 + l) as u32);
-        for b in 0..most_pulses.div_ceil(8) {
-            let ctr = [
-                lanes_j,
-                [i as u32; LANES],
-                [(c.g.index << 20) | b as u32; LANES],
-                [c.st.step; LANES],
-            ];
-            // Round by round across the lanes where compiled for AVX-512: the same bits.
-            let r = if WIDE {
-                c.st.replay.blocks_wide::<LANES>(ctr)
-            } else {
-                c.st.replay.blocks::<LANES>(ctr)
-            };
-            let out: &mut [f32; 8 * LANES] = (&mut scratch.normals
-                [b * 8 * LANES..(b + 1) * 8 * LANES])
-                .try_into()
-                .expect("8 pulse rows");
-            for (w, words) in r.iter().enumerate() {
-                let (low, high) = table.sample_halves(words);
-                out[2 * w * LANES..(2 * w + 1) * LANES].copy_from_slice(&low);
-                out[(2 * w + 1) * LANES..(2 * w + 2) * LANES].copy_from_slice(&high);
-            }
-        }
+        // A masked iteration of the per-vector loop reads up to `longest` normals past a lane's
+        // last one (values unused).
+        replay_normals::<WIDE>(c, i, lanes_j, most_pulses, longest, &mut scratch.normals);
     }
 
     // A read sees the visible weight: persistent + σξ once the device has been written.

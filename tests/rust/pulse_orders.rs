@@ -67,6 +67,8 @@ fn devices() -> Vec<(&'static str, DeviceConfig)> {
     ]
 }
 
+const COLS: usize = 101;
+
 struct Outcome {
     weights: Vec<f32>,
     apparent: Vec<f32>,
@@ -74,15 +76,19 @@ struct Outcome {
 }
 
 /// Slot order (`None`) or lanes (`Some(portable)`: baseline instructions, or AVX-512 where the
-/// CPU has it).
+/// CPU has it); with mid-batch reads (lanes of consecutive columns, vector by vector) or without
+/// (lanes packed by pulse count).
 fn run(
     config: &DeviceConfig,
     (lr, desired_bl): (f32, u32),
     polarity: Polarity,
     lanes: Option<bool>,
+    with_reads: bool,
 ) -> Outcome {
-    // 37 columns: two lane groups of a 64-column block plus a partial one.
-    let (rows, cols, batch) = (23, 37, 12);
+    // 101 columns: a full 64-column block, read in some columns when with_reads (lanes of
+    // consecutive columns), then a block of two lane groups plus a partial one that is never
+    // read (lanes packed by pulse count).
+    let (rows, cols, batch) = (23, COLS, 12);
     let device = DeviceArray::build(config, rows, cols, 5).unwrap();
     let mut weights = data(rows * cols, 3)
         .iter()
@@ -93,7 +99,7 @@ fn run(
     let noisy = config.write_noise() > 0.0;
     let captures = CapturePlan {
         by_rows: false,
-        events: (0..batch as u32)
+        events: (0..if with_reads { batch as u32 } else { 0 })
             .step_by(3)
             .map(|v| Capture {
                 vector: v,
@@ -156,10 +162,14 @@ fn every_order_gives_the_same_weights_and_reads() {
         // Sparse (about one pulse per device and vector or fewer) and dense (many), and trains
         // longer than one 64-slot word (more than 64 pulses per device and vector).
         for (lr, desired_bl) in [(0.02, 31), (1.0, 31), (4.0, 100)] {
-            for polarity in [Polarity::Both, Polarity::UpOnly, Polarity::DownAsUp] {
-                let slots = run(&config, (lr, desired_bl), polarity, None);
-                let case = format!("{name}, lr {lr}, BL {desired_bl}, {polarity:?}");
-                let start = data(23 * 37, 3);
+            for (polarity, with_reads) in [Polarity::Both, Polarity::UpOnly, Polarity::DownAsUp]
+                .into_iter()
+                .flat_map(|p| [(p, true), (p, false)])
+            {
+                let slots = run(&config, (lr, desired_bl), polarity, None, with_reads);
+                let case =
+                    format!("{name}, lr {lr}, BL {desired_bl}, {polarity:?}, reads {with_reads}");
+                let start = data(23 * COLS, 3);
                 let moved = slots
                     .weights
                     .iter()
@@ -167,9 +177,15 @@ fn every_order_gives_the_same_weights_and_reads() {
                     .filter(|(w, s)| (**w - 0.3 * **s).abs() > 1e-6)
                     .count();
                 assert!(moved > 50, "{case}: only {moved} devices moved");
-                assert!(!slots.reads.is_empty(), "{case}: no reads");
+                assert_eq!(slots.reads.is_empty(), !with_reads, "{case}: reads");
                 for portable in [true, false] {
-                    let lanes = run(&config, (lr, desired_bl), polarity, Some(portable));
+                    let lanes = run(
+                        &config,
+                        (lr, desired_bl),
+                        polarity,
+                        Some(portable),
+                        with_reads,
+                    );
                     let case = format!("{case}, portable lanes {portable}");
                     assert_eq!(
                         bits(&slots.weights),
