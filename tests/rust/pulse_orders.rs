@@ -75,19 +75,28 @@ struct Outcome {
     reads: Vec<f32>,
 }
 
+/// Mid-batch reads: of columns (a block with a read column runs vector by vector in lanes of
+/// consecutive columns, the other block is packed), of whole rows (every block of a read row
+/// runs vector by vector, the other rows are packed), or none (every block packed by pulse
+/// count).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Reads {
+    Columns,
+    Rows,
+    None,
+}
+
 /// Slot order (`None`) or lanes (`Some(portable)`: baseline instructions, or AVX-512 where the
-/// CPU has it); with mid-batch reads (lanes of consecutive columns, vector by vector) or without
-/// (lanes packed by pulse count).
+/// CPU has it).
 fn run(
     config: &DeviceConfig,
     (lr, desired_bl): (f32, u32),
     polarity: Polarity,
     lanes: Option<bool>,
-    with_reads: bool,
+    reads_of: Reads,
 ) -> Outcome {
-    // 101 columns: a full 64-column block, read in some columns when with_reads (lanes of
-    // consecutive columns), then a block of two lane groups plus a partial one that is never
-    // read (lanes packed by pulse count).
+    // 101 columns: a full 64-column block, read in some columns with `Reads::Columns`, then a
+    // block of two lane groups plus a partial one that is never read in columns.
     let (rows, cols, batch) = (23, COLS, 12);
     let device = DeviceArray::build(config, rows, cols, 5).unwrap();
     let mut weights = data(rows * cols, 3)
@@ -97,13 +106,18 @@ fn run(
     device.clip_weights(&mut weights);
     let mut apparent = weights.clone();
     let noisy = config.write_noise() > 0.0;
+    let read_indices = if reads_of == Reads::Rows { rows } else { cols } as u32;
     let captures = CapturePlan {
-        by_rows: false,
-        events: (0..if with_reads { batch as u32 } else { 0 })
+        by_rows: reads_of == Reads::Rows,
+        events: (0..if reads_of == Reads::None {
+            0
+        } else {
+            batch as u32
+        })
             .step_by(3)
             .map(|v| Capture {
                 vector: v,
-                index: (v * 7) % cols as u32,
+                index: (v * 7) % read_indices,
             })
             .collect(),
     };
@@ -162,13 +176,13 @@ fn every_order_gives_the_same_weights_and_reads() {
         // Sparse (about one pulse per device and vector or fewer) and dense (many), and trains
         // longer than one 64-slot word (more than 64 pulses per device and vector).
         for (lr, desired_bl) in [(0.02, 31), (1.0, 31), (4.0, 100)] {
-            for (polarity, with_reads) in [Polarity::Both, Polarity::UpOnly, Polarity::DownAsUp]
+            for (polarity, reads_of) in [Polarity::Both, Polarity::UpOnly, Polarity::DownAsUp]
                 .into_iter()
-                .flat_map(|p| [(p, true), (p, false)])
+                .flat_map(|p| [(p, Reads::Columns), (p, Reads::Rows), (p, Reads::None)])
             {
-                let slots = run(&config, (lr, desired_bl), polarity, None, with_reads);
+                let slots = run(&config, (lr, desired_bl), polarity, None, reads_of);
                 let case =
-                    format!("{name}, lr {lr}, BL {desired_bl}, {polarity:?}, reads {with_reads}");
+                    format!("{name}, lr {lr}, BL {desired_bl}, {polarity:?}, reads {reads_of:?}");
                 let start = data(23 * COLS, 3);
                 let moved = slots
                     .weights
@@ -177,14 +191,18 @@ fn every_order_gives_the_same_weights_and_reads() {
                     .filter(|(w, s)| (**w - 0.3 * **s).abs() > 1e-6)
                     .count();
                 assert!(moved > 50, "{case}: only {moved} devices moved");
-                assert_eq!(slots.reads.is_empty(), !with_reads, "{case}: reads");
+                assert_eq!(
+                    slots.reads.is_empty(),
+                    reads_of == Reads::None,
+                    "{case}: reads"
+                );
                 for portable in [true, false] {
                     let lanes = run(
                         &config,
                         (lr, desired_bl),
                         polarity,
                         Some(portable),
-                        with_reads,
+                        reads_of,
                     );
                     let case = format!("{case}, portable lanes {portable}");
                     assert_eq!(
