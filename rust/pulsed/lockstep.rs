@@ -217,21 +217,23 @@ fn packed_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
             .extend_from_slice(&scratch.directions);
         totals[l0..l0 + n].copy_from_slice(&t[..n]);
     }
-    let mut order = [0u8; BLOCK];
+    // The busy columns, busiest first: sort keys (u32::MAX − total, column), so that plain
+    // integers are compared.
+    let mut order = [0u64; BLOCK];
     let mut busy = 0;
     for (q, &t) in totals[..width].iter().enumerate() {
         if t > 0 {
-            order[busy] = q as u8;
+            order[busy] = (u64::from(u32::MAX) - t.min(u32::MAX as usize) as u64) << 6 | q as u64;
             busy += 1;
         }
     }
-    order[..busy].sort_unstable_by_key(|&q| std::cmp::Reverse(totals[q as usize]));
+    order[..busy].sort_unstable();
     let noisy = c.pulsed.steps().dw_min_std > 0.0;
     let sigma = c.pulsed.write_noise;
     for p in (0..busy).step_by(LANES) {
         let n = LANES.min(busy - p);
         // Lanes past n repeat the last column with no pulses and are not written back.
-        let q: [usize; LANES] = std::array::from_fn(|l| order[p + l.min(n - 1)] as usize);
+        let q: [usize; LANES] = std::array::from_fn(|l| (order[p + l.min(n - 1)] & 63) as usize);
         let counts: [u32; LANES] =
             std::array::from_fn(|l| if l < n { totals[q[l]] as u32 } else { 0 });
         let most_pulses = counts[0] as usize;
