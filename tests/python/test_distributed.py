@@ -10,6 +10,8 @@ of an unprepared model, and ``prepare_for_ddp`` without a process group.
 from __future__ import annotations
 
 import copy
+import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -31,6 +33,7 @@ from rpusim.optim import AnalogContext, AnalogSGD
 
 WORLD = 2
 TIMEOUT_S = 300  # far above the 7-45 s the two processes take on a busy 2-core machine
+TEARDOWN_GRACE_S = 60  # from both ranks' "saved" to their exit; they take well under a second
 
 
 def free_port() -> int:
@@ -50,9 +53,26 @@ def rank_reports(out: Path) -> str:
     return "\n".join(parts)
 
 
+def rank_log(out: Path, rank: int) -> str:
+    path = out / f"rank{rank}.log"
+    return path.read_text() if path.exists() else ""
+
+
+def stop_ranks(context: Any) -> None:
+    """Has every live rank dump its stacks (the worker's SIGUSR1 handler), then kills it."""
+    alive = [p for p in context.processes if p.is_alive()]
+    for process in alive:
+        os.kill(process.pid, signal.SIGUSR1)
+    time.sleep(2.0)
+    for process in alive:
+        process.kill()
+        process.join()
+
+
 @pytest.fixture(scope="module")
-def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    """Runs ``ddp_worker.run`` on 2 gloo ranks once; the results of each rank."""
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Runs ``ddp_worker.run`` on 2 gloo ranks once: the results of each rank, and how their
+    process group came down (``teardown``: None when both ranks exited on their own)."""
     out = tmp_path_factory.mktemp("ddp")
     context = mp.start_processes(
         ddp_worker.run,
@@ -62,14 +82,44 @@ def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         start_method="spawn",
     )
     deadline = time.monotonic() + TIMEOUT_S
-    while not context.join(timeout=5):
-        if time.monotonic() > deadline:
-            for process in context.processes:
-                process.kill()
+    saved_at = None
+    teardown = None
+    while not context.join(timeout=1):
+        now = time.monotonic()
+        if saved_at is None and all("saved" in rank_log(out, r) for r in range(WORLD)):
+            saved_at = now
+        if saved_at is not None and now - saved_at > TEARDOWN_GRACE_S:
+            stop_ranks(context)
+            teardown = f"the ranks saved but did not exit\n{rank_reports(out)}"
+            break
+        if now > deadline:
+            stop_ranks(context)
             pytest.fail(
                 f"the {WORLD} gloo ranks did not finish within {TIMEOUT_S} s\n{rank_reports(out)}"
             )
-    return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
+    results = [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
+    last_lines = [rank_log(out, r).strip().rsplit("\n", 1)[-1] for r in range(WORLD)]
+    in_destroy = [line.endswith(ddp_worker.TEARDOWN) for line in last_lines]
+    destroyed = [line.endswith("group destroyed") for line in last_lines]
+    # Some rank is inside destroy_process_group, past the barrier; the others are too, or done.
+    stuck_in_torch = any(in_destroy) and all(a or b for a, b in zip(in_destroy, destroyed))
+    return {"results": results, "teardown": teardown, "stuck_in_torch": stuck_in_torch}
+
+
+@pytest.fixture(scope="module")
+def ranks(run: dict[str, Any]) -> list[dict[str, Any]]:
+    return run["results"]
+
+
+def test_ranks_exit_after_saving(run: dict[str, Any]) -> None:
+    """Both ranks pass the final barrier, destroy their process group and exit. A hang inside
+    torch's own destroy_process_group (gloo, pytorch/pytorch#75097) is reported as an expected
+    failure with the stacks; a hang anywhere else fails."""
+    if run["teardown"] is None:
+        return
+    if run["stuck_in_torch"]:
+        pytest.xfail(f"torch's destroy_process_group hung (gloo): {run['teardown']}")
+    pytest.fail(run["teardown"])
 
 
 def assert_same_bits(a: dict[str, Tensor], b: dict[str, Tensor]) -> None:
