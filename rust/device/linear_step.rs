@@ -278,7 +278,7 @@ fn linear_train_avx512(d: &LinearLanes, w: &mut [f32; LANES], train: &LaneTrain<
     });
     let mut wv = load(w);
     let mut xi = [zero; REGS];
-    for word in 0..train.words {
+    for word in train.first / 64..train.words {
         let bits = train.direction_words(word);
         // Lanes 8h..8h + 8 as one register of u64.
         let halves: [__m512i; 2 * REGS] = std::array::from_fn(|h| {
@@ -288,7 +288,7 @@ fn linear_train_avx512(d: &LinearLanes, w: &mut [f32; LANES], train: &LaneTrain<
                 _mm512_loadu_si512(bits[8 * h..].as_ptr().cast())
             }
         });
-        for bit in 0..64.min(train.pulses - word * 64) {
+        for bit in train.first_bit(word)..64.min(train.pulses - word * 64) {
             let m = word * 64 + bit;
             if let Some(normals) = train.normals {
                 let row: &[f32; LANES] = normals[m * LANES..(m + 1) * LANES]

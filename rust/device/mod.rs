@@ -77,7 +77,9 @@ pub trait PulseStep: Copy {
 /// words (`directions[l * stride..]`) is set, with cycle-to-cycle normal `normals[m * LANES + l]`
 /// (all zero when `normals` is None).
 pub struct LaneTrain<'a> {
-    /// The longest lane's count: the iterations.
+    /// The first iteration to run (a run that stops at reads resumes there).
+    pub first: usize,
+    /// Where to stop: the longest lane's count, or a read's position.
     pub pulses: usize,
     pub counts: [u32; LANES],
     pub directions: &'a [u64],
@@ -90,6 +92,16 @@ pub struct LaneTrain<'a> {
 }
 
 impl LaneTrain<'_> {
+    /// The first bit of direction word `word` to run.
+    #[inline(always)]
+    pub fn first_bit(&self, word: usize) -> usize {
+        if word == self.first / 64 {
+            self.first % 64
+        } else {
+            0
+        }
+    }
+
     /// Lane l's direction word `word`, for every lane.
     #[inline(always)]
     pub fn direction_words(&self, word: usize) -> [u64; LANES] {
@@ -105,9 +117,9 @@ pub fn pulse_train_portable<S: PulseStep>(
     train: &LaneTrain<'_>,
 ) {
     let mut xi = [0.0f32; LANES];
-    for word in 0..train.words {
+    for word in train.first / 64..train.words {
         let bits = train.direction_words(word);
-        for bit in 0..64.min(train.pulses - word * 64) {
+        for bit in train.first_bit(word)..64.min(train.pulses - word * 64) {
             let m = word * 64 + bit;
             if let Some(normals) = train.normals {
                 xi = normals[m * LANES..(m + 1) * LANES]

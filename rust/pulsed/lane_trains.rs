@@ -76,13 +76,13 @@ fn polarity_bits(polarity: Polarity) -> (u32, u32) {
 }
 
 /// Per fired vector: every lane's pulse count (0 where its direction is dropped) and a mask of
-/// the lanes going up; returns the lanes' totals and the largest count.
+/// the lanes going up; returns the lanes' totals.
 #[inline(always)]
 pub(super) fn vector_counts(
     g: &LanesIn<'_, '_>,
     counts_out: &mut Vec<[u16; LANES]>,
     ups_out: &mut Vec<u32>,
-) -> ([usize; LANES], usize) {
+) -> [usize; LANES] {
     let LanesIn {
         c, j0, n, fired, ..
     } = *g;
@@ -98,7 +98,6 @@ pub(super) fn vector_counts(
     counts_out.clear();
     ups_out.clear();
     let mut totals = [0usize; LANES];
-    let mut longest = 0;
     for &v in fired {
         let v = v as usize;
         let db = &d_row[v * words..(v + 1) * words];
@@ -118,38 +117,36 @@ pub(super) fn vector_counts(
                 continue;
             };
             *count = hits as u16;
-            longest = longest.max(hits as usize);
             ups |= u32::from(up) << l;
             totals[l] += hits as usize;
         }
         counts_out.push(counts);
         ups_out.push(ups);
     }
-    (totals, longest)
+    totals
 }
 
 /// Lane by lane: the lane's pulses over all fired vectors as one train, its directions as bits
 /// (lane l's at `l * stride`, stride = directions.len() / LANES, bit m for its m-th pulse, set
 /// when up). Branch-free per vector: where pulses are sparse, a branch on "any hit" would be
-/// mispredicted about every other vector. Returns the lanes' totals (and 0 for the per-vector
-/// padding, which this layout does not need).
+/// mispredicted about every other vector. Returns the lanes' totals.
 #[inline(always)]
 pub(super) fn lane_trains<const WIDE: bool>(
     g: &LanesIn<'_, '_>,
     directions: &mut Vec<u64>,
-) -> ([usize; LANES], usize) {
+) -> [usize; LANES] {
     #[cfg(target_arch = "x86_64")]
     if WIDE && g.c.g.words == 1 {
         // SAFETY: WIDE runs only where has_wide_lanes() holds (AVX-512F and BW).
         #[allow(unsafe_code)]
-        return (unsafe { lane_trains_avx512(g, directions) }, 0);
+        return unsafe { lane_trains_avx512(g, directions) };
     }
     lane_trains_portable(g, directions)
 }
 
 /// [`lane_trains`] one lane at a time.
 #[inline(always)]
-fn lane_trains_portable(g: &LanesIn<'_, '_>, directions: &mut Vec<u64>) -> ([usize; LANES], usize) {
+fn lane_trains_portable(g: &LanesIn<'_, '_>, directions: &mut Vec<u64>) -> [usize; LANES] {
     let LanesIn {
         c, j0, n, fired, ..
     } = *g;
@@ -216,7 +213,7 @@ fn lane_trains_portable(g: &LanesIn<'_, '_>, directions: &mut Vec<u64>) -> ([usi
         }
         *total = at;
     }
-    (totals, 0)
+    totals
 }
 
 /// Sets bits `at..at + count` of a bit array.

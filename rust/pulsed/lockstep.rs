@@ -34,6 +34,24 @@ struct Scratch {
     directions: Vec<u64>,
     /// The trains of a block's columns in column order (column q's words at `q * stride`).
     block_directions: Vec<u64>,
+    /// The reads of a lane group: (position in the lane's train, lane, event).
+    stops: Vec<(u32, u32, u32)>,
+}
+
+/// Sets bits start..start + count of a bit string of u64 words.
+fn set_bits(words: &mut [u64], start: usize, count: usize) {
+    let (mut at, end) = (start, start + count);
+    while at < end {
+        let (word, bit) = (at / 64, at % 64);
+        let take = (64 - bit).min(end - at);
+        let mask = if take == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << take) - 1) << bit
+        };
+        words[word] |= mask;
+        at += take;
+    }
 }
 
 /// The device-ordered application of `sequential_rows` ([`super::sequential`]), lanes of LANES
@@ -103,8 +121,7 @@ pub(super) fn device_rows<S: PulseStep, F: Fn(usize) -> S + Sync>(
 }
 
 /// The replay normals of the devices (i, lanes_j[l]), pulse-major: lane l's m-th normal at
-/// `m * LANES + l`, so that one pulse of all lanes reads one contiguous vector; `extra` rows
-/// past the longest lane's last block are left for reads whose values go unused. Device (i, j)
+/// `m * LANES + l`, so that one pulse of all lanes reads one contiguous vector. Device (i, j)
 /// draws counter (j, i, group·2²⁰ + block, step), 8 a block, whichever lane it runs in.
 #[inline(always)]
 fn replay_normals<const WIDE: bool>(
@@ -112,10 +129,9 @@ fn replay_normals<const WIDE: bool>(
     i: usize,
     lanes_j: [u32; LANES],
     most_pulses: usize,
-    extra: usize,
     normals: &mut Vec<f32>,
 ) {
-    let depth = most_pulses.next_multiple_of(8) + extra;
+    let depth = most_pulses.next_multiple_of(8);
     if normals.len() < LANES * depth {
         normals.resize(LANES * depth, 0.0);
     }
@@ -210,7 +226,7 @@ fn packed_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
             n,
             fired: &scratch.fired,
         };
-        let (t, _) = lane_trains::<WIDE>(&lanes_in, &mut scratch.directions);
+        let t = lane_trains::<WIDE>(&lanes_in, &mut scratch.directions);
         stride = scratch.directions.len() / LANES;
         scratch
             .block_directions
@@ -244,11 +260,12 @@ fn packed_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
         }
         if noisy {
             let lanes_j: [u32; LANES] = std::array::from_fn(|l| (c0 + q[l]) as u32);
-            replay_normals::<WIDE>(c, i, lanes_j, most_pulses, 0, &mut scratch.normals);
+            replay_normals::<WIDE>(c, i, lanes_j, most_pulses, &mut scratch.normals);
         }
         let lanes = S::lanes(&std::array::from_fn(|l| device(i * cols + c0 + q[l])));
         let mut w: [f32; LANES] = std::array::from_fn(|l| row[c0 + q[l]]);
         let train = LaneTrain {
+            first: 0,
             pulses: most_pulses,
             counts,
             directions: &scratch.directions,
@@ -366,7 +383,7 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
         n,
         fired: &scratch.fired,
     };
-    let (totals, longest) = if any_caps {
+    let totals = if any_caps {
         vector_counts(&lanes_in, &mut scratch.counts, &mut scratch.ups)
     } else {
         lane_trains::<WIDE>(&lanes_in, &mut scratch.directions)
@@ -376,9 +393,7 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
     let most_pulses = totals.iter().max().copied().unwrap_or(0);
     if noisy {
         let lanes_j: [u32; LANES] = std::array::from_fn(|l| (j0 + l) as u32);
-        // A masked iteration of the per-vector loop reads up to `longest` normals past a lane's
-        // last one (values unused).
-        replay_normals::<WIDE>(c, i, lanes_j, most_pulses, longest, &mut scratch.normals);
+        replay_normals::<WIDE>(c, i, lanes_j, most_pulses, &mut scratch.normals);
     }
 
     // A read sees the visible weight: persistent + σξ once the device has been written.
@@ -397,65 +412,81 @@ fn run_lanes<S: PulseStep, F: Fn(usize) -> S, const WIDE: bool>(
     };
     let pulsed: [bool; LANES] = std::array::from_fn(|l| totals[l] > 0);
 
-    // Pass 2: the pulses, LANES devices per iteration (masked where a lane has no pulse left).
+    // Pass 2: the pulses, LANES devices per iteration (masked where a lane has no pulse left):
+    // lane l takes its m-th pulse in iteration m. A read of lane l needs only lane l's own
+    // pulses before it (the devices are independent), so the run stops at each read's position
+    // in its lane's train, takes the read, and resumes.
+    let noisy_normals = noisy.then_some(&scratch.normals[..]);
     if any_caps {
-        // Vector by vector, so that reads between vectors see the weights of that moment.
+        let stride = most_pulses.div_ceil(64).max(1);
+        let (directions, stops) = (&mut scratch.directions, &mut scratch.stops);
+        directions.clear();
+        directions.resize(LANES * stride, 0);
+        stops.clear();
+        let mut position = [0usize; LANES];
         let mut next_cap = [0usize; LANES];
-        let mut used = [0usize; LANES];
-        let mut pulsed_yet = [false; LANES];
         for (f, &v) in scratch.fired.iter().enumerate() {
             for l in 0..n {
+                // A read at vector r sees the pulses of the vectors up to r.
                 while next_cap[l] < caps[l].len() && caps[l][next_cap[l]].0 < v {
-                    sink.put(
-                        caps[l][next_cap[l]].1,
-                        j0 + l,
-                        visible(w[l], l, pulsed_yet[l]),
-                    );
+                    stops.push((position[l] as u32, l as u32, caps[l][next_cap[l]].1));
                     next_cap[l] += 1;
                 }
             }
-            let counts = scratch.counts[f];
-            let most = counts.iter().max().copied().unwrap_or(0);
-            if most == 0 {
-                continue;
-            }
-            let ups = scratch.ups[f];
-            let up: [bool; LANES] = std::array::from_fn(|l| (ups >> l) & 1 == 1);
-            let counts_f: [f32; LANES] = std::array::from_fn(|l| f32::from(counts[l]));
-            let mut xi = [0.0f32; LANES];
-            for m in 0..most {
-                if noisy {
-                    for l in 0..LANES {
-                        xi[l] = scratch.normals[(used[l] + m as usize) * LANES + l];
-                    }
+            let (counts, ups) = (scratch.counts[f], scratch.ups[f]);
+            for l in 0..n {
+                let count = usize::from(counts[l]);
+                if (ups >> l) & 1 == 1 {
+                    set_bits(
+                        &mut directions[l * stride..(l + 1) * stride],
+                        position[l],
+                        count,
+                    );
                 }
-                let next = S::pulse_lanes(&lanes, &up, &w, &xi);
-                // Lanes whose pulses are done keep their weight (a select, not a branch).
-                let m = f32::from(m);
-                for l in 0..LANES {
-                    w[l] = if m < counts_f[l] { next[l] } else { w[l] };
-                }
-            }
-            for l in 0..LANES {
-                used[l] += counts[l] as usize;
-                pulsed_yet[l] |= counts[l] > 0;
+                position[l] += count;
             }
         }
         for l in 0..n {
             for &(_, event) in &caps[l][next_cap[l]..] {
-                sink.put(event, j0 + l, visible(w[l], l, pulsed[l]));
+                stops.push((position[l] as u32, l as u32, event));
             }
         }
+        // Reads at one position may be taken in any order: they write different slots.
+        stops.sort_unstable_by_key(|&(at, _, _)| at);
+        let mut train = LaneTrain {
+            first: 0,
+            pulses: 0,
+            counts: std::array::from_fn(|l| totals[l] as u32),
+            directions,
+            words: 0,
+            stride,
+            normals: noisy_normals,
+            wide: WIDE,
+        };
+        let run_to = |train: &mut LaneTrain<'_>, w: &mut [f32; LANES], at: usize| {
+            if at > train.first {
+                train.pulses = at;
+                train.words = at.div_ceil(64);
+                S::pulse_train_lanes(&lanes, w, train);
+                train.first = at;
+            }
+        };
+        for &(at, l, event) in stops.iter() {
+            run_to(&mut train, &mut w, at as usize);
+            let l = l as usize;
+            sink.put(event, j0 + l, visible(w[l], l, at > 0));
+        }
+        run_to(&mut train, &mut w, most_pulses);
     } else {
-        // Without reads the vectors' boundaries do not matter: lane l takes its m-th pulse in
-        // iteration m.
+        // Without reads the vectors' boundaries do not matter at all.
         let train = LaneTrain {
+            first: 0,
             pulses: most_pulses,
             counts: std::array::from_fn(|l| totals[l] as u32),
             directions: &scratch.directions,
             words: most_pulses.div_ceil(64),
             stride: scratch.directions.len() / LANES,
-            normals: noisy.then_some(&scratch.normals[..]),
+            normals: noisy_normals,
             wide: WIDE,
         };
         S::pulse_train_lanes(&lanes, &mut w, &train);
