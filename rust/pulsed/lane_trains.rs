@@ -217,7 +217,7 @@ fn lane_trains_portable(g: &LanesIn<'_, '_>, directions: &mut Vec<u64>) -> [usiz
 }
 
 /// Sets bits `at..at + count` of a bit array.
-fn set_bits(bits: &mut [u64], at: usize, count: usize) {
+pub(super) fn set_bits(bits: &mut [u64], at: usize, count: usize) {
     let (mut at, end) = (at, at + count);
     while at < end {
         let (word, bit) = (at / 64, at % 64);

@@ -13,7 +13,7 @@
 use super::apply::ApplyContext;
 use super::captures::Sink;
 use super::counts::BLOCK;
-use super::lane_trains::{lane_trains, vector_counts, LanesIn};
+use super::lane_trains::{lane_trains, set_bits, vector_counts, LanesIn};
 use super::replay::fired_vectors;
 use super::sequential::Rows;
 use crate::device::{LaneTrain, PulseStep, LANES};
@@ -36,22 +36,6 @@ struct Scratch {
     block_directions: Vec<u64>,
     /// The reads of a lane group: (position in the lane's train, lane, event).
     stops: Vec<(u32, u32, u32)>,
-}
-
-/// Sets bits start..start + count of a bit string of u64 words.
-fn set_bits(words: &mut [u64], start: usize, count: usize) {
-    let (mut at, end) = (start, start + count);
-    while at < end {
-        let (word, bit) = (at / 64, at % 64);
-        let take = (64 - bit).min(end - at);
-        let mask = if take == 64 {
-            u64::MAX
-        } else {
-            ((1u64 << take) - 1) << bit
-        };
-        words[word] |= mask;
-        at += take;
-    }
 }
 
 /// The device-ordered application of `sequential_rows` ([`super::sequential`]), lanes of LANES
