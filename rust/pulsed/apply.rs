@@ -125,26 +125,45 @@ fn apply_row<const WIDE: bool>(c: &ApplyContext<'_>, row: Row<'_, '_>, counts: &
         slots: c.slots,
         cols,
     };
-    counts.fired[0].clear();
-    counts.fired[1].clear();
-    let row_bits = &s.d_bits[i * len * words..(i + 1) * len * words];
-    let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
-    for (k, db) in row_bits.chunks(words).enumerate() {
-        let d_negative = ((d_signs[k / 64] >> (k % 64)) & 1) as usize;
-        for (wi, &word) in db.iter().enumerate() {
-            let mut word = word;
-            while word != 0 {
-                let slot = wi * 64 + word.trailing_zeros() as usize;
-                word &= word - 1;
-                counts.fired[d_negative].push(k * plane_stride + slot * cols);
+    let captured = c.row_captured(i);
+    if s.bit_planes {
+        let span = c.g.max_bl * sign_words;
+        let row = i * span..(i + 1) * span;
+        let fires = counts.count_bits(
+            &s.x_pos_planes,
+            &s.x_neg_planes,
+            &s.d_pos_planes[row.clone()],
+            &s.d_neg_planes[row],
+            span,
+        );
+        if !fires {
+            if !captured {
+                return;
+            }
+            counts.up.fill(0);
+            counts.down.fill(0);
+        }
+    } else {
+        counts.fired[0].clear();
+        counts.fired[1].clear();
+        let row_bits = &s.d_bits[i * len * words..(i + 1) * len * words];
+        let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
+        for (k, db) in row_bits.chunks(words).enumerate() {
+            let d_negative = ((d_signs[k / 64] >> (k % 64)) & 1) as usize;
+            for (wi, &word) in db.iter().enumerate() {
+                let mut word = word;
+                while word != 0 {
+                    let slot = wi * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    counts.fired[d_negative].push(k * plane_stride + slot * cols);
+                }
             }
         }
+        if counts.is_empty() && !captured {
+            return;
+        }
+        counts.accumulate(&s.planes, cols);
     }
-    let captured = c.row_captured(i);
-    if counts.is_empty() && !captured {
-        return;
-    }
-    counts.accumulate(&s.planes, cols);
     match c.input.polarity {
         Polarity::Both => {}
         Polarity::UpOnly => counts.down.fill(0),

@@ -16,9 +16,24 @@ pub struct PulseScratch {
     pub(super) x_negative: Vec<u64>,
     pub(super) d_negative: Vec<u64>,
     pub(super) planes: Vec<u8>,
+    /// Bit planes `[element][slot][vector / 64]` (groups of short trains over many vectors):
+    /// bit k of word w set where the element fires in that slot of vector 64w + k and is
+    /// positive (`*_pos_planes`) or negative (`*_neg_planes`).
+    pub(super) x_pos_planes: Vec<u64>,
+    pub(super) x_neg_planes: Vec<u64>,
+    pub(super) d_pos_planes: Vec<u64>,
+    pub(super) d_neg_planes: Vec<u64>,
+    /// Whether this group's coincidences are counted from the bit planes (else the byte planes).
+    pub(super) bit_planes: bool,
+    /// Pins that choice (tests: both countings must give the same weights).
+    pub(super) pinned_bit_planes: Option<bool>,
     /// Firing thresholds `[vector][element]` of the group's x and d (deterministic rounding).
     pub(super) x_thresholds: Vec<u32>,
     pub(super) d_thresholds: Vec<u32>,
+    /// Per vector and octet of elements: the sign bits and whether any can fire (see
+    /// `trains::octet_summaries`).
+    pub(super) x_octets: Vec<u16>,
+    pub(super) d_octets: Vec<u16>,
     /// Per (vector of the group, slot): the columns whose x fires (bit 31: x < 0), CSR.
     pub(super) slot_columns: Vec<u32>,
     pub(super) slot_offsets: Vec<u32>,
@@ -34,6 +49,13 @@ impl PulseScratch {
     /// The results are the same; this exists to test that.
     pub fn pin_order(&mut self, dense: Option<bool>) {
         self.pinned_dense = dense;
+    }
+
+    /// Counts the coincidences of grouped updates in one way whatever the shape: `Some(true)`
+    /// from bit planes (popcounts over vectors), `Some(false)` from byte planes (sums over
+    /// fired slots), `None` the cheaper one. The counts are the same; this exists to test that.
+    pub fn pin_counting(&mut self, bit_planes: Option<bool>) {
+        self.pinned_bit_planes = bit_planes;
     }
 }
 

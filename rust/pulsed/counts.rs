@@ -1,5 +1,5 @@
 //! Stage 3, coincidence counting: per row, the up and down pulse counts of every column over a
-//! group, summed from the x slot planes in nibble accumulators.
+//! group, summed from the x slot planes in nibble accumulators, or popcounted from bit planes.
 
 /// Plane marks: a firing positive x_j counts in the low nibble, a negative one in the high.
 pub(super) const POSITIVE: u8 = 1;
@@ -72,6 +72,34 @@ impl RowCounts {
                 }
             }
         }
+    }
+
+    /// The up/down counts of one row from bit planes (`[element][slot][vector / 64]`, `span`
+    /// words per element): a coincidence is a vector and slot in which both fire, up when their
+    /// signs differ. Returns whether the row fires at all.
+    #[inline(always)]
+    pub(super) fn count_bits(
+        &mut self,
+        x_pos: &[u64],
+        x_neg: &[u64],
+        d_pos: &[u64],
+        d_neg: &[u64],
+        span: usize,
+    ) -> bool {
+        if d_pos.iter().chain(d_neg).all(|&w| w == 0) {
+            return false;
+        }
+        let columns = x_pos.chunks_exact(span).zip(x_neg.chunks_exact(span));
+        for ((up, down), (xp, xn)) in self.up.iter_mut().zip(&mut self.down).zip(columns) {
+            let (mut u, mut d) = (0u32, 0u32);
+            for q in 0..span {
+                u += (xp[q] & d_neg[q]).count_ones() + (xn[q] & d_pos[q]).count_ones();
+                d += (xp[q] & d_pos[q]).count_ones() + (xn[q] & d_neg[q]).count_ones();
+            }
+            // A group holds at most u16::MAX slots per vector pair (plan_groups).
+            (*up, *down) = (u as u16, d as u16);
+        }
+        true
     }
 
     pub(super) fn is_empty(&self) -> bool {

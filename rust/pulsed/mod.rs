@@ -6,7 +6,9 @@
 //! A|d_i|; each coincidence of a row's and a column's train is one pulse on that device, up when
 //! x_j and d_i have opposite signs. Per row, the counts of up and down pulses over a group of
 //! vectors are accumulated by adding byte planes (one per slot; 1 marks a positive, 16 a negative
-//! firing x_j, so one byte add counts both signs in two nibbles); each device then receives its
+//! firing x_j, so one byte add counts both signs in two nibbles), or, for groups of short trains
+//! over many vectors (a convolution's patches), by popcounts of bit planes (per element and slot,
+//! one bit per vector); each device then receives its
 //! pulses as one group when no order of them can reach a bound (exact in distribution), or pulse
 //! by pulse in vector order otherwise.
 //!
@@ -18,8 +20,9 @@
 //!   streams and the reusable buffers ([`PulseScratch`]).
 //! * `response.rs`: the pulsed view of a device array ([`Pulsed`], [`Response`]).
 //! * `captures.rs`: reads in the middle of an update ([`CapturePlan`], [`capture_table`]).
-//! * `trains.rs`: Philox train generation (portable and AVX-512), slot planes and slot lists.
-//! * `counts.rs`: coincidence counting of a row over a group (nibble planes).
+//! * `trains.rs`: Philox train generation (portable and AVX-512), byte and bit planes, slot
+//!   lists.
+//! * `counts.rs`: coincidence counting of a row over a group (nibble planes or bit planes).
 //! * `apply.rs`: grouped application of the counts (constant steps).
 //! * `sequential.rs`: pulse-by-pulse application, slot by slot or device by device;
 //!   `lockstep.rs`: the device-ordered one in lanes, `lane_trains.rs` its pass 1.

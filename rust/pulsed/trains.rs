@@ -82,24 +82,88 @@ fn fill_trains_on(
 /// so the same integers.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
-fn thresholds_avx512(out: &mut [u32], values: &[f32], scale: f32, step: f32) {
+fn thresholds_avx512(out: &mut [u32], octets: &mut [u16], values: &[f32], scale: f32, step: f32) {
     thresholds(out, values, scale, step);
+    octet_summaries(octets, out, values);
 }
 
-/// [`thresholds`] with AVX-512 when `wide` (the caller checked the CPU).
+/// [`thresholds`] and [`octet_summaries`] of one vector, with AVX-512 when `wide` (the caller
+/// checked the CPU).
 #[inline(always)]
-fn thresholds_on(wide: bool, out: &mut [u32], values: &[f32], scale: f32, step: f32) {
+fn thresholds_on(
+    wide: bool,
+    out: &mut [u32],
+    octets: &mut [u16],
+    values: &[f32],
+    scale: f32,
+    step: f32,
+) {
     #[cfg(target_arch = "x86_64")]
     if wide {
         // SAFETY: `wide` is lockstep::has_wide_lanes(): the CPU has every enabled feature.
         #[allow(unsafe_code)]
         unsafe {
-            thresholds_avx512(out, values, scale, step);
+            thresholds_avx512(out, octets, values, scale, step);
         }
         return;
     }
     let _ = wide;
     thresholds(out, values, scale, step);
+    octet_summaries(octets, out, values);
+}
+
+/// One vector's octets in 16 bits each: bit h (h < 8) set where element h of the octet is
+/// negative, bit 8 where an element of it can fire (a nonzero threshold). The train pass reads
+/// these instead of every element's value and threshold.
+#[inline(always)]
+fn octet_summaries(out: &mut [u16], thresholds: &[u32], values: &[f32]) {
+    for ((o, t), v) in out
+        .iter_mut()
+        .zip(thresholds.chunks(OCTET))
+        .zip(values.chunks(OCTET))
+    {
+        let fires = t.iter().fold(0u32, |a, &t| a | t) != 0;
+        let signs = v
+            .iter()
+            .enumerate()
+            .fold(0u16, |m, (h, &x)| m | u16::from(x < 0.0) << h);
+        *o = signs | u16::from(fires) << 8;
+    }
+}
+
+/// Transposes 64 octets' sign bytes: bit q of word h is bit h of `signs[q]`.
+#[inline(always)]
+fn transpose_signs(signs: &[u8; 64]) -> [u64; OCTET] {
+    std::array::from_fn(|h| {
+        signs
+            .iter()
+            .enumerate()
+            .fold(0u64, |m, (q, &b)| m | u64::from((b >> h) & 1) << q)
+    })
+}
+
+/// [`transpose_signs`] with AVX-512: one byte test of 64 octets per sign.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
+fn transpose_signs_avx512(signs: &[u8; 64]) -> [u64; OCTET] {
+    use std::arch::x86_64::*;
+    // SAFETY: 64 bytes from a [u8; 64].
+    #[allow(unsafe_code)]
+    let bytes = unsafe { _mm512_loadu_si512(signs.as_ptr().cast()) };
+    std::array::from_fn(|h| _mm512_test_epi8_mask(bytes, _mm512_set1_epi8(1 << h)))
+}
+
+/// [`transpose_signs`] with AVX-512 when `wide` (the caller checked the CPU).
+#[inline(always)]
+fn transpose_signs_on(wide: bool, signs: &[u8; 64]) -> [u64; OCTET] {
+    #[cfg(target_arch = "x86_64")]
+    if wide {
+        // SAFETY: `wide` is lockstep::has_wide_lanes(): the CPU has every enabled feature.
+        #[allow(unsafe_code)]
+        return unsafe { transpose_signs_avx512(signs) };
+    }
+    let _ = wide;
+    transpose_signs(signs)
 }
 
 /// Bits of one octet's trains for up to [`TRAIN_LANES`] vectors (`out`: the trains of the
@@ -182,12 +246,19 @@ pub(super) fn make_trains(
     let precomputed = !(p.sto_round && p.probability_step() > 0.0);
     if precomputed {
         let step = p.probability_step();
-        let fill = |out: &mut Vec<u32>, values: &[f32], width: usize, which: u32| {
+        let fill = |out: &mut Vec<u32>,
+                    octets: &mut Vec<u16>,
+                    values: &[f32],
+                    width: usize,
+                    which: u32| {
+            let per_vector = width.div_ceil(OCTET);
             out.resize(len * width, 0);
+            octets.resize(len * per_vector, 0);
             out.par_chunks_mut(width)
+                .zip(octets.par_chunks_mut(per_vector))
                 .with_min_len((PAR_ELEMENTS / width.max(1)).max(1))
                 .enumerate()
-                .for_each(|(v, t)| {
+                .for_each(|(v, (t, summary))| {
                     let n = g.start + v;
                     let scale = if which == 0 {
                         trains[n].x_scale
@@ -195,13 +266,14 @@ pub(super) fn make_trains(
                         trains[n].d_scale
                     };
                     let row = &values[n * width..(n + 1) * width];
-                    thresholds_on(wide, t, row, scale, step);
+                    thresholds_on(wide, t, summary, row, scale, step);
                 });
         };
-        fill(&mut s.x_thresholds, input.x, cols, 0);
-        fill(&mut s.d_thresholds, input.d, rows, 1);
+        fill(&mut s.x_thresholds, &mut s.x_octets, input.x, cols, 0);
+        fill(&mut s.d_thresholds, &mut s.d_octets, input.d, rows, 1);
     }
     let (x_thresholds, d_thresholds) = (&s.x_thresholds, &s.d_thresholds);
+    let (x_octets, d_octets) = (&s.x_octets, &s.d_octets);
     // One octet of elements per task: its trains and sign masks are contiguous.
     let octet_trains = |stream: &Stream,
                         values: &[f32],
@@ -229,12 +301,58 @@ pub(super) fn make_trains(
                 words,
             );
         };
-        let side_thresholds = if which == 0 {
-            x_thresholds
+        let (side_thresholds, side_octets) = if which == 0 {
+            (x_thresholds, x_octets)
         } else {
-            d_thresholds
+            (d_thresholds, d_octets)
         };
         let mut lanes = Lanes::default();
+        if precomputed {
+            // The summaries give the signs and the vectors that can fire; only those load their
+            // thresholds, into the lanes.
+            let per_vector = width.div_ceil(OCTET);
+            for v0 in (0..len).step_by(64) {
+                let count = (len - v0).min(64);
+                let mut sign_bytes = [0u8; 64];
+                let mut fires = 0u64;
+                for (q, byte) in sign_bytes.iter_mut().enumerate().take(count) {
+                    let summary = side_octets[(v0 + q) * per_vector + o];
+                    *byte = summary as u8;
+                    let live = trains[g.start + v0 + q].bl != 0;
+                    fires |= u64::from((summary >> 8 != 0) & live) << q;
+                }
+                let signs = transpose_signs_on(wide, &sign_bytes);
+                for (h, &word) in signs.iter().enumerate().take(elements) {
+                    negative[h * sign_words + v0 / 64] = word;
+                }
+                while fires != 0 {
+                    let q = fires.trailing_zeros() as usize;
+                    fires &= fires - 1;
+                    let v = v0 + q;
+                    let n = g.start + v;
+                    let l = lanes.len;
+                    let at = v * width + e0;
+                    let row = &side_thresholds[at..at + elements];
+                    // A full octet as one fixed-size copy (a call to memmove cost more).
+                    let t = <[u32; OCTET]>::try_from(row).unwrap_or_else(|_| {
+                        let mut t = [0u32; OCTET];
+                        t[..elements].copy_from_slice(row);
+                        t
+                    });
+                    (lanes.n[l], lanes.pos[l], lanes.t[l], lanes.bl[l]) =
+                        (n as u32, v, t, trains[n].bl as usize);
+                    lanes.len += 1;
+                    if lanes.len == TRAIN_LANES {
+                        flush(&lanes, bits);
+                        lanes.len = 0;
+                    }
+                }
+            }
+            if lanes.len > 0 {
+                flush(&lanes, bits);
+            }
+            return;
+        }
         // 64 vectors at a time: one pass collects their sign bits (in registers, one store per
         // element) and thresholds and marks the vectors in which an element can fire, without a
         // branch per vector; only the marked ones are then packed into lanes, in vector order.
@@ -315,6 +433,13 @@ pub(super) fn make_trains(
         slot_lists(input, g, s, pulsed.lockstep());
         return;
     }
+    s.bit_planes = words == 1
+        && s.pinned_bit_planes
+            .unwrap_or_else(|| bit_planes_cheaper(rows, cols, len, g.max_bl));
+    if s.bit_planes {
+        bit_planes(input, g, s);
+        return;
+    }
     // Slot planes of x: byte j of plane s is 1 if x_j > 0 fires in slot s, 16 if x_j < 0. A task
     // takes up to 64 vectors (one sign word) and walks them column by column, so it reads each
     // column's trains and signs contiguously.
@@ -361,6 +486,116 @@ pub(super) fn make_trains(
                 }
             }
         });
+}
+
+/// Whether counting a group's coincidences from bit planes costs less than from byte planes.
+/// Byte planes cost a scattered store per (column, vector, slot) to build, bit planes about one
+/// popcount per (row, column, slot, 64 vectors) to count (with AVX-512 on 2 cores: LeNet5's
+/// convolutions, 4 608 and 512 patches per group, gain; 512² at batch 64 with 31 slots loses).
+fn bit_planes_cheaper(rows: usize, cols: usize, len: usize, max_bl: usize) -> bool {
+    let byte_cost = (cols * len * (max_bl + 1)) as f64 * BYTE_PLANE_STORE;
+    let bit_cost = (rows * cols * max_bl * len.div_ceil(64)) as f64 * BIT_PLANE_POPCOUNTS;
+    bit_cost < byte_cost
+}
+
+/// Relative costs of [`bit_planes_cheaper`] (ns per store, per four popcounts).
+const BYTE_PLANE_STORE: f64 = 1.5;
+const BIT_PLANE_POPCOUNTS: f64 = 1.2;
+
+/// The bit planes of the group's x and d trains (one word per train, `words == 1`): for element
+/// e, slot s and vector word w, bit k is slot s of vector 64w + k, split by the element's sign.
+fn bit_planes(input: &PulseBatch<'_>, g: &Group, s: &mut PulseScratch) {
+    let len = g.end - g.start;
+    let sign_words = len.div_ceil(64);
+    let span = g.max_bl * sign_words;
+    let wide = lockstep::has_wide_lanes();
+    let build = |bits: &[u64],
+                 negative: &[u64],
+                 elements: usize,
+                 pos: &mut Vec<u64>,
+                 neg: &mut Vec<u64>| {
+        pos.resize(elements * span, 0);
+        neg.resize(elements * span, 0);
+        pos.par_chunks_mut(span)
+            .zip(neg.par_chunks_mut(span))
+            .with_min_len((PAR_ELEMENTS / len.max(1)).max(1))
+            .enumerate()
+            .for_each(|(e, (pos, neg))| {
+                let trains = &bits[e * len..(e + 1) * len];
+                let mut acc = [0u64; 64];
+                for (w, chunk) in trains.chunks(64).enumerate() {
+                    slot_masks_on(wide, chunk, g.max_bl, &mut acc);
+                    let signs = negative[e * sign_words + w];
+                    for (slot, &a) in acc.iter().enumerate().take(g.max_bl) {
+                        pos[slot * sign_words + w] = a & !signs;
+                        neg[slot * sign_words + w] = a & signs;
+                    }
+                }
+            });
+    };
+    build(
+        &s.x_bits,
+        &s.x_negative,
+        input.cols,
+        &mut s.x_pos_planes,
+        &mut s.x_neg_planes,
+    );
+    build(
+        &s.d_bits,
+        &s.d_negative,
+        input.rows,
+        &mut s.d_pos_planes,
+        &mut s.d_neg_planes,
+    );
+}
+
+/// Slot masks of up to 64 consecutive one-word trains: bit k of `out[slot]` is slot `slot` of
+/// `trains[k]`, for slots below `max_bl`.
+#[inline(always)]
+fn slot_masks(trains: &[u64], max_bl: usize, out: &mut [u64; 64]) {
+    for (slot, mask) in out.iter_mut().enumerate().take(max_bl) {
+        *mask = trains
+            .iter()
+            .enumerate()
+            .fold(0, |m, (k, &t)| m | ((t >> slot) & 1) << k);
+    }
+}
+
+/// [`slot_masks`] with AVX-512: one bit test of 8 trains per instruction.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
+fn slot_masks_avx512(trains: &[u64], max_bl: usize, out: &mut [u64; 64]) {
+    use std::arch::x86_64::*;
+    let mut padded = [0u64; 64];
+    padded[..trains.len()].copy_from_slice(trains);
+    // SAFETY: 8 u64 from each eighth of a [u64; 64].
+    #[allow(unsafe_code)]
+    let rows: [__m512i; 8] =
+        std::array::from_fn(|r| unsafe { _mm512_loadu_si512(padded[8 * r..].as_ptr().cast()) });
+    for (slot, mask) in out.iter_mut().enumerate().take(max_bl) {
+        let probe = _mm512_set1_epi64(1 << slot);
+        let mut m = 0u64;
+        for (r, &row) in rows.iter().enumerate() {
+            m |= u64::from(_mm512_test_epi64_mask(row, probe)) << (8 * r);
+        }
+        *mask = m;
+    }
+}
+
+/// [`slot_masks`] with AVX-512 when `wide` (the caller checked the CPU).
+#[inline(always)]
+fn slot_masks_on(wide: bool, trains: &[u64], max_bl: usize, out: &mut [u64; 64]) {
+    #[cfg(target_arch = "x86_64")]
+    if wide {
+        // SAFETY: `wide` is lockstep::has_wide_lanes(): the CPU has every enabled feature.
+        #[allow(unsafe_code)]
+        unsafe {
+            slot_masks_avx512(trains, max_bl, out);
+        }
+        return;
+    }
+    let _ = wide;
+    slot_masks(trains, max_bl, out);
 }
 
 /// For every (vector, slot) of the group the columns whose x_j fires in it, in column order, with

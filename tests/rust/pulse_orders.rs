@@ -221,3 +221,137 @@ fn every_order_gives_the_same_weights_and_reads() {
         }
     }
 }
+
+/// Constant steps are applied in groups; the coincidences of a group are counted either from
+/// byte planes (sums over each row's fired slots) or from bit planes (popcounts over vectors).
+/// Both must give every device the same counts, so the same weights and reads bit for bit.
+#[test]
+fn both_countings_give_the_same_weights_and_reads() {
+    let config = DeviceConfig::ConstantStepDevice(noisy_steps());
+    // (rows, cols, batch): a convolution's many short vectors (with a partial 64-vector word),
+    // a linear layer's batch, one word of vectors exactly.
+    for (rows, cols, batch) in [(16, 25, 600), (23, 101, 12), (7, 70, 64)] {
+        // BL 1 to 31, a train of 60 slots (one word), and of 100 (two words: byte planes only).
+        for (lr, desired_bl) in [(0.02, 31), (1.0, 31), (2.0, 60), (4.0, 100)] {
+            for (polarity, reads_of) in [Polarity::Both, Polarity::UpOnly, Polarity::DownAsUp]
+                .into_iter()
+                .flat_map(|p| [(p, Reads::Columns), (p, Reads::Rows), (p, Reads::None)])
+            {
+                let run_with = |bit_planes: bool, portable: bool| {
+                    grouped_run(
+                        &config,
+                        (rows, cols, batch),
+                        (lr, desired_bl),
+                        polarity,
+                        reads_of,
+                        (bit_planes, portable),
+                    )
+                };
+                let bytes = run_with(false, false);
+                let case = format!(
+                    "{rows}x{cols} batch {batch}, lr {lr}, BL {desired_bl}, {polarity:?}, \
+                     reads {reads_of:?}"
+                );
+                let start = data(rows * cols, 3);
+                let moved = bytes
+                    .weights
+                    .iter()
+                    .zip(&start)
+                    .filter(|(w, s)| (**w - 0.3 * **s).abs() > 1e-6)
+                    .count();
+                assert!(
+                    moved > rows * cols / 4,
+                    "{case}: only {moved} devices moved"
+                );
+                // Bit planes built with AVX-512 where the CPU has it, and without.
+                for portable in [false, true] {
+                    let bit = run_with(true, portable);
+                    let case = format!("{case}, bit planes, portable {portable}");
+                    assert_eq!(bits(&bytes.weights), bits(&bit.weights), "{case}: weights");
+                    assert_eq!(bits(&bytes.reads), bits(&bit.reads), "{case}: reads");
+                }
+            }
+        }
+    }
+}
+
+/// Three grouped updates of a constant-step array, coincidences counted from bit planes or byte
+/// planes; a third of the x values are 0 (a convolution's padding: they never fire).
+fn grouped_run(
+    config: &DeviceConfig,
+    (rows, cols, batch): (usize, usize, usize),
+    (lr, desired_bl): (f32, u32),
+    polarity: Polarity,
+    reads_of: Reads,
+    (bit_planes, portable): (bool, bool),
+) -> Outcome {
+    let device = DeviceArray::build(config, rows, cols, 5).unwrap();
+    let mut weights = data(rows * cols, 3)
+        .iter()
+        .map(|v| 0.3 * v)
+        .collect::<Vec<_>>();
+    device.clip_weights(&mut weights);
+    let read_indices = if reads_of == Reads::Rows { rows } else { cols } as u32;
+    let captures = CapturePlan {
+        by_rows: reads_of == Reads::Rows,
+        events: (0..if reads_of == Reads::None {
+            0
+        } else {
+            batch as u32
+        })
+            .step_by(5)
+            .map(|v| Capture {
+                vector: v,
+                index: (v * 7) % read_indices,
+            })
+            .collect(),
+    };
+    let mut scratch = PulseScratch::default();
+    scratch.pin_counting(Some(bit_planes));
+    portable_lanes_only(portable);
+    let mut reads = Vec::new();
+    for step in 0..3u32 {
+        let x = data(batch * cols, 100 + step)
+            .iter()
+            .enumerate()
+            .map(|(k, v)| if k % 3 == 0 { 0.0 } else { *v })
+            .collect::<Vec<_>>();
+        let d = data(batch * rows, 200 + step)
+            .iter()
+            .map(|v| 0.5 * v)
+            .collect::<Vec<_>>();
+        let input = PulseBatch {
+            x: &x,
+            d: &d,
+            batch,
+            rows,
+            cols,
+            lr: Lr::Same(lr),
+            granularity: config.granularity(),
+            seed: 11,
+            noise_seed: 13,
+            step,
+            polarity,
+        };
+        let pulsed = Pulsed::of(&device).expect("a pulsed device");
+        assert!(pulsed.grouped(), "constant steps are applied in groups");
+        reads.extend(pulsed_update(
+            &UpdateParameters {
+                desired_bl,
+                ..UpdateParameters::default()
+            },
+            pulsed,
+            &mut weights,
+            None,
+            &input,
+            &captures,
+            &mut scratch,
+        ));
+    }
+    portable_lanes_only(false);
+    Outcome {
+        weights,
+        apparent: Vec::new(),
+        reads,
+    }
+}
