@@ -36,6 +36,18 @@ struct Lanes {
     bl: [usize; TRAIN_LANES],
 }
 
+impl Lanes {
+    /// Takes vector `n` (at `pos` in the group) into the next lane; returns whether the lanes
+    /// are full (to be flushed).
+    #[inline(always)]
+    fn push(&mut self, n: usize, pos: usize, t: [u32; OCTET], bl: u32) -> bool {
+        let l = self.len;
+        (self.n[l], self.pos[l], self.t[l], self.bl[l]) = (n as u32, pos, t, bl as usize);
+        self.len += 1;
+        self.len == TRAIN_LANES
+    }
+}
+
 /// [`fill_trains`] compiled for AVX-512 (8 Philox lanes per instruction); only called where
 /// the CPU has it. The same integer operations, so the same bits.
 #[cfg(target_arch = "x86_64")]
@@ -330,7 +342,6 @@ pub(super) fn make_trains(
                     fires &= fires - 1;
                     let v = v0 + q;
                     let n = g.start + v;
-                    let l = lanes.len;
                     let at = v * width + e0;
                     let row = &side_thresholds[at..at + elements];
                     // A full octet as one fixed-size copy (a call to memmove cost more).
@@ -339,10 +350,7 @@ pub(super) fn make_trains(
                         t[..elements].copy_from_slice(row);
                         t
                     });
-                    (lanes.n[l], lanes.pos[l], lanes.t[l], lanes.bl[l]) =
-                        (n as u32, v, t, trains[n].bl as usize);
-                    lanes.len += 1;
-                    if lanes.len == TRAIN_LANES {
+                    if lanes.push(n, v, t, trains[n].bl) {
                         flush(&lanes, bits);
                         lanes.len = 0;
                     }
@@ -353,9 +361,10 @@ pub(super) fn make_trains(
             }
             return;
         }
-        // 64 vectors at a time: one pass collects their sign bits (in registers, one store per
-        // element) and thresholds and marks the vectors in which an element can fire, without a
-        // branch per vector; only the marked ones are then packed into lanes, in vector order.
+        // Stochastic rounding: the thresholds are drawn here. 64 vectors at a time: one pass
+        // collects their sign bits (in registers, one store per element) and thresholds and
+        // marks the vectors in which an element can fire, without a branch per vector; only the
+        // marked ones are then packed into lanes, in vector order.
         let mut t = [[0u32; OCTET]; 64];
         for v0 in (0..len).step_by(64) {
             let mut signs = [0u64; OCTET];
@@ -373,9 +382,7 @@ pub(super) fn make_trains(
                 let mut any = 0u32;
                 let mut element = |h: usize, value: f32| {
                     signs[h] |= u64::from(value < 0.0) << q;
-                    tq[h] = if precomputed {
-                        side_thresholds[v * width + e0 + h]
-                    } else if value != 0.0 {
+                    tq[h] = if value != 0.0 {
                         let e = e0 + h;
                         firing_threshold(p, &st.rounding, st.step, scale, value, e, n, which)
                     } else {
@@ -402,11 +409,7 @@ pub(super) fn make_trains(
                 let q = fires.trailing_zeros() as usize;
                 fires &= fires - 1;
                 let n = g.start + v0 + q;
-                let l = lanes.len;
-                (lanes.n[l], lanes.pos[l], lanes.t[l], lanes.bl[l]) =
-                    (n as u32, v0 + q, t[q], trains[n].bl as usize);
-                lanes.len += 1;
-                if lanes.len == TRAIN_LANES {
+                if lanes.push(n, v0 + q, t[q], trains[n].bl) {
                     flush(&lanes, bits);
                     lanes.len = 0;
                 }
