@@ -201,6 +201,44 @@ pub fn matmul(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, alpha: f32, beta: f
     }
 }
 
+/// Whether [`matmul`] takes the packed kernels for an `m`-row product with `b`; then each row
+/// block of its result can be computed on its own by [`packed_rows`] with the same bits.
+pub fn takes_packed_path(m: usize, b: MatRef<'_>) -> bool {
+    !(m <= SMALL_M && (b.row_stride == 1 || b.col_stride == 1))
+}
+
+/// `out = alpha · a · b + beta · out` on the calling thread with the packed kernels: a block of
+/// rows of a [`matmul`] for which [`takes_packed_path`] holds, the same bits.
+pub fn packed_rows(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, alpha: f32, beta: f32) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "inner dimensions differ");
+    assert_eq!(out.len(), m * n, "output has the wrong size");
+    a.check();
+    b.check();
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: the view checks above bound every element read; `out` is m × n, row stride n.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.data.as_ptr(),
+            a.row_stride as isize,
+            a.col_stride as isize,
+            b.data.as_ptr(),
+            b.row_stride as isize,
+            b.col_stride as isize,
+            beta,
+            out.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +278,33 @@ mod tests {
             let one = run(1, rows);
             for threads in [2, 3, 4, 7] {
                 assert_eq!(one, run(threads, rows), "{rows} rows on {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn packed_row_blocks_equal_the_whole_product() {
+        // Both layouts of b (the forward and the backward pass), blocks of uneven size
+        // including blocks of fewer rows than the unpacked kernels would take.
+        let (m, k, n) = (61, 300, 37);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 104_729 % 997) as f32 - 498.0) / 211.0)
+            .collect();
+        for b in [MatRef::row_major(&b, k, n), MatRef::transposed(&b, k, n)] {
+            assert!(takes_packed_path(m, b));
+            let mut whole = vec![0.0; m * n];
+            matmul(&mut whole, MatRef::row_major(&a, m, k), b, 1.0, 0.0);
+            for rows in [1, 3, 8, 24] {
+                let mut blocks = vec![0.0; m * n];
+                for (i, out) in blocks.chunks_mut(rows * n).enumerate() {
+                    let r = out.len() / n;
+                    let a = MatRef::row_major(&a[i * rows * k..][..r * k], r, k);
+                    packed_rows(out, a, b, 1.0, 0.0);
+                }
+                assert_eq!(whole, blocks, "blocks of {rows} rows");
             }
         }
     }

@@ -7,11 +7,12 @@
 use crate::config::{
     quantization_step, BoundManagement, IoParameters, NoiseManagement, WeightNoiseType,
 };
-use crate::gemm::{matmul, MatRef};
+use crate::gemm::{matmul, packed_rows, takes_packed_path, MatRef, SEQUENTIAL_WORK};
 use crate::numeric;
 use crate::pulsed::has_wide_lanes;
 use crate::rng::{normal_table, NormalTable, Purpose, Stream};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Elements per parallel task at least (smaller jobs cost more to hand to rayon than to run).
 pub const PAR_ELEMENTS: usize = 8192;
@@ -25,6 +26,8 @@ pub struct MvmScratch {
     norm2: Vec<f32>,
     saturated: Vec<bool>,
     pending: Vec<usize>,
+    /// Vectors the fused pass 0 left unscaled (saturated, to be re-read).
+    late: Vec<usize>,
     sub_in: Vec<f32>,
     sub_out: Vec<f32>,
     /// |W| in the layout of the weights (IR drop and PCM read noise only).
@@ -58,6 +61,15 @@ struct Settings<'a> {
     max_reduction: f32,
     /// DAC and ADC compiled for AVX-512 (see [`crate::pulsed::has_wide_lanes`]).
     wide: bool,
+}
+
+static SPLIT_PASSES_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// Runs pass 0 of every MVM as separate DAC, product and ADC loops over the batch even where
+/// one task per block of vectors could do all three (the results are the same; this exists to
+/// test that).
+pub fn split_passes_only(on: bool) {
+    SPLIT_PASSES_ONLY.store(on, Ordering::Relaxed);
 }
 
 /// `out[n, :] = periphery(Wᵀ-view · x[n, :])` for a batch of `batch` vectors.
@@ -104,9 +116,9 @@ pub fn analog_mvm(
         table: normal_table(),
     };
     let s = scratch;
+    // The noise-management scales α, filled by pass 0.
     s.alpha.clear();
-    s.alpha
-        .extend(x.chunks_exact(in_size).map(|row| noise_scale(io, row)));
+    s.alpha.resize(batch, 0.0);
     s.reduction.clear();
     s.reduction.resize(batch, 1.0);
     s.norm2.clear();
@@ -117,22 +129,29 @@ pub fn analog_mvm(
 
     // Pass 0: every vector at reduction 1.
     let min_len = (PAR_ELEMENTS / in_size.max(out_size)).max(1);
-    s.dac
-        .par_chunks_mut(in_size)
-        .zip(s.norm2.par_iter_mut())
-        .with_min_len(min_len)
-        .enumerate()
-        .for_each(|(n, (u, norm2))| {
-            let xr = &x[n * in_size..(n + 1) * in_size];
-            *norm2 = dac(&settings, &noise, xr, s.alpha[n], u, n as u32, 0);
-        });
-    matmul(
-        out,
-        MatRef::row_major(&s.dac, batch, in_size),
-        weights,
-        1.0,
-        0.0,
-    );
+    let shared = vectors_per_noise_block(&settings, out_size);
+    let iterative = bound_management
+        && io.bound_management == BoundManagement::Iterative
+        && settings.out_bound.is_finite();
+    // Without IR drop or PCM read noise a block of vectors runs DAC, product, ADC and rescale
+    // in one task: one hand-off to rayon instead of four, and its data stays in cache.
+    let fused_rows = fused_rows(batch, in_size, out_size, min_len, shared).filter(|_| {
+        !needs_abs_weights(io)
+            && takes_packed_path(batch, weights)
+            && !SPLIT_PASSES_ONLY.load(Ordering::Relaxed)
+    });
+    let fused = fused_rows.is_some();
+    if let Some(rows) = fused_rows {
+        let pass = FusedPass {
+            settings: &settings,
+            noise: &noise,
+            weights,
+            rows,
+            shared,
+            iterative,
+        };
+        pass.run(x, out, s);
+    }
     let abs_weights = if needs_abs_weights(io) {
         s.abs_weights.clear();
         s.abs_weights.extend(weights.data.iter().map(|w| w.abs()));
@@ -151,21 +170,43 @@ pub fn analog_mvm(
         current: &mut s.current,
         ir_product: &mut s.ir_product,
     };
-    effects.apply(&s.dac, batch, out, &mut s.pcm_sum);
-    let pcm = &s.pcm_sum;
-    out.par_chunks_mut(out_size)
-        .zip(s.saturated.par_iter_mut())
-        .with_min_len(min_len)
-        .enumerate()
-        .for_each(|(n, (v, sat))| {
-            let pcm_n = pcm_row(pcm, n, out_size);
-            *sat = adc(&settings, &noise, v, s.norm2[n], pcm_n, n as u32, 0);
-        });
+    if !fused {
+        for (a, row) in s.alpha.iter_mut().zip(x.chunks_exact(in_size)) {
+            *a = noise_scale(io, row);
+        }
+        s.dac
+            .par_chunks_mut(in_size)
+            .zip(s.norm2.par_iter_mut())
+            .with_min_len(min_len)
+            .enumerate()
+            .for_each(|(n, (u, norm2))| {
+                let xr = &x[n * in_size..(n + 1) * in_size];
+                *norm2 = dac(&settings, &noise, xr, s.alpha[n], u, n as u32, 0);
+            });
+        matmul(
+            out,
+            MatRef::row_major(&s.dac, batch, in_size),
+            weights,
+            1.0,
+            0.0,
+        );
+        effects.apply(&s.dac, batch, out, &mut s.pcm_sum);
+        let pcm = &s.pcm_sum;
+        out.par_chunks_mut(out_size * shared)
+            .zip(s.saturated.par_chunks_mut(shared))
+            .with_min_len((min_len / shared).max(1))
+            .enumerate()
+            .for_each(|(g, (vs, sats))| {
+                let n0 = g * shared;
+                let norm2 = &s.norm2[n0..n0 + sats.len()];
+                let pcm_g = pcm.get(n0 * out_size..n0 * out_size + vs.len());
+                adc_group(
+                    &settings, &noise, vs, out_size, norm2, pcm_g, sats, n0 as u32,
+                );
+            });
+    }
 
     // Iterative bound management: re-read saturated vectors with the input halved.
-    let iterative = bound_management
-        && io.bound_management == BoundManagement::Iterative
-        && settings.out_bound.is_finite();
     let mut pass = 0u32;
     while iterative && s.saturated.iter().any(|&x| x) {
         s.pending.clear();
@@ -204,19 +245,123 @@ pub fn analog_mvm(
         for (k, &n) in s.pending.iter().enumerate() {
             let v = &mut s.sub_out[k * out_size..(k + 1) * out_size];
             let pcm_k = pcm_row(&s.pcm_sum, k, out_size);
-            s.saturated[n] = adc(&settings, &noise, v, norms[k], pcm_k, n as u32, pass);
+            s.saturated[n] = adc(&settings, &noise, v, norms[k], pcm_k, n as u32, pass, None);
             out[n * out_size..(n + 1) * out_size].copy_from_slice(v);
         }
     }
 
-    // Rescale to the digital domain: y = out_scale · α · r · ADC output.
-    out.par_chunks_mut(out_size)
-        .with_min_len(min_len)
-        .enumerate()
-        .for_each(|(n, v)| {
-            let f = io.out_scale * s.alpha[n] * s.reduction[n];
-            v.iter_mut().for_each(|y| *y *= f);
-        });
+    // Rescale to the digital domain: y = out_scale · α · r · ADC output (the fused pass has
+    // rescaled every vector but those saturated in it).
+    if fused {
+        for &n in &s.late {
+            rescale(
+                io,
+                &mut out[n * out_size..][..out_size],
+                s.alpha[n],
+                s.reduction[n],
+            );
+        }
+    } else {
+        out.par_chunks_mut(out_size)
+            .with_min_len(min_len)
+            .enumerate()
+            .for_each(|(n, v)| rescale(io, v, s.alpha[n], s.reduction[n]));
+    }
+}
+
+/// Pass 0 of an MVM without IR drop or PCM read noise, one task per `rows` vectors: noise
+/// management, DAC, the packed product of the block, ADC (normals drawn `shared` vectors at a
+/// time) and the final rescale of every vector that bound management will not re-read. The
+/// same operations per vector as the separate loops, so the same bits.
+struct FusedPass<'a> {
+    settings: &'a Settings<'a>,
+    noise: &'a Noise,
+    weights: MatRef<'a>,
+    rows: usize,
+    shared: usize,
+    iterative: bool,
+}
+
+impl FusedPass<'_> {
+    fn run(&self, x: &[f32], out: &mut [f32], s: &mut MvmScratch) {
+        let (settings, noise, rows, shared) = (self.settings, self.noise, self.rows, self.shared);
+        let io = settings.io;
+        let (in_size, out_size) = (self.weights.rows, self.weights.cols);
+        s.pcm_sum.clear();
+        let reduction = &s.reduction;
+        out.par_chunks_mut(rows * out_size)
+            .zip(s.dac.par_chunks_mut(rows * in_size))
+            .zip(s.norm2.par_chunks_mut(rows))
+            .zip(s.saturated.par_chunks_mut(rows))
+            .zip(s.alpha.par_chunks_mut(rows))
+            .enumerate()
+            .for_each(|(c, ((((o, u), norm2), saturated), alpha))| {
+                let n0 = c * rows;
+                let vectors = u
+                    .chunks_mut(in_size)
+                    .zip(norm2.iter_mut())
+                    .zip(alpha.iter_mut());
+                for (k, ((uk, nk), ak)) in vectors.enumerate() {
+                    let n = n0 + k;
+                    let xr = &x[n * in_size..(n + 1) * in_size];
+                    *ak = noise_scale(io, xr);
+                    *nk = dac(settings, noise, xr, *ak, uk, n as u32, 0);
+                }
+                let m = norm2.len();
+                packed_rows(o, MatRef::row_major(u, m, in_size), self.weights, 1.0, 0.0);
+                for (g, ((vs, sats), n2)) in o
+                    .chunks_mut(shared * out_size)
+                    .zip(saturated.chunks_mut(shared))
+                    .zip(norm2.chunks(shared))
+                    .enumerate()
+                {
+                    let n = (n0 + g * shared) as u32;
+                    adc_group(settings, noise, vs, out_size, n2, None, sats, n);
+                }
+                // A vector that will not be re-read has its final scale now.
+                for (k, (v, &sat)) in o.chunks_mut(out_size).zip(saturated.iter()).enumerate() {
+                    if !(self.iterative && sat) {
+                        rescale(io, v, alpha[k], reduction[n0 + k]);
+                    }
+                }
+            });
+        s.late.clear();
+        if self.iterative {
+            s.late
+                .extend((0..s.saturated.len()).filter(|&n| s.saturated[n]));
+        }
+    }
+}
+
+/// y = out_scale · α · r · ADC output, in place.
+#[inline(always)]
+fn rescale(io: &IoParameters, v: &mut [f32], alpha: f32, reduction: f32) {
+    let f = io.out_scale * alpha * reduction;
+    v.iter_mut().for_each(|y| *y *= f);
+}
+
+/// Vectors per task of the fused pass 0, or `None` where the separate loops are faster. Each
+/// task packs the weights again (work of the order of `in·out/(in + out)` vectors' DAC and
+/// ADC), so a task takes at least twice that many vectors, and at least `min_len`; a product
+/// worth splitting that cannot give every thread such a task is left to the separate loops,
+/// whose product splits by columns instead. (LeNet5's layers, timed side by side in one
+/// process: 2, 1 and 8 times were level, all 1–8 % faster than the separate loops.)
+fn fused_rows(
+    batch: usize,
+    in_size: usize,
+    out_size: usize,
+    min_len: usize,
+    shared: usize,
+) -> Option<usize> {
+    let target = min_len
+        .max(2 * in_size * out_size / (in_size + out_size))
+        .max(1);
+    let threads = rayon::current_num_threads().max(1);
+    if batch * in_size * out_size >= SEQUENTIAL_WORK && batch < threads * target {
+        return None;
+    }
+    let tasks = (batch / target).max(1);
+    Some(batch.div_ceil(tasks).next_multiple_of(shared))
 }
 
 /// A read of one column (or row) with a one-hot input through the periphery of `io` with noise
@@ -257,7 +402,7 @@ pub fn read_one_hot(io: &IoParameters, values: &mut [f32], seed: u64, step: u32,
     for v in values.iter_mut() {
         *v *= u[0];
     }
-    adc(&settings, &noise, values, norm2, None, n, 0);
+    adc(&settings, &noise, values, norm2, None, n, 0, None);
     for v in values.iter_mut() {
         *v *= io.out_scale;
     }
@@ -417,6 +562,8 @@ fn dac_on<const WIDE: bool>(
 /// Output noise and ADC of one vector, in place. Returns whether an output saturated.
 ///
 /// `pcm_sum` holds Σ_j |w_ij| u_j² per output when the weight noise is `PCM_READ`.
+///
+/// `drawn`: the vector's output normals when the caller has drawn them (see [`adc_group`]).
 #[allow(clippy::too_many_arguments)]
 fn adc(
     s: &Settings<'_>,
@@ -426,19 +573,21 @@ fn adc(
     pcm_sum: Option<&[f32]>,
     n: u32,
     pass: u32,
+    drawn: Option<&[f32]>,
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     if s.wide {
         // SAFETY: `wide` is has_wide_lanes(): the CPU has every enabled feature.
         #[allow(unsafe_code)]
-        return unsafe { adc_avx512(s, noise, v, norm2, pcm_sum, n, pass) };
+        return unsafe { adc_avx512(s, noise, v, norm2, pcm_sum, n, pass, drawn) };
     }
-    adc_on::<false>(s, noise, v, norm2, pcm_sum, n, pass)
+    adc_on::<false>(s, noise, v, norm2, pcm_sum, n, pass, drawn)
 }
 
 /// [`adc`] compiled for AVX-512; the same IEEE operations, so the same values.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
+#[allow(clippy::too_many_arguments)]
 fn adc_avx512(
     s: &Settings<'_>,
     noise: &Noise,
@@ -447,10 +596,136 @@ fn adc_avx512(
     pcm_sum: Option<&[f32]>,
     n: u32,
     pass: u32,
+    drawn: Option<&[f32]>,
 ) -> bool {
-    adc_on::<true>(s, noise, v, norm2, pcm_sum, n, pass)
+    adc_on::<true>(s, noise, v, norm2, pcm_sum, n, pass, drawn)
 }
 
+/// How many vectors of `out_size` outputs share one 8-lane Philox evaluation for their output
+/// noise in pass 0. A vector's normals are counters (0.., pass, n, step), 8 normals each; the
+/// AVX-512 path evaluates 8 counters at once, so a vector of at most 32 outputs leaves lanes
+/// idle that the next vectors' counters can fill. Only where the noise is drawn at all.
+fn vectors_per_noise_block(s: &Settings<'_>, out_size: usize) -> usize {
+    let io = s.io;
+    let drawn = io.out_noise > 0.0
+        || (io.w_noise > 0.0
+            && matches!(
+                io.w_noise_type,
+                WeightNoiseType::AdditiveConstant | WeightNoiseType::PcmRead
+            ));
+    let counters = out_size.div_ceil(8);
+    if s.wide && drawn && counters <= 4 {
+        8 / counters
+    } else {
+        1
+    }
+}
+
+/// [`adc`] of the pass-0 vectors n0, n0 + 1, … in `vs` (`out_size` each), their output normals
+/// drawn together: one 8-lane Philox evaluation holds the counters of several vectors. The same
+/// counters as vector by vector, so the same values.
+#[allow(clippy::too_many_arguments)]
+fn adc_group(
+    s: &Settings<'_>,
+    noise: &Noise,
+    vs: &mut [f32],
+    out_size: usize,
+    norm2: &[f32],
+    pcm_sum: Option<&[f32]>,
+    saturated: &mut [bool],
+    n0: u32,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if s.wide && saturated.len() > 1 {
+        // SAFETY: `wide` is has_wide_lanes(): the CPU has every enabled feature.
+        #[allow(unsafe_code)]
+        return unsafe { adc_group_avx512(s, noise, vs, out_size, norm2, pcm_sum, saturated, n0) };
+    }
+    for (k, (v, sat)) in vs.chunks_mut(out_size).zip(saturated).enumerate() {
+        let pcm_k = pcm_sum.map(|p| &p[k * out_size..][..out_size]);
+        *sat = adc(s, noise, v, norm2[k], pcm_k, n0 + k as u32, 0, None);
+    }
+}
+
+/// [`adc_group`] compiled for AVX-512 (the only path that shares evaluations).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
+#[allow(clippy::too_many_arguments)]
+fn adc_group_avx512(
+    s: &Settings<'_>,
+    noise: &Noise,
+    vs: &mut [f32],
+    out_size: usize,
+    norm2: &[f32],
+    pcm_sum: Option<&[f32]>,
+    saturated: &mut [bool],
+    n0: u32,
+) {
+    let counters = out_size.div_ceil(8);
+    // Lane l: counter l % counters of vector l / counters (idle lanes repeat the last one).
+    let lane = |l: usize| (l / counters).min(saturated.len() - 1);
+    let ctr = [
+        std::array::from_fn(|l| (l % counters) as u32),
+        [0; 8],
+        std::array::from_fn(|l| n0 + lane(l) as u32),
+        [noise.step; 8],
+    ];
+    let normals = noise.table.samples64(&noise.output.blocks_wide::<8>(ctr));
+    for (k, (v, sat)) in vs.chunks_mut(out_size).zip(saturated).enumerate() {
+        let pcm_k = pcm_sum.map(|p| &p[k * out_size..][..out_size]);
+        let drawn = &normals[8 * counters * k..][..out_size];
+        *sat = adc_on::<true>(s, noise, v, norm2[k], pcm_k, n0 + k as u32, 0, Some(drawn));
+    }
+}
+
+/// Output noise σ·ξ (σ > 0), rounding to the ADC step and the output bound of `v`, one pass per
+/// output; `xi` holds at least `v.len()` normals. Returns whether an output saturated.
+#[inline(always)]
+fn read_out(s: &Settings<'_>, v: &mut [f32], sigma: f32, xi: &[f32]) -> bool {
+    let io = s.io;
+    let step = s.out_step;
+    let inv_step = if step > 0.0 { 1.0 / step } else { 0.0 };
+    let bound = s.out_bound;
+    let mut saturated = false;
+    for (vi, e) in v.iter_mut().zip(xi) {
+        let mut y = *vi;
+        if sigma > 0.0 {
+            y += sigma * e;
+        }
+        if step > 0.0 {
+            y = quantize(y, step, inv_step, 0.0, false);
+        }
+        if bound.is_finite() {
+            // Non-short-circuit: no branch per output.
+            saturated |= (y >= bound) | (io.bm_test_negative_bound & (y <= -bound));
+            y = y.clamp(-bound, bound);
+        }
+        *vi = y;
+    }
+    saturated
+}
+
+/// The output normals 64·b .. 64·b + len of vector n: from `drawn` when the caller drew them.
+#[inline(always)]
+fn output_normals<const WIDE: bool>(
+    noise: &Noise,
+    drawn: Option<&[f32]>,
+    b: usize,
+    len: usize,
+    pass: u32,
+    n: u32,
+) -> [f32; 64] {
+    match drawn {
+        Some(d) => {
+            let mut xi = [0.0; 64];
+            xi[..len].copy_from_slice(&d[64 * b..][..len]);
+            xi
+        }
+        None => normals_of::<WIDE>(&noise.output, noise, b, len, pass, n),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn adc_on<const WIDE: bool>(
     s: &Settings<'_>,
@@ -460,15 +735,40 @@ fn adc_on<const WIDE: bool>(
     pcm_sum: Option<&[f32]>,
     n: u32,
     pass: u32,
+    drawn: Option<&[f32]>,
 ) -> bool {
     let io = s.io;
     // Output noise and output-referred weight noise are independent Gaussians: one draw with
     // the combined variance out_noise² + (weight-noise variance).
     let out_var = io.out_noise * io.out_noise;
+    let pcm_read = pcm_sum.is_some() && io.w_noise_type == WeightNoiseType::PcmRead;
+    if !pcm_read && !io.out_sto_round {
+        // The common case in one pass per output (noise, rounding, bound): the same operations
+        // in the same order as the passes below.
+        let w_var = if io.w_noise_type == WeightNoiseType::AdditiveConstant {
+            io.w_noise * io.w_noise * norm2
+        } else {
+            0.0
+        };
+        let sigma = (out_var + w_var).sqrt();
+        if let Some(d) = drawn.filter(|_| sigma > 0.0) {
+            return read_out(s, v, sigma, d);
+        }
+        let mut saturated = false;
+        for (b, vc) in v.chunks_mut(64).enumerate() {
+            let xi = if sigma > 0.0 {
+                normals_of::<WIDE>(&noise.output, noise, b, vc.len(), pass, n)
+            } else {
+                [0.0; 64]
+            };
+            saturated |= read_out(s, vc, sigma, &xi);
+        }
+        return saturated;
+    }
     match pcm_sum {
         Some(sums) if io.w_noise_type == WeightNoiseType::PcmRead => {
             for (b, (vc, sc)) in v.chunks_mut(64).zip(sums.chunks(64)).enumerate() {
-                let xi = normals_of::<WIDE>(&noise.output, noise, b, vc.len(), pass, n);
+                let xi = output_normals::<WIDE>(noise, drawn, b, vc.len(), pass, n);
                 for ((vi, si), e) in vc.iter_mut().zip(sc).zip(xi) {
                     let sigma = pcm_sigma(io.out_noise, io.w_noise, *si);
                     *vi += sigma * e;
@@ -484,7 +784,7 @@ fn adc_on<const WIDE: bool>(
             let sigma = (out_var + w_var).sqrt();
             if sigma > 0.0 {
                 for (b, vc) in v.chunks_mut(64).enumerate() {
-                    let xi = normals_of::<WIDE>(&noise.output, noise, b, vc.len(), pass, n);
+                    let xi = output_normals::<WIDE>(noise, drawn, b, vc.len(), pass, n);
                     for (vi, e) in vc.iter_mut().zip(xi) {
                         *vi += sigma * e;
                     }

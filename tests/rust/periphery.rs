@@ -103,7 +103,14 @@ fn wide_periphery_matches_the_portable_one() {
     };
     for noise in [WeightNoiseType::PcmRead, WeightNoiseType::AdditiveConstant] {
         for sto in [false, true] {
-            for (rows, cols) in [(70, 100), (129, 130), (200, 3), (64, 64)] {
+            for (rows, cols) in [
+                (70, 100),
+                (129, 130),
+                (200, 3),
+                (64, 64),
+                (16, 25),
+                (10, 40),
+            ] {
                 let io = noisy(noise, sto);
                 let wide = run(io.clone(), rows, cols, false);
                 let portable = run(io, rows, cols, true);
@@ -112,6 +119,66 @@ fn wide_periphery_matches_the_portable_one() {
                 assert!(wide.0.iter().any(|&v| v != 0.0), "{case}");
                 assert_eq!(bits(&wide.0), bits(&portable.0), "forward, {case}");
                 assert_eq!(bits(&wide.1), bits(&portable.1), "backward, {case}");
+            }
+        }
+    }
+}
+
+/// Pass 0 fused per block of vectors (DAC, product, ADC and rescale in one task, output normals
+/// shared between short vectors) gives the bits of the separate loops: short and long outputs,
+/// saturating reads that iterative bound management re-reads, stochastic rounding, additive
+/// weight noise, forward and backward, with and without AVX-512.
+#[test]
+fn fused_pass_matches_the_separate_loops() {
+    use rpusim::config::WeightNoiseType;
+    use rpusim::periphery::split_passes_only;
+    use rpusim::pulsed::portable_lanes_only;
+    let io = |sto: bool, out_bound: f32| IoParameters {
+        out_noise: 0.06,
+        w_noise: 0.02,
+        w_noise_type: WeightNoiseType::AdditiveConstant,
+        inp_sto_round: sto,
+        out_sto_round: sto,
+        out_bound,
+        ..IoParameters::default()
+    };
+    let run = |io: IoParameters, (rows, cols, batch): (usize, usize, usize), split, portable| {
+        split_passes_only(split);
+        portable_lanes_only(portable);
+        let mut tile = cpu_tile(ideal(io), rows, cols, 5);
+        tile.set_weights(&data(rows * cols, 1)).unwrap();
+        let x: Vec<f32> = data(batch * cols, 2).iter().map(|v| 3.0 * v).collect();
+        let mut y = vec![0.0; batch * rows];
+        tile.forward(&x, &mut y).unwrap();
+        let mut z = vec![0.0; batch * cols];
+        tile.backward(&data(batch * rows, 3), &mut z).unwrap();
+        split_passes_only(false);
+        portable_lanes_only(false);
+        (y, z)
+    };
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    for portable in [false, true] {
+        for sto in [false, true] {
+            for out_bound in [12.0, 1.5] {
+                // One task, several tasks (batches of 3000 and 700 on two or more threads),
+                // outputs sharing Philox lanes 2, 4 and 8 at a time, and none.
+                for shape in [
+                    (16, 25, 37),
+                    (16, 9, 3000),
+                    (16, 25, 700),
+                    (10, 129, 37),
+                    (3, 5, 37),
+                    (70, 33, 37),
+                ] {
+                    let io = io(sto, out_bound);
+                    let fused = run(io.clone(), shape, false, portable);
+                    let split = run(io, shape, true, portable);
+                    let case =
+                        format!("portable {portable}, sto {sto}, bound {out_bound}, {shape:?}");
+                    assert!(fused.0.iter().any(|&v| v != 0.0), "{case}");
+                    assert_eq!(bits(&fused.0), bits(&split.0), "forward, {case}");
+                    assert_eq!(bits(&fused.1), bits(&split.1), "backward, {case}");
+                }
             }
         }
     }
