@@ -678,26 +678,46 @@ fn adc_group_avx512(
     }
 }
 
-/// Output noise σ·ξ (σ > 0), rounding to the ADC step and the output bound of `v`, one pass per
-/// output; `xi` holds at least `v.len()` normals. Returns whether an output saturated.
+/// Output noise σ·ξ (where σ > 0), rounding to the ADC step and the output bound of `v`, one
+/// pass per output; `xi` holds at least `v.len()` normals. Returns whether an output saturated.
 #[inline(always)]
 fn read_out(s: &Settings<'_>, v: &mut [f32], sigma: f32, xi: &[f32]) -> bool {
-    let io = s.io;
+    // One loop per combination of effects: with the tests inside the loop it stays scalar.
+    match (sigma > 0.0, s.out_step > 0.0, s.out_bound.is_finite()) {
+        (true, true, true) => read_out_as::<true, true, true>(s, v, sigma, xi),
+        (true, true, false) => read_out_as::<true, true, false>(s, v, sigma, xi),
+        (true, false, true) => read_out_as::<true, false, true>(s, v, sigma, xi),
+        (true, false, false) => read_out_as::<true, false, false>(s, v, sigma, xi),
+        (false, true, true) => read_out_as::<false, true, true>(s, v, sigma, xi),
+        (false, true, false) => read_out_as::<false, true, false>(s, v, sigma, xi),
+        (false, false, true) => read_out_as::<false, false, true>(s, v, sigma, xi),
+        (false, false, false) => false,
+    }
+}
+
+#[inline(always)]
+fn read_out_as<const NOISE: bool, const ROUND: bool, const BOUND: bool>(
+    s: &Settings<'_>,
+    v: &mut [f32],
+    sigma: f32,
+    xi: &[f32],
+) -> bool {
     let step = s.out_step;
-    let inv_step = if step > 0.0 { 1.0 / step } else { 0.0 };
+    let inv_step = if ROUND { 1.0 / step } else { 0.0 };
     let bound = s.out_bound;
+    let negative = s.io.bm_test_negative_bound;
     let mut saturated = false;
     for (vi, e) in v.iter_mut().zip(xi) {
         let mut y = *vi;
-        if sigma > 0.0 {
+        if NOISE {
             y += sigma * e;
         }
-        if step > 0.0 {
+        if ROUND {
             y = quantize(y, step, inv_step, 0.0, false);
         }
-        if bound.is_finite() {
+        if BOUND {
             // Non-short-circuit: no branch per output.
-            saturated |= (y >= bound) | (io.bm_test_negative_bound & (y <= -bound));
+            saturated |= (y >= bound) | (negative & (y <= -bound));
             y = y.clamp(-bound, bound);
         }
         *vi = y;
