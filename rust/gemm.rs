@@ -253,15 +253,21 @@ mod tests {
         c
     }
 
+    /// Deterministic `m × k` and `k × n` operands with no pattern the kernels could exploit.
+    fn operands(m: usize, k: usize, n: usize) -> (Vec<f32>, Vec<f32>) {
+        let a = (0..m * k)
+            .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0)
+            .collect();
+        let b = (0..k * n)
+            .map(|i| ((i * 104_729 % 997) as f32 - 498.0) / 211.0)
+            .collect();
+        (a, b)
+    }
+
     #[test]
     fn results_are_bit_identical_for_any_thread_count() {
         let (m, k, n) = (75, 300, 190);
-        let a: Vec<f32> = (0..m * k)
-            .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0)
-            .collect();
-        let b: Vec<f32> = (0..k * n)
-            .map(|i| ((i * 104_729 % 997) as f32 - 498.0) / 211.0)
-            .collect();
+        let (a, b) = operands(m, k, n);
         let run = |threads: usize, rows: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -287,12 +293,7 @@ mod tests {
         // Both layouts of b (the forward and the backward pass), blocks of uneven size
         // including blocks of fewer rows than the unpacked kernels would take.
         let (m, k, n) = (61, 300, 37);
-        let a: Vec<f32> = (0..m * k)
-            .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0)
-            .collect();
-        let b: Vec<f32> = (0..k * n)
-            .map(|i| ((i * 104_729 % 997) as f32 - 498.0) / 211.0)
-            .collect();
+        let (a, b) = operands(m, k, n);
         for b in [MatRef::row_major(&b, k, n), MatRef::transposed(&b, k, n)] {
             assert!(takes_packed_path(m, b));
             let mut whole = vec![0.0; m * n];
