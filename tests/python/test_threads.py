@@ -1,5 +1,6 @@
-"""The CPU backend's pool: the importing (main) thread is worker 0 of it (rust/threads.rs).
-Work from other Python threads must still run, with the same bits, at any thread count."""
+"""The CPU backend's pool: the importing (main) thread is worker 0 of it, or at one thread the
+only worker of a private pool (rust/threads.rs). Work from other Python threads must still run,
+with the same bits, at any thread count."""
 
 from __future__ import annotations
 
