@@ -27,6 +27,9 @@ pub struct PulseScratch {
     pub(super) bit_planes: bool,
     /// Pins that choice (tests: both countings must give the same weights).
     pub(super) pinned_bit_planes: Option<bool>,
+    /// Whether the group's trains (one slot each) exist only as the bit planes: `x_bits` and
+    /// `d_bits` are empty, and replays read the planes.
+    pub(super) direct_planes: bool,
     /// Firing thresholds `[vector][element]` of the group's x and d (deterministic rounding).
     pub(super) x_thresholds: Vec<u32>,
     pub(super) d_thresholds: Vec<u32>,

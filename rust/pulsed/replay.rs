@@ -6,7 +6,8 @@ use super::batch::{PulseScratch, Streams};
 use super::captures::Sink;
 use crate::device::{ConstantStepArray, PulseStep};
 
-/// The vectors of the group in which d_i fired at least once.
+/// The vectors of the group in which d_i fired at least once (none listed for trains kept as
+/// bit planes: replays scan those in place).
 pub(super) fn fired_vectors(
     s: &PulseScratch,
     i: usize,
@@ -15,6 +16,9 @@ pub(super) fn fired_vectors(
     out: &mut Vec<u32>,
 ) {
     out.clear();
+    if s.direct_planes {
+        return;
+    }
     let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
     for (v, db) in d_row.chunks(words).enumerate() {
         if db.iter().any(|&b| b != 0) {
@@ -84,9 +88,21 @@ pub(super) fn replay<S: PulseStep>(
     };
     let mut xi = || if noisy { normals.next() } else { 0.0 };
     let s = c.s;
-    let d_row = &s.d_bits[i * len * words..(i + 1) * len * words];
-    let x_col = &s.x_bits[j * len * words..(j + 1) * len * words];
     let sign_words = len.div_ceil(64);
+    // Trains of one slot kept as bit planes: a vector's pulse count is its bit in both fired
+    // masks.
+    let direct = s.direct_planes;
+    let fired_mask = |pos: &[u64], neg: &[u64], e: usize, w: usize| {
+        pos[e * sign_words + w] | neg[e * sign_words + w]
+    };
+    let (d_row, x_col): (&[u64], &[u64]) = if direct {
+        (&[], &[])
+    } else {
+        (
+            &s.d_bits[i * len * words..(i + 1) * len * words],
+            &s.x_bits[j * len * words..(j + 1) * len * words],
+        )
+    };
     let d_signs = &s.d_negative[i * sign_words..(i + 1) * sign_words];
     let x_signs = &s.x_negative[j * sign_words..(j + 1) * sign_words];
     let mut pulsed = false;
@@ -107,12 +123,15 @@ pub(super) fn replay<S: PulseStep>(
     // vector (whether one has a coincidence is as random as the trains). With one word per
     // vector and d_i firing in at least a quarter of them, every vector is scanned in place
     // (where d_i did not fire there is none); otherwise only those of `fired`.
-    let in_place = words == 1 && 4 * fired.len() >= len;
+    let in_place = direct || (words == 1 && 4 * fired.len() >= len);
     let scanned = if in_place { len } else { fired.len() };
     for q0 in (0..scanned).step_by(64) {
         let width = 64.min(scanned - q0);
         let mut hits = 0u64;
-        if in_place {
+        if direct {
+            hits = fired_mask(&s.d_pos_planes, &s.d_neg_planes, i, q0 / 64)
+                & fired_mask(&s.x_pos_planes, &s.x_neg_planes, j, q0 / 64);
+        } else if in_place {
             let vs = q0..q0 + width;
             for (f, (d, x)) in d_row[vs.clone()].iter().zip(&x_col[vs]).enumerate() {
                 hits |= u64::from(d & x != 0) << f;
@@ -137,7 +156,9 @@ pub(super) fn replay<S: PulseStep>(
                 sink.put(caps[next_cap].1, j, visible(w, pulsed));
                 next_cap += 1;
             }
-            let count: u32 = if words == 1 {
+            let count: u32 = if direct {
+                1
+            } else if words == 1 {
                 (d_row[v] & x_col[v]).count_ones()
             } else {
                 let db = &d_row[v * words..(v + 1) * words];

@@ -52,7 +52,7 @@ impl Lanes {
 /// the CPU has it. The same integer operations, so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,popcnt")]
-fn fill_trains_avx512(
+fn fill_trains_avx512<const DIRECT: bool>(
     stream: &Stream,
     octet: u32,
     step: u32,
@@ -61,13 +61,13 @@ fn fill_trains_avx512(
     stride: usize,
     words: usize,
 ) {
-    fill_trains::<true>(stream, octet, step, lanes, out, stride, words);
+    fill_trains::<true, DIRECT>(stream, octet, step, lanes, out, stride, words);
 }
 
 /// [`fill_trains`] with AVX-512 when `wide` (the caller checked the CPU).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn fill_trains_on(
+fn fill_trains_on<const DIRECT: bool>(
     wide: bool,
     stream: &Stream,
     octet: u32,
@@ -82,12 +82,12 @@ fn fill_trains_on(
         // SAFETY: `wide` is lockstep::has_wide_lanes(): the CPU has every enabled feature.
         #[allow(unsafe_code)]
         unsafe {
-            fill_trains_avx512(stream, octet, step, lanes, out, stride, words);
+            fill_trains_avx512::<DIRECT>(stream, octet, step, lanes, out, stride, words);
         }
         return;
     }
     let _ = wide;
-    fill_trains::<false>(stream, octet, step, lanes, out, stride, words);
+    fill_trains::<false, DIRECT>(stream, octet, step, lanes, out, stride, words);
 }
 
 /// [`thresholds`] compiled for AVX-512 (16 elements per instruction); the same IEEE operations,
@@ -183,9 +183,11 @@ fn transpose_signs_on(wide: bool, signs: &[u8; 64]) -> [u64; OCTET] {
 /// of element h of vector n fires when half h of Philox(octet, s, n, step) is below its threshold
 /// (≥ 65536: always). The counter names the vector and the slot, so which vectors share an
 /// evaluation does not change the bits. Branch-free, so random outcomes cost no mispredictions.
+/// `DIRECT` (trains of one slot): `out` holds the octet's fired masks instead, `[element][vector
+/// / 64]` `stride` words apart, and each lane's bit is or-ed in at its vector.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // lane l indexes r[word][l], t, bl and pos alike
-fn fill_trains<const WIDE: bool>(
+fn fill_trains<const WIDE: bool, const DIRECT: bool>(
     stream: &Stream,
     octet: u32,
     step: u32,
@@ -220,6 +222,15 @@ fn fill_trains<const WIDE: bool>(
                 }
             }
         }
+        if DIRECT {
+            for l in 0..lanes.len {
+                let (at, bit) = (lanes.pos[l] / 64, lanes.pos[l] % 64);
+                for h in 0..elements {
+                    out[h * stride + at] |= acc[l][h] << bit;
+                }
+            }
+            continue;
+        }
         for l in 0..lanes.len {
             let at = lanes.pos[l] * words + word;
             for h in 0..elements {
@@ -244,8 +255,31 @@ pub(super) fn make_trains(
     let (rows, cols, words) = (input.rows, input.cols, g.words);
     let len = g.end - g.start;
     let sign_words = len.div_ceil(64);
-    s.x_bits.resize(cols * len * words, 0);
-    s.d_bits.resize(rows * len * words, 0);
+    s.bit_planes = planes
+        && words == 1
+        && s.pinned_bit_planes
+            .unwrap_or_else(|| bit_planes_cheaper(rows, cols, len, g.max_bl));
+    // Trains of one slot counted from bit planes are generated as the planes themselves: the
+    // one-word trains would hold one bit each (for LeNet5's conv2, 1.6 MB to write and read
+    // back for 25 kB of planes).
+    s.direct_planes = s.bit_planes && g.max_bl == 1;
+    let direct = s.direct_planes;
+    if direct {
+        // Nothing may read trains of an earlier group (an index past the end panics).
+        s.x_bits.clear();
+        s.d_bits.clear();
+        for (planes, elements) in [
+            (&mut s.x_pos_planes, cols),
+            (&mut s.x_neg_planes, cols),
+            (&mut s.d_pos_planes, rows),
+            (&mut s.d_neg_planes, rows),
+        ] {
+            planes.resize(elements * sign_words, 0);
+        }
+    } else {
+        s.x_bits.resize(cols * len * words, 0);
+        s.d_bits.resize(rows * len * words, 0);
+    }
     s.x_negative.resize(cols * sign_words, 0);
     s.d_negative.resize(rows * sign_words, 0);
     if planes {
@@ -286,7 +320,8 @@ pub(super) fn make_trains(
     }
     let (x_thresholds, d_thresholds) = (&s.x_thresholds, &s.d_thresholds);
     let (x_octets, d_octets) = (&s.x_octets, &s.d_octets);
-    // One octet of elements per task: its trains and sign masks are contiguous.
+    // One octet of elements per task: its trains (or fired masks, when `direct`) and sign masks
+    // are contiguous.
     let octet_trains = |stream: &Stream,
                         values: &[f32],
                         width: usize,
@@ -302,16 +337,20 @@ pub(super) fn make_trains(
         // never fires: in a convolution most patch values or gradients are 0), packed into full
         // lanes.
         let flush = |lanes: &Lanes, bits: &mut [u64]| {
-            fill_trains_on(
-                wide,
-                stream,
-                o as u32,
-                st.step,
-                lanes,
-                bits,
-                len * words,
-                words,
-            );
+            if direct {
+                fill_trains_on::<true>(wide, stream, o as u32, st.step, lanes, bits, sign_words, 1);
+            } else {
+                fill_trains_on::<false>(
+                    wide,
+                    stream,
+                    o as u32,
+                    st.step,
+                    lanes,
+                    bits,
+                    len * words,
+                    words,
+                );
+            }
         };
         let (side_thresholds, side_octets) = if which == 0 {
             (x_thresholds, x_octets)
@@ -420,6 +459,43 @@ pub(super) fn make_trains(
         }
     };
     let min_len = (PAR_ELEMENTS / (OCTET * len * g.max_bl.max(1))).max(1);
+    if direct {
+        let chunk = OCTET * sign_words;
+        for (stream, values, width, which, pos, neg, negative) in [
+            (
+                &st.x,
+                input.x,
+                cols,
+                0,
+                &mut s.x_pos_planes,
+                &mut s.x_neg_planes,
+                &mut s.x_negative,
+            ),
+            (
+                &st.d,
+                input.d,
+                rows,
+                1,
+                &mut s.d_pos_planes,
+                &mut s.d_neg_planes,
+                &mut s.d_negative,
+            ),
+        ] {
+            pos.par_chunks_mut(chunk)
+                .zip(neg.par_chunks_mut(chunk))
+                .zip(negative.par_chunks_mut(chunk))
+                .with_min_len(min_len)
+                .enumerate()
+                .for_each(|(o, ((pos, neg), negative))| {
+                    octet_trains(stream, values, width, which, o, pos, negative);
+                    // The fired masks split by sign, as bit_planes does.
+                    for ((p, n), &signs) in pos.iter_mut().zip(neg.iter_mut()).zip(&*negative) {
+                        (*p, *n) = (*p & !signs, *p & signs);
+                    }
+                });
+        }
+        return;
+    }
     s.x_bits
         .par_chunks_mut(OCTET * len * words)
         .zip(s.x_negative.par_chunks_mut(OCTET * sign_words))
@@ -436,9 +512,6 @@ pub(super) fn make_trains(
         slot_lists(input, g, s, pulsed.lockstep());
         return;
     }
-    s.bit_planes = words == 1
-        && s.pinned_bit_planes
-            .unwrap_or_else(|| bit_planes_cheaper(rows, cols, len, g.max_bl));
     if s.bit_planes {
         bit_planes(input, g, s);
         return;

@@ -230,9 +230,12 @@ fn both_countings_give_the_same_weights_and_reads() {
     let config = DeviceConfig::ConstantStepDevice(noisy_steps());
     // (rows, cols, batch) with (lr, BL): a convolution's many short vectors (a partial second
     // 64-vector word) with BL 1 to 31 and trains of 60 slots (one word); a linear layer's batch,
-    // also with trains of 100 slots (two words: byte planes only); one word of vectors exactly.
-    // Kept small: cargo test runs debug code.
+    // also with trains of 100 slots (two words: byte planes only); one word of vectors exactly;
+    // trains of one slot (bit planes generated directly, LeNet5's case). Kept small: cargo test
+    // runs debug code.
     let cases = [
+        ((16, 25, 70), (0.02, 1)),
+        ((7, 70, 64), (0.3, 1)),
         ((16, 25, 70), (0.02, 31)),
         ((16, 25, 70), (1.0, 31)),
         ((16, 25, 70), (2.0, 60)),
