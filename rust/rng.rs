@@ -78,6 +78,57 @@ pub fn philox4x32_10_wide<const L: usize>(mut ctr: [[u32; L]; 4], key: [u32; 2])
     ctr
 }
 
+/// Eight Philox4x32-10 evaluations with AVX-512 (`ctr[w][lane]`), the same bits as
+/// [`philox4x32_10_wide`]. Each counter word sits in the low halves of eight 64-bit lanes for all
+/// ten rounds: the 32 × 32-bit multiply reads only the low halves and xor never mixes halves, so
+/// the junk the products leave in the high halves is cut off once, at the end, instead of every
+/// word being narrowed and widened every round (what the compiler makes of the portable form;
+/// 2.2× faster in a loop of evaluations). Not inlined where the caller is large (the ADC, where
+/// the call then cost what it saved), so only the train generation uses it.
+///
+/// # Safety
+/// Only where the CPU has AVX-512F and AVX-512VL.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl")]
+#[inline]
+pub fn philox4x32_10_avx512(ctr: &[[u32; 8]; 4], key: [u32; 2]) -> [[u32; 8]; 4] {
+    use std::arch::x86_64::*;
+    let mut c = [_mm512_setzero_si512(); 4];
+    for (c, w) in c.iter_mut().zip(ctr) {
+        // SAFETY: 8 u32 (256 bits) read from a [u32; 8].
+        #[allow(unsafe_code)]
+        let words = unsafe { _mm256_loadu_si256(w.as_ptr().cast()) };
+        *c = _mm512_cvtepu32_epi64(words);
+    }
+    let [mut c0, mut c1, mut c2, mut c3] = c;
+    let m0 = _mm512_set1_epi64(i64::from(PHILOX_M0));
+    let m1 = _mm512_set1_epi64(i64::from(PHILOX_M1));
+    let mut key = key;
+    for round in 0..10 {
+        if round > 0 {
+            key[0] = key[0].wrapping_add(PHILOX_W0);
+            key[1] = key[1].wrapping_add(PHILOX_W1);
+        }
+        let p0 = _mm512_mul_epu32(c0, m0);
+        let p1 = _mm512_mul_epu32(c2, m1);
+        let k0 = _mm512_set1_epi64(i64::from(key[0]));
+        let k1 = _mm512_set1_epi64(i64::from(key[1]));
+        // 0x96: the three-way xor hi ^ c ^ key.
+        let n0 = _mm512_ternarylogic_epi64::<0x96>(_mm512_srli_epi64::<32>(p1), c1, k0);
+        let n2 = _mm512_ternarylogic_epi64::<0x96>(_mm512_srli_epi64::<32>(p0), c3, k1);
+        (c0, c1, c2, c3) = (n0, p1, n2, p0);
+    }
+    let mut out = [[0u32; 8]; 4];
+    for (o, v) in out.iter_mut().zip([c0, c1, c2, c3]) {
+        // SAFETY: 8 u32 (256 bits) written to a [u32; 8].
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm256_storeu_si256(o.as_mut_ptr().cast(), _mm512_cvtepi64_epi32(v));
+        }
+    }
+    out
+}
+
 /// What a random number is used for. Each purpose is its own stream (its own Philox key), so
 /// adding a new random effect never shifts the numbers of an existing one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -478,6 +529,20 @@ mod tests {
         }
         let out = philox4x32_10_lanes(ctr, [5, 6]);
         let wide = philox4x32_10_wide(ctr, [5, 6]);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            // Keys and counters with every bit set too (carries into the high halves).
+            for key in [[5, 6], [u32::MAX, u32::MAX], [0xa409_3822, 0x299f_31d0]] {
+                for c in [ctr, [[u32::MAX; 8]; 4]] {
+                    // SAFETY: the CPU has both features (checked above).
+                    #[allow(unsafe_code)]
+                    let fast = unsafe { philox4x32_10_avx512(&c, key) };
+                    assert_eq!(fast, philox4x32_10_lanes(c, key), "key {key:?}");
+                }
+            }
+        }
         for l in 0..8 {
             let scalar = philox4x32_10([ctr[0][l], ctr[1][l], ctr[2][l], ctr[3][l]], [5, 6]);
             assert_eq!(scalar, [out[0][l], out[1][l], out[2][l], out[3][l]]);

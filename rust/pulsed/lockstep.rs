@@ -279,8 +279,8 @@ struct LaneGroup {
 /// The group's weights, visible weights and write-noise normals.
 type LaneRows<'r> = (&'r mut [f32], Option<&'r mut [f32]>, &'r [f32]);
 
-/// Whether the CPU runs 16-lane single-precision vectors (AVX-512): one register per parameter
-/// of the LANES devices. The same IEEE operations either way, so the results do not change.
+/// Whether the CPU runs 16-lane single-precision vectors (AVX-512, with BMI2's bit deposit, which
+/// every AVX-512 CPU has): one register per parameter of the LANES devices. The same IEEE operations either way, so the results do not change.
 pub(crate) fn has_wide_lanes() -> bool {
     if PORTABLE_ONLY.load(Ordering::Relaxed) {
         return false;
@@ -292,6 +292,7 @@ pub(crate) fn has_wide_lanes() -> bool {
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512dq")
             && std::arch::is_x86_feature_detected!("popcnt")
+            && std::arch::is_x86_feature_detected!("bmi2")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

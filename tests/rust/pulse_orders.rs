@@ -295,7 +295,8 @@ fn both_countings_give_the_same_weights_and_reads() {
 }
 
 /// Three grouped updates of a constant-step array, coincidences counted from bit planes or byte
-/// planes; a third of the x values are 0 (a convolution's padding: they never fire).
+/// planes; a third of the x values are 0 (a convolution's padding: they never fire), and some
+/// whole vectors.
 fn grouped_run(
     config: &DeviceConfig,
     (rows, cols, batch): (usize, usize, usize),
@@ -330,14 +331,23 @@ fn grouped_run(
     portable_lanes_only(portable);
     let mut reads = Vec::new();
     for step in 0..3u32 {
+        // Every fifth x and seventh d all 0 as well (a patch in the padding, a gradient of 0):
+        // the vectors that can fire then have gaps, and lanes of them straddle 64-vector words.
         let x = data(batch * cols, 100 + step)
             .iter()
             .enumerate()
-            .map(|(k, v)| if k % 3 == 0 { 0.0 } else { *v })
+            .map(|(k, v)| {
+                if k % 3 == 0 || k / cols % 5 == 2 {
+                    0.0
+                } else {
+                    *v
+                }
+            })
             .collect::<Vec<_>>();
         let d = data(batch * rows, 200 + step)
             .iter()
-            .map(|v| 0.5 * v)
+            .enumerate()
+            .map(|(k, v)| if k / rows % 7 == 3 { 0.0 } else { 0.5 * v })
             .collect::<Vec<_>>();
         let input = PulseBatch {
             x: &x,
