@@ -84,14 +84,15 @@ pub fn philox4x32_10_wide<const L: usize>(mut ctr: [[u32; L]; 4], key: [u32; 2])
 /// the junk the products leave in the high halves is cut off once, at the end, instead of every
 /// word being narrowed and widened every round (what the compiler makes of the portable form;
 /// 2.2× faster in a loop of evaluations). Not inlined where the caller is large (the ADC, where
-/// the call then cost what it saved), so only the train generation uses it.
+/// the call then cost what it saved), so only callers where it inlines use it
+/// ([`Stream::blocks8_on`]).
 ///
 /// # Safety
 /// Only where the CPU has AVX-512F and AVX-512VL.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl")]
 #[inline]
-pub fn philox4x32_10_avx512(ctr: &[[u32; 8]; 4], key: [u32; 2]) -> [[u32; 8]; 4] {
+pub(crate) fn philox4x32_10_avx512(ctr: &[[u32; 8]; 4], key: [u32; 2]) -> [[u32; 8]; 4] {
     use std::arch::x86_64::*;
     let mut c = [_mm512_setzero_si512(); 4];
     for (c, w) in c.iter_mut().zip(ctr) {
@@ -193,6 +194,25 @@ impl Stream {
     #[inline(always)]
     pub fn blocks_wide<const L: usize>(&self, ctr: [[u32; L]; 4]) -> [[u32; L]; 4] {
         philox4x32_10_wide(ctr, self.key)
+    }
+
+    /// Random words of 8 counters (`ctr[w][lane]`): with AVX-512 intrinsics when `WIDE`
+    /// ([`philox4x32_10_avx512`]), else lane by lane; the same bits. For callers compiled for
+    /// AVX-512 in which it inlines (the train generation, the normals of group steps and of
+    /// lockstep replays); in the ADC it did not, and the call cost what it saved.
+    ///
+    /// # Safety
+    /// `WIDE` only where the CPU has AVX-512F and AVX-512VL (`has_wide_lanes()` checked).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn blocks8_on<const WIDE: bool>(&self, ctr: [[u32; 8]; 4]) -> [[u32; 8]; 4] {
+        #[cfg(target_arch = "x86_64")]
+        if WIDE {
+            // SAFETY: the caller's promise.
+            #[allow(unsafe_code)]
+            return unsafe { philox4x32_10_avx512(&ctr, self.key) };
+        }
+        self.blocks::<8>(ctr)
     }
 
     /// Eight standard normals (16-bit table sampler, see [`normal_from_u16`]).

@@ -142,7 +142,9 @@ fn fill_fired_avx512(
         lanes.n,
         [step; TRAIN_LANES],
     ];
-    let r = crate::rng::philox4x32_10_avx512(&ctr, stream.key());
+    // SAFETY: compiled for AVX-512 (the caller checked has_wide_lanes()).
+    #[allow(unsafe_code)]
+    let r = unsafe { stream.blocks8_on::<true>(ctr) };
     for (w, words) in r.iter().enumerate() {
         // SAFETY: 8 u32 (256 bits) read from a [u32; 8] (twice below, likewise).
         #[allow(unsafe_code)]
@@ -286,11 +288,9 @@ fn fill_trains<const WIDE: bool, const DIRECT: bool>(
                 lanes.n,
                 [step; TRAIN_LANES],
             ];
-            let r = if WIDE {
-                stream.blocks_wide(ctr)
-            } else {
-                stream.blocks(ctr)
-            };
+            // SAFETY: WIDE only from fill_trains_avx512 (has_wide_lanes() checked).
+            #[allow(unsafe_code)]
+            let r = unsafe { stream.blocks8_on::<WIDE>(ctr) };
             let bit = slot % 64;
             for l in 0..TRAIN_LANES {
                 let live = u64::from(slot < lanes.bl[l]);
