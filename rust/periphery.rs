@@ -63,6 +63,15 @@ struct Settings<'a> {
     wide: bool,
 }
 
+impl Settings<'_> {
+    /// Whether the output noise depends on ‖u‖² (output-referred additive weight noise): only
+    /// then does the DAC sum it, a chain of dependent additions as long as the vector (for
+    /// LeNet5's conv2 a quarter of its forward pass).
+    fn uses_input_norm(&self) -> bool {
+        self.io.w_noise_type == WeightNoiseType::AdditiveConstant && self.io.w_noise != 0.0
+    }
+}
+
 static SPLIT_PASSES_ONLY: AtomicBool = AtomicBool::new(false);
 
 /// Runs pass 0 of every MVM as separate DAC, product and ADC loops over the batch even where
@@ -478,7 +487,8 @@ fn quantize(v: f32, step: f32, inv_step: f32, u: f32, stochastic: bool) -> f32 {
 }
 
 /// DAC of one vector: u = clip(quantise(x / scale), ±inp_bound) + inp_noise·ξ.
-/// Returns ‖u‖² (for the output-referred weight noise).
+/// Returns ‖u‖² for the output-referred weight noise (0 where there is none, see
+/// [`Settings::uses_input_norm`]: w_noise² · ‖u‖² is 0 then).
 fn dac(
     s: &Settings<'_>,
     noise: &Noise,
@@ -555,6 +565,9 @@ fn dac_on<const WIDE: bool>(
                 *ui += io.inp_noise * e;
             }
         }
+    }
+    if !s.uses_input_norm() {
+        return 0.0;
     }
     u.iter().map(|v| v * v).sum()
 }
