@@ -3,7 +3,9 @@
 # build alternated (BENCHMARKS.md §15). BASE_PYTHONPATH: a folder holding the base build's
 # `rpusim` package (put first on PYTHONPATH); AIHWKIT_PYTHON: the venv of
 # ../shared/tools/setup_aihwkit.sh (for the step_bench rounds). Round counts: L2_ROUNDS,
-# L1_ROUNDS, EX_ROUNDS, STEP_ROUNDS (0 skips the step_bench rounds); STEPS per lenet5_steps run.
+# L1_ROUNDS, EX_ROUNDS, STEP_ROUNDS (0 skips the step_bench rounds), T1_ROUNDS (torch at one
+# thread and rayon at two, the float model at one thread: each side's fastest setting on 2 cores);
+# STEPS per lenet5_steps run.
 set -u
 cd "$(dirname "$0")/.."
 : "${BASE_PYTHONPATH:?set BASE_PYTHONPATH to a folder holding the base build rpusim package}"
@@ -22,6 +24,11 @@ for i in $(seq "${L1_ROUNDS:-2}"); do
   echo "L1 round $i base $(one steps base)"
   echo "L1 round $i new $(one steps python)"
   echo "L1 round $i float $(DEVICE=float one steps python)"
+done
+for i in $(seq "${T1_ROUNDS:-0}"); do
+  echo "T1 round $i base $(OMP_NUM_THREADS=1 steps base)"
+  echo "T1 round $i new $(OMP_NUM_THREADS=1 steps python)"
+  echo "T1 round $i float $(DEVICE=float OMP_NUM_THREADS=1 steps python)"
 done
 example() { "$1" -m rpusim.examples.lenet5 --device "$2" --epochs 1 --limit 4000 --data-dir ../shared/data --no-progress --out /tmp/issue15_example 2>&1 | grep epoch; }
 for i in $(seq "${EX_ROUNDS:-2}"); do
