@@ -157,6 +157,17 @@ pub enum Purpose {
     Drift = 15,
 }
 
+/// The 8 counters (a0 + l, b, c, step), l = 0..8, of a block of 64 normals (`ctr[w][lane]`).
+#[inline(always)]
+pub(crate) fn counters64(a0: u32, b: u32, c: u32, step: u32) -> [[u32; 8]; 4] {
+    [
+        std::array::from_fn(|l| a0 + l as u32),
+        [b; 8],
+        [c; 8],
+        [step; 8],
+    ]
+}
+
 /// One stream: a tile seed combined with a purpose.
 #[derive(Clone, Copy, Debug)]
 pub struct Stream {
@@ -243,12 +254,7 @@ impl Stream {
         c: u32,
         step: u32,
     ) -> [[u32; 8]; 4] {
-        let ctr = [
-            std::array::from_fn(|l| a0 + l as u32),
-            [b; 8],
-            [c; 8],
-            [step; 8],
-        ];
+        let ctr = counters64(a0, b, c, step);
         if WIDE {
             self.blocks_wide::<8>(ctr)
         } else {

@@ -11,6 +11,7 @@ use super::replay::{fired_vectors, replay};
 use super::response::{Pulsed, Response};
 use super::write_noise::WRITE_NOISE_UPDATE;
 use crate::periphery::PAR_ELEMENTS;
+use crate::rng::counters64;
 use rayon::prelude::*;
 
 /// What the appliers of one group share.
@@ -195,13 +196,7 @@ fn apply_row<const WIDE: bool>(c: &ApplyContext<'_>, row: Row<'_, '_>, counts: &
         if noisy {
             // Only devices with pulses read their normal (the others' would be multiplied by 0).
             let active = (0..BLOCK).fold(0u64, |m, q| m | u64::from((up[q] | down[q]) != 0) << q);
-            let a0 = (c0 / 8) as u32;
-            let ctr = [
-                std::array::from_fn(|l| a0 + l as u32),
-                [i as u32; 8],
-                [c.g.index; 8],
-                [c.st.step; 8],
-            ];
+            let ctr = counters64((c0 / 8) as u32, i as u32, c.g.index, c.st.step);
             // SAFETY: WIDE only from apply_row_avx512 (has_wide_lanes() checked).
             #[allow(unsafe_code)]
             let r = unsafe { c.st.noise.blocks8_on::<WIDE>(ctr) };
