@@ -1,6 +1,7 @@
 //! Shapes, backends and data shared by the benches. The grid can be narrowed from the
 //! environment (software Vulkan is 100-1000× slower than a GPU):
-//! `RPUSIM_BENCH_SIZES=256,1024`, `RPUSIM_BENCH_BATCHES=1,64`, `RPUSIM_BENCH_BACKENDS=cpu,gpu`.
+//! `RPUSIM_BENCH_SIZES=256,1024`, `RPUSIM_BENCH_BATCHES=1,64`, `RPUSIM_BENCH_BACKENDS=cpu,gpu`,
+//! `RPUSIM_BENCH_THREADS=16` (the cpu variants' rayon threads; default 1 and all cores).
 
 use rpusim::rng::philox4x32_10;
 use rpusim::BackendKind;
@@ -58,6 +59,8 @@ pub fn variants() -> Vec<Variant> {
         if all > 1 {
             counts.push(all);
         }
+        // A many-core GPU host narrows this to its core count: 4096² at 1 thread takes minutes.
+        let counts = list("RPUSIM_BENCH_THREADS", &counts);
         for t in counts {
             v.push(Variant {
                 kind: BackendKind::Cpu,
