@@ -301,8 +301,13 @@ def tile_class(rpu_config: Any) -> type[AnalogTile]:
     return AnalogTile
 
 
-# Layers up to this many weights are built without estimating their memory first.
+# Layers up to this many weights and tiles are built without estimating their memory first.
 _SMALL_LAYER = 1 << 22
+_FEW_TILES = 1 << 12
+# What a tile costs beyond its per-weight arrays (Python objects, tensors, the core's structs):
+# measured as the resident memory of 5 000 1×1 tiles, 0.6 KB each for a ConstantStep AnalogTile,
+# 2.0 KB for a Tiki-Taka one, 5.8 KB for an InferenceTile; this bounds all three.
+_TILE_BYTES = 8 << 10
 
 
 def physical_memory() -> Optional[int]:
@@ -326,22 +331,37 @@ def _state_values(state: Any) -> int:
     return 0
 
 
+def _tile_count(out_size: int, in_size: int, rpu_config: Any) -> int:
+    """How many tiles the mapping splits ``out_size × in_size`` into (a limit ≤ 0: no split)."""
+    mapping = getattr(rpu_config, "mapping", None)
+
+    def parts(size: int, limit: Any) -> int:
+        return -(-size // limit) if isinstance(limit, int) and limit > 0 else 1
+
+    if mapping is None:
+        return 1
+    return parts(out_size, mapping.max_output_size) * parts(in_size, mapping.max_input_size)
+
+
 def check_layer_size(out_size: int, in_size: int, rpu_config: Any) -> None:
     """Refuses up front a layer whose tiles could not fit in this machine's memory (instead of
     building tiles until the process is killed). The bytes per weight come from the saved state
-    of a 1×1 tile of the same config (weights, per-device arrays, hidden arrays, buffers)."""
+    of a 1×1 tile of the same config (weights, per-device arrays, hidden arrays, buffers); each
+    tile adds its fixed cost (``_TILE_BYTES``), which dominates when the mapping cuts a layer
+    into millions of small tiles."""
     elements = out_size * in_size
-    if elements <= _SMALL_LAYER:
+    tiles = _tile_count(out_size, in_size, rpu_config)
+    if elements <= _SMALL_LAYER and tiles <= _FEW_TILES:
         return
     probe = tile_class(rpu_config)(1, 1, rpu_config, "cpu", 0)
     per_weight = 4 * max(1, _state_values(probe.__getstate__()))
-    needed = elements * per_weight
+    needed = elements * per_weight + tiles * _TILE_BYTES
     memory = physical_memory()
     if memory is not None and needed > memory:
         raise MemoryError(
             f"a {out_size} x {in_size} analog layer needs about {needed / 1e9:.3g} GB "
-            f"({per_weight} bytes per weight for {config_label(rpu_config)}), this machine has "
-            f"{memory / 1e9:.3g} GB"
+            f"({per_weight} bytes per weight for {config_label(rpu_config)}, and {tiles} tiles "
+            f"of about {_TILE_BYTES // 1024} KiB each), this machine has {memory / 1e9:.3g} GB"
         )
 
 

@@ -29,12 +29,21 @@ from rpusim.nn import AnalogConv2d, AnalogLinear, AnalogSequential
 from rpusim.optim import AnalogSGD
 
 
+def one_device_tiles(config: Any) -> Any:
+    config.mapping = MappingParameter(max_input_size=1, max_output_size=1)
+    return config
+
+
 @pytest.mark.parametrize(
     "build",
     [
         lambda: AnalogLinear(1, 2**31),
         lambda: AnalogLinear(2**40, 2**40),
         lambda: AnalogConv2d(2**63, 2**63, 3),
+        # Few bytes per weight but 2^27 tiles of one device each: the tiles' fixed cost.
+        lambda: AnalogLinear(2**15, 2**12, rpu_config=one_device_tiles(InferenceRPUConfig())),
+        # The fuzz finding: 4 194 304 tiles of 512 devices, 8 bytes per weight (17 GB) + tiles.
+        lambda: AnalogLinear(2**31, 1, bias=False, rpu_config=InferenceRPUConfig()),
     ],
 )
 def test_layers_too_large_for_memory_are_refused_up_front(build: Any) -> None:
