@@ -125,7 +125,7 @@ class _AnalogConvNd(AnalogLayerBase, nn.Module):
             self._pads: tuple[tuple[int, int], ...] = ((0, 0),) * d
         elif padding == "same":
             if any(s != 1 for s in self.stride):
-                raise ConfigError("padding='same' needs stride 1")
+                raise ConfigError(f"padding: 'same' needs stride 1, got stride={stride!r}")
             # torch's split: total dilation·(k−1), the smaller half before, the rest after.
             self.padding = "same"
             self._pads = tuple(
