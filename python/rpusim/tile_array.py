@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from rpusim.configs.inference import InferenceRPUConfig
-from rpusim.configs.mapping import MappingParameter, splits
+from rpusim.configs.mapping import MappingParameter, split_count, splits
 from rpusim.configs.rpu_configs import RPUConfig
 from rpusim.exceptions import ConfigError, StateError
 from rpusim.inference.tile import InferenceTile
@@ -331,18 +331,6 @@ def _state_values(state: Any) -> int:
     return 0
 
 
-def _tile_count(out_size: int, in_size: int, rpu_config: Any) -> int:
-    """How many tiles the mapping splits ``out_size × in_size`` into (a limit ≤ 0: no split)."""
-    mapping = getattr(rpu_config, "mapping", None)
-
-    def parts(size: int, limit: Any) -> int:
-        return -(-size // limit) if isinstance(limit, int) and limit > 0 else 1
-
-    if mapping is None:
-        return 1
-    return parts(out_size, mapping.max_output_size) * parts(in_size, mapping.max_input_size)
-
-
 def check_layer_size(out_size: int, in_size: int, rpu_config: Any) -> None:
     """Refuses up front a layer whose tiles could not fit in this machine's memory (instead of
     building tiles until the process is killed). The bytes per weight come from the saved state
@@ -350,7 +338,10 @@ def check_layer_size(out_size: int, in_size: int, rpu_config: Any) -> None:
     tile adds its fixed cost (``_TILE_BYTES``), which dominates when the mapping cuts a layer
     into millions of small tiles."""
     elements = out_size * in_size
-    tiles = _tile_count(out_size, in_size, rpu_config)
+    mapping = rpu_config.mapping
+    tiles = split_count(out_size, mapping.max_output_size) * split_count(
+        in_size, mapping.max_input_size
+    )
     if elements <= _SMALL_LAYER and tiles <= _FEW_TILES:
         return
     probe = tile_class(rpu_config)(1, 1, rpu_config, "cpu", 0)

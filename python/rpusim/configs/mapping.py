@@ -66,13 +66,18 @@ class MappingParameter:
                 raise ConfigError(f"{prefix}.{name}: expected a bool, got {getattr(self, name)!r}")
 
 
+def split_count(size: int, limit: int) -> int:
+    """How many ranges [`splits`] cuts ``size`` into: ⌈size/limit⌉, 1 when ``limit`` is 0."""
+    return 1 if limit <= 0 or size <= limit else -(-size // limit)
+
+
 def splits(size: int, limit: int) -> list[tuple[int, int]]:
     """``[start, stop)`` ranges of at most ``limit`` (0: one range) that cover ``range(size)``:
     ⌈size/limit⌉ ranges whose sizes differ by at most one, the larger first (the reference's
     tile arrays split the same way)."""
-    if limit <= 0 or size <= limit:
+    count = split_count(size, limit)
+    if count == 1:
         return [(0, size)]
-    count = -(-size // limit)
     base, extra = divmod(size, count)
     bounds = [0]
     for k in range(count):
